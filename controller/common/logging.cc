@@ -1,0 +1,141 @@
+#include "common/logging.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace amsha {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+std::atomic<int> g_format{static_cast<int>(LogFormat::kText)};
+std::mutex g_write_mu;
+
+const char* LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
+
+std::string NowRfc3339() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  int millis = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
+}
+
+bool NeedsQuotes(const std::string& v) {
+  if (v.empty()) return true;
+  for (char c : v) {
+    if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ParseLogLevel(const std::string& name, LogLevel* level) {
+  for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+    if (name == LevelName(l)) {
+      *level = l;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ParseLogFormat(const std::string& name, LogFormat* format) {
+  if (name == "text") {
+    *format = LogFormat::kText;
+    return true;
+  }
+  if (name == "json") {
+    *format = LogFormat::kJson;
+    return true;
+  }
+  return false;
+}
+
+void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
+void SetLogFormat(LogFormat format) { g_format = static_cast<int>(format); }
+bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(); }
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+std::string FormatLogLine(LogFormat format, LogLevel level, const std::string& timestamp,
+                          const std::string& message, const LogFields& fields) {
+  std::string line;
+  if (format == LogFormat::kJson) {
+    line = "{\"ts\":\"" + timestamp + "\",\"level\":\"" + LevelName(level) + "\",\"msg\":\"" +
+           JsonEscape(message) + "\"";
+    for (const auto& [k, v] : fields)
+      line += ",\"" + JsonEscape(k) + "\":\"" + JsonEscape(v) + "\"";
+    line += "}";
+    return line;
+  }
+  line = timestamp + " " + LevelName(level) + " " + message;
+  for (const auto& [k, v] : fields) {
+    line += " " + k + "=";
+    line += NeedsQuotes(v) ? "\"" + JsonEscape(v) + "\"" : v;
+  }
+  return line;
+}
+
+void Log(LogLevel level, const std::string& message, const LogFields& fields) {
+  if (!LogEnabled(level)) return;
+  std::string line =
+      FormatLogLine(static_cast<LogFormat>(g_format.load()), level, NowRfc3339(), message, fields);
+  line += '\n';
+  std::lock_guard<std::mutex> lock(g_write_mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace amsha

@@ -1,0 +1,42 @@
+// Logging: leveled, structured log lines on stderr, as text or JSON.
+//
+//   Log(LogLevel::kInfo, "leader elected", {{"cluster", "prod"}, {"pod", "ams-0"}});
+//
+// text:  2026-11-25T14:00:00.123Z INFO leader elected cluster=prod pod=ams-0
+// json:  {"ts":"...","level":"info","msg":"leader elected","cluster":"prod","pod":"ams-0"}
+// Never pass a password or token as a field. Thread-safe: a line is written
+// whole under a lock.
+#ifndef AMS_HA_COMMON_LOGGING_H_
+#define AMS_HA_COMMON_LOGGING_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace amsha {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+enum class LogFormat { kText, kJson };
+
+using LogFields = std::vector<std::pair<std::string, std::string>>;
+
+// Returns false if `name` is not one of debug, info, warn, error.
+bool ParseLogLevel(const std::string& name, LogLevel* level);
+bool ParseLogFormat(const std::string& name, LogFormat* format);
+
+void SetLogLevel(LogLevel level);
+void SetLogFormat(LogFormat format);
+bool LogEnabled(LogLevel level);
+
+void Log(LogLevel level, const std::string& message, const LogFields& fields = {});
+
+// Formats one line without writing it (for tests).
+std::string FormatLogLine(LogFormat format, LogLevel level, const std::string& timestamp,
+                          const std::string& message, const LogFields& fields);
+
+// Escapes a string for inclusion inside a JSON string literal.
+std::string JsonEscape(const std::string& s);
+
+}  // namespace amsha
+
+#endif  // AMS_HA_COMMON_LOGGING_H_

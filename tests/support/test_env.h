@@ -1,0 +1,26 @@
+// Small helpers every non-unit test needs: where the source and build trees
+// are, a free loopback port, a fresh temporary directory, and running a
+// command while capturing its output.
+#ifndef AMS_HA_TESTS_SUPPORT_TEST_ENV_H_
+#define AMS_HA_TESTS_SUPPORT_TEST_ENV_H_
+
+#include <string>
+
+namespace amsha::testing {
+
+std::string SourceDir();  // the repository root
+std::string BinaryDir();  // the CMake build tree
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+int FreeLoopbackPort();
+
+// mkdtemp under $TMPDIR (or /tmp) with the given prefix; the caller removes it.
+std::string MakeTempDir(const std::string& prefix);
+
+// Runs `command` through /bin/sh; returns its exit status and, in *output,
+// what it printed on stdout and stderr.
+int RunCommand(const std::string& command, std::string* output);
+
+}  // namespace amsha::testing
+
+#endif  // AMS_HA_TESTS_SUPPORT_TEST_ENV_H_
