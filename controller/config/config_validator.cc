@@ -1,0 +1,183 @@
+#include "config/config_validator.h"
+
+#include <cctype>
+#include <set>
+
+#include "common/duration.h"
+#include "kube/label_selector.h"
+
+namespace amsha {
+namespace {
+
+class Problems {
+ public:
+  explicit Problems(const Config& config) : config_(config) {}
+  void Add(const std::string& key, const std::string& what) {
+    lines_.push_back(config_.Where(key) + key + ": " + what);
+  }
+  std::vector<std::string> Take() { return std::move(lines_); }
+
+ private:
+  const Config& config_;
+  std::vector<std::string> lines_;
+};
+
+std::string D(milliseconds d) { return FormatDuration(d); }
+
+bool ValidHostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= address.size()) return false;
+  for (size_t i = colon + 1; i < address.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(address[i]))) return false;
+  }
+  int port = std::stoi(address.substr(colon + 1));
+  return port > 0 && port < 65536;
+}
+
+void ValidateTiming(const Config& config, Problems& p) {
+  const ControllerConfig& c = config.controller;
+  if (c.retry_period.count() <= 0) p.Add("controller.retryPeriod", "must be positive");
+  if (c.lease_duration <= c.renew_deadline) {
+    p.Add("controller.renewDeadline", "(" + D(c.renew_deadline) +
+                                          ") must be shorter than controller.leaseDuration (" +
+                                          D(c.lease_duration) + ")");
+  }
+  if (c.renew_deadline.count() * 10 <= c.retry_period.count() * 12) {
+    p.Add("controller.renewDeadline", "(" + D(c.renew_deadline) +
+                                          ") must be longer than 1.2 x controller.retryPeriod (" +
+                                          D(c.retry_period) + ")");
+  }
+  if (config.database.statement_timeout >= c.renew_deadline) {
+    p.Add("database.statementTimeout",
+          "(" + D(config.database.statement_timeout) +
+              ") must be shorter than controller.renewDeadline (" + D(c.renew_deadline) +
+              "), or one slow statement costs the controller its lease");
+  }
+}
+
+void ValidateCluster(const Config& config, size_t i, Problems& p) {
+  const ClusterConfig& cl = config.clusters[i];
+  const ControllerConfig& c = config.controller;
+  std::string at = "clusters[" + std::to_string(i) + "].";
+  if (cl.name.empty() || cl.name.size() > 63 || !IsValidLabelValue(cl.name)) {
+    p.Add(at + "name", "\"" + cl.name +
+                           "\" must be 1-63 characters of [A-Za-z0-9._-], starting and ending "
+                           "alphanumeric (it is ha_lease.cluster_name and a label value)");
+  }
+  if (cl.pod_selector.empty()) {
+    p.Add(at + "podSelector", "must not be empty: it selects this cluster's AMS pods");
+  } else {
+    auto sel = LabelSelector::Parse(cl.pod_selector);
+    if (!sel.ok()) p.Add(at + "podSelector", sel.status().message());
+  }
+  if (!IsDns1035Label(cl.service)) {
+    p.Add(at + "service", "\"" + cl.service +
+                              "\" is not a valid Service name (lowercase letters, digits and '-', "
+                              "starting with a letter, at most 63)");
+  }
+  for (auto [key, port] : {std::pair<const char*, int>{"table", cl.ports.table},
+                           {"optimizing", cl.ports.optimizing},
+                           {"rest", cl.ports.rest}}) {
+    if (port < 1 || port > 65535) {
+      p.Add(at + "ports." + key, std::to_string(port) + " is not a TCP port (1-65535)");
+    }
+  }
+  if (cl.heartbeat_interval.count() <= 0 || cl.heartbeat_interval >= cl.lease_ttl) {
+    p.Add(at + "heartbeatInterval", "(" + D(cl.heartbeat_interval) +
+                                        ") must be positive and shorter than leaseTtl (" +
+                                        D(cl.lease_ttl) + ")");
+  }
+  milliseconds takeover = c.lease_duration + c.retry_period + cl.heartbeat_interval;
+  if (cl.lease_ttl <= takeover) {
+    p.Add(at + "leaseTtl",
+          "(" + D(cl.lease_ttl) +
+              ") must be longer than controller.leaseDuration + controller.retryPeriod + "
+              "heartbeatInterval (" +
+              D(takeover) + "), so that a controller takeover never lets an AMS lease expire");
+  }
+  if (cl.not_ready_grace_period.count() < 0) {
+    p.Add(at + "notReadyGracePeriod", "must not be negative");
+  }
+  if (cl.probe.enabled) {
+    if (cl.probe.failure_threshold < 1) {
+      p.Add(at + "probe.failureThreshold", "must be at least 1");
+    }
+    if (cl.probe.timeout.count() <= 0 || cl.probe.timeout > cl.probe.period) {
+      p.Add(at + "probe.timeout", "(" + D(cl.probe.timeout) +
+                                      ") must be positive and at most probe.period (" +
+                                      D(cl.probe.period) + ")");
+    }
+  }
+}
+
+}  // namespace
+
+bool IsDns1035Label(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (!std::islower(static_cast<unsigned char>(name.front()))) return false;
+  if (name.back() == '-') return false;
+  for (char c : name) {
+    if (!std::islower(static_cast<unsigned char>(c)) &&
+        !std::isdigit(static_cast<unsigned char>(c)) && c != '-')
+      return false;
+  }
+  return true;
+}
+
+std::vector<std::string> ValidateConfig(const Config& config) {
+  Problems p(config);
+  if (config.database.url.empty()) p.Add("database.url", "must name the PostgreSQL database");
+  if (!config.kubernetes.namespace_name.empty() &&
+      (!IsValidLabelValue(config.kubernetes.namespace_name) ||
+       config.kubernetes.namespace_name.find('.') != std::string::npos)) {
+    p.Add("kubernetes.namespace",
+          "\"" + config.kubernetes.namespace_name + "\" is not a valid namespace name");
+  }
+  if (config.controller.identity.empty()) {
+    p.Add("controller.identity", "is empty and neither POD_NAME nor the host name is set");
+  }
+  if (config.controller.lease_name.empty() || config.controller.lease_name.size() > 64) {
+    p.Add("controller.leaseName", "must be 1-64 characters (ha_lease.cluster_name)");
+  }
+  ValidateTiming(config, p);
+  if (!ValidHostPort(config.metrics.address)) {
+    p.Add("metrics.address",
+          "\"" + config.metrics.address + "\" must be host:port, e.g. 0.0.0.0:9464");
+  }
+  if (!IsValidLabelKey(config.labels.role)) {
+    p.Add("labels.role", "\"" + config.labels.role + "\" is not a valid label key");
+  }
+  if (!IsValidLabelKey(config.labels.pod)) {
+    p.Add("labels.pod", "\"" + config.labels.pod + "\" is not a valid label key");
+  }
+  if (config.labels.pod == config.labels.role) {
+    p.Add("labels.pod", "must differ from labels.role");
+  }
+  for (const char* key : {"leader", "follower"}) {
+    const std::string& v =
+        std::string(key) == "leader" ? config.labels.leader : config.labels.follower;
+    if (v.empty() || !IsValidLabelValue(v)) {
+      p.Add(std::string("labels.") + key, "\"" + v + "\" is not a valid label value");
+    }
+  }
+  if (config.labels.leader == config.labels.follower) {
+    p.Add("labels.follower", "must differ from labels.leader");
+  }
+  if (config.clusters.empty()) p.Add("clusters", "must list at least one AMS cluster");
+  std::set<std::string> names, services;
+  for (size_t i = 0; i < config.clusters.size(); ++i) {
+    ValidateCluster(config, i, p);
+    const ClusterConfig& cl = config.clusters[i];
+    std::string at = "clusters[" + std::to_string(i) + "].";
+    if (!names.insert(cl.name).second) p.Add(at + "name", "\"" + cl.name + "\" is listed twice");
+    if (!services.insert(cl.service).second) {
+      p.Add(at + "service", "\"" + cl.service + "\" is already used by another cluster");
+    }
+    if (cl.name == config.controller.lease_name) {
+      p.Add(at + "name", "must differ from controller.leaseName (\"" + cl.name + "\")");
+    }
+  }
+  return p.Take();
+}
+
+}  // namespace amsha

@@ -1,0 +1,115 @@
+#include "config/config_validator.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+namespace amsha {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+Config Valid() {
+  Config c;
+  c.file = "c.yaml";
+  c.database.url = "postgresql://db/amoro";
+  c.controller.identity = "ctl-0";
+  ClusterConfig cl;
+  cl.name = "prod";
+  cl.pod_selector = "app=amoro";
+  c.clusters.push_back(cl);
+  return c;
+}
+
+TEST(ConfigValidatorTest, TheDefaultsAreValid) { EXPECT_TRUE(ValidateConfig(Valid()).empty()); }
+
+struct Case {
+  const char* name;
+  std::function<void(Config&)> change;
+  const char* expected;
+};
+
+class ConfigValidatorTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ConfigValidatorTest, RejectsWithOneLine) {
+  Config c = Valid();
+  GetParam().change(c);
+  auto problems = ValidateConfig(c);
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  ASSERT_EQ(problems.size(), 1u) << all;
+  EXPECT_NE(problems[0].find(GetParam().expected), std::string::npos) << problems[0];
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ConfigValidatorTest,
+    ::testing::Values(
+        Case{"RenewDeadlineNotShorterThanLeaseDuration",
+             [](Config& c) { c.controller.renew_deadline = seconds(15); },
+             "controller.renewDeadline: (15s) must be shorter than controller.leaseDuration (15s)"},
+        Case{"RenewDeadlineWithinJitterOfRetryPeriod",
+             [](Config& c) {
+               c.controller.retry_period = milliseconds(8500);
+               c.clusters[0].lease_ttl = seconds(60);
+             },
+             "must be longer than 1.2 x controller.retryPeriod (8s500ms)"},
+        Case{"LeaseTtlTooShortForATakeover",
+             [](Config& c) { c.clusters[0].lease_ttl = seconds(27); },
+             "clusters[0].leaseTtl: (27s) must be longer than controller.leaseDuration + "
+             "controller.retryPeriod + heartbeatInterval (27s)"},
+        Case{"ZeroHeartbeat", [](Config& c) { c.clusters[0].heartbeat_interval = seconds(0); },
+             "clusters[0].heartbeatInterval: (0s) must be positive"},
+        Case{"BadSelector", [](Config& c) { c.clusters[0].pod_selector = "app in (x"; },
+             "clusters[0].podSelector: label selector \"app in (x\": missing ')'"},
+        Case{"EmptySelector", [](Config& c) { c.clusters[0].pod_selector = ""; },
+             "clusters[0].podSelector: must not be empty"},
+        Case{"ClusterNameNotALabelValue", [](Config& c) { c.clusters[0].name = "prod cluster"; },
+             "clusters[0].name: \"prod cluster\" must be 1-63 characters"},
+        Case{"BadServiceName", [](Config& c) { c.clusters[0].service = "AMS_Leader"; },
+             "clusters[0].service: \"AMS_Leader\" is not a valid Service name"},
+        Case{"DuplicateCluster",
+             [](Config& c) {
+               c.clusters.push_back(c.clusters[0]);
+               c.clusters[1].service = "other";
+             },
+             "clusters[1].name: \"prod\" is listed twice"},
+        Case{"PortOutOfRange", [](Config& c) { c.clusters[0].ports.rest = 70000; },
+             "clusters[0].ports.rest: 70000 is not a TCP port"},
+        Case{"ProbeTimeoutLongerThanPeriod",
+             [](Config& c) { c.clusters[0].probe.timeout = seconds(5); },
+             "clusters[0].probe.timeout: (5s) must be positive and at most probe.period (2s)"},
+        Case{"ZeroFailureThreshold", [](Config& c) { c.clusters[0].probe.failure_threshold = 0; },
+             "clusters[0].probe.failureThreshold: must be at least 1"},
+        Case{"BadRoleKey", [](Config& c) { c.labels.role = "Bad Key"; },
+             "labels.role: \"Bad Key\" is not a valid label key"},
+        Case{"SameLeaderAndFollowerValues", [](Config& c) { c.labels.follower = "leader"; },
+             "labels.follower: must differ from labels.leader"},
+        Case{"BadMetricsAddress", [](Config& c) { c.metrics.address = "9464"; },
+             "metrics.address: \"9464\" must be host:port"},
+        Case{"NoDatabaseUrl", [](Config& c) { c.database.url = ""; }, "database.url: must name"},
+        Case{"StatementTimeoutNotShorterThanRenewDeadline",
+             [](Config& c) { c.database.statement_timeout = seconds(10); },
+             "database.statementTimeout: (10s) must be shorter than controller.renewDeadline"},
+        Case{"NoClusters", [](Config& c) { c.clusters.clear(); },
+             "clusters: must list at least one AMS cluster"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ConfigValidatorTest, ProblemsPointAtTheLineWhereTheKeyWasWritten) {
+  Config c = Valid();
+  c.controller.renew_deadline = seconds(20);
+  c.marks["controller.renewDeadline"] = YamlMark{"c.yaml", 7, 3};
+  auto problems = ValidateConfig(c);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].rfind("c.yaml:7:3: controller.renewDeadline:", 0), 0u) << problems[0];
+}
+
+TEST(ConfigValidatorTest, ServiceNamesAreDns1035Labels) {
+  EXPECT_TRUE(IsDns1035Label("ams-leader"));
+  EXPECT_FALSE(IsDns1035Label("1ams"));
+  EXPECT_FALSE(IsDns1035Label("ams-"));
+  EXPECT_FALSE(IsDns1035Label(std::string(64, 'a')));
+}
+
+}  // namespace
+}  // namespace amsha
