@@ -97,6 +97,13 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
   }
   if (cl.not_ready_grace_period.count() < 0) {
     p.Add(at + "notReadyGracePeriod", "must not be negative");
+  } else if (cl.not_ready_grace_period >= cl.lease_ttl - cl.heartbeat_interval &&
+             cl.heartbeat_interval < cl.lease_ttl) {
+    // The lease is not renewed while its pod is NotReady; it must outlive
+    // the grace, or a flap shorter than the grace would still expire it.
+    p.Add(at + "notReadyGracePeriod", "(" + D(cl.not_ready_grace_period) +
+                                          ") must be shorter than leaseTtl - heartbeatInterval (" +
+                                          D(cl.lease_ttl - cl.heartbeat_interval) + ")");
   }
   if (cl.probe.enabled) {
     if (cl.probe.failure_threshold < 1) {

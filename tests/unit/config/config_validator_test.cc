@@ -91,6 +91,10 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"StatementTimeoutNotShorterThanRenewDeadline",
              [](Config& c) { c.database.statement_timeout = seconds(10); },
              "database.statementTimeout: (10s) must be shorter than controller.renewDeadline"},
+        Case{"GraceLongerThanTheLeaseOutlivesARenewal",
+             [](Config& c) { c.clusters[0].not_ready_grace_period = seconds(20); },
+             "clusters[0].notReadyGracePeriod: (20s) must be shorter than leaseTtl - "
+             "heartbeatInterval (20s)"},
         Case{"NoClusters", [](Config& c) { c.clusters.clear(); },
              "clusters: must list at least one AMS cluster"}),
     [](const auto& info) { return info.param.name; });

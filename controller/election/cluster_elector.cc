@@ -1,0 +1,316 @@
+#include "election/cluster_elector.h"
+
+#include <algorithm>
+
+#include "common/duration.h"
+#include "election/pod_identity.h"
+
+namespace amsha {
+namespace {
+
+bool IsCandidate(const Pod& pod) { return pod.ready && !pod.Terminating() && !pod.pod_ip.empty(); }
+
+const Pod* FindByUid(const std::vector<Pod>& pods, const std::string& uid) {
+  if (uid.empty()) return nullptr;
+  for (const Pod& p : pods) {
+    if (p.uid == uid) return &p;
+  }
+  return nullptr;
+}
+
+std::string Ms(std::chrono::nanoseconds d) {
+  return FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(d));
+}
+
+}  // namespace
+
+const char* FailoverReasonName(FailoverReason reason) {
+  switch (reason) {
+    case FailoverReason::kPodDeleted:
+      return "pod_deleted";
+    case FailoverReason::kNotReady:
+      return "not_ready";
+    case FailoverReason::kProbeFailed:
+      return "probe_failed";
+    case FailoverReason::kSwitchover:
+      return "switchover";
+    case FailoverReason::kLeaseExpired:
+      return "lease_expired";
+    case FailoverReason::kForeignExpired:
+      return "foreign_expired";
+  }
+  return "unknown";
+}
+
+ClusterElector::ClusterElector(ClusterConfig config, LeaseStore* store, const Clock* clock,
+                               HealthTracker* health)
+    : config_(std::move(config)), store_(store), clock_(clock), health_(health) {}
+
+void ClusterElector::Reset() {
+  last_renew_.reset();
+  renewed_node_id_.clear();
+  published_node_id_.clear();
+}
+
+ClusterElector::Judgement ClusterElector::Judge(const Pod* holder) const {
+  if (!holder) return {Health::kLost, FailoverReason::kPodDeleted, "leader pod is gone"};
+  if (holder->Terminating()) {
+    return {Health::kLost, FailoverReason::kPodDeleted,
+            "leader pod " + holder->name + " is terminating"};
+  }
+  if (!holder->ready || holder->pod_ip.empty()) {
+    auto since = health_->NotReadySince(holder->uid);
+    auto for_how_long = since ? clock_->Now() - *since : std::chrono::nanoseconds(0);
+    std::string why = "leader pod " + holder->name + " NotReady for " + Ms(for_how_long) +
+                      " (grace " + FormatDuration(config_.not_ready_grace_period) + ")";
+    if (for_how_long >= config_.not_ready_grace_period) {
+      return {Health::kLost, FailoverReason::kNotReady, why};
+    }
+    return {Health::kSuspect, FailoverReason::kNotReady, why};
+  }
+  if (config_.probe.enabled) {
+    int failures = health_->ConsecutiveProbeFailures(holder->uid);
+    std::string why = "leader pod " + holder->name + " failed " + std::to_string(failures) +
+                      " probe(s) in a row (threshold " +
+                      std::to_string(config_.probe.failure_threshold) + ")";
+    if (failures >= config_.probe.failure_threshold) {
+      return {Health::kLost, FailoverReason::kProbeFailed, why};
+    }
+    if (failures > 0) return {Health::kSuspect, FailoverReason::kProbeFailed, why};
+  }
+  return {Health::kAlive, FailoverReason::kPodDeleted, ""};
+}
+
+std::vector<const Pod*> ClusterElector::Candidates(const std::vector<Pod>& pods,
+                                                   const std::string& exclude_uid) const {
+  std::vector<const Pod*> out;
+  for (const Pod& p : pods) {
+    if (IsCandidate(p) && p.uid != exclude_uid) out.push_back(&p);
+  }
+  // Ready longest first. RFC 3339 UTC timestamps of one API server sort as
+  // strings; an unknown time sorts last; the name breaks ties.
+  std::sort(out.begin(), out.end(), [](const Pod* a, const Pod* b) {
+    bool a_known = !a->ready_transition_time.empty();
+    bool b_known = !b->ready_transition_time.empty();
+    if (a_known != b_known) return a_known;
+    if (a->ready_transition_time != b->ready_transition_time) {
+      return a->ready_transition_time < b->ready_transition_time;
+    }
+    return a->name < b->name;
+  });
+  return out;
+}
+
+ElectionOutcome ClusterElector::Step(const std::vector<Pod>& pods,
+                                     const std::optional<std::string>& switchover_to) {
+  ElectionOutcome outcome;
+  auto read = store_->Read(key());
+  if (!read.ok()) {
+    outcome.status = read.status();
+    outcome.summary = "cannot read the lease: " + read.status().message();
+    return outcome;
+  }
+  const std::optional<LeaseRecord>& record = read.value();
+  outcome.record = record;
+  if (!record || !record->node_id || record->node_id->empty()) {
+    return TakeEmpty(record ? &*record : nullptr, pods, nullptr, true);
+  }
+
+  const std::string uid = UidFromNodeId(*record->node_id);
+  const Pod* holder = FindByUid(pods, uid);
+  const bool ours = holder != nullptr || health_->EverSeen(uid);
+  if (record->Expired()) return TakeEmpty(&*record, pods, holder, ours);
+
+  if (!ours) {
+    outcome.foreign_holder = *record->node_id;
+    outcome.routing = ElectionOutcome::Routing::kRouteNone;
+    outcome.summary = "lease held by " + *record->node_id +
+                      ", which is not one of this cluster's pods; waiting for it to expire in " +
+                      std::to_string(record->ExpiresInMs()) + "ms";
+    return outcome;
+  }
+
+  Judgement judgement = Judge(holder);
+  if (switchover_to && holder && *switchover_to != holder->name) {
+    std::vector<const Pod*> candidates = Candidates(pods, uid);
+    auto target = std::find_if(candidates.begin(), candidates.end(),
+                               [&](const Pod* p) { return p->name == *switchover_to; });
+    if (target != candidates.end()) {
+      return ReplaceHolder(*record, holder, *target, FailoverReason::kSwitchover);
+    }
+    outcome.switchover_rejected = "pod " + *switchover_to +
+                                  " is not a candidate (it must match the selector, be Ready, "
+                                  "not terminating and have a pod IP)";
+  } else if (switchover_to && holder && *switchover_to == holder->name) {
+    outcome.switchover_rejected = "pod " + *switchover_to + " is already the leader";
+  }
+
+  if (judgement.health == Health::kLost) {
+    std::vector<const Pod*> candidates = Candidates(pods, uid);
+    ElectionOutcome replaced = ReplaceHolder(
+        *record, holder, candidates.empty() ? nullptr : candidates[0], judgement.reason);
+    replaced.summary = judgement.why + "; " + replaced.summary;
+    replaced.switchover_rejected = outcome.switchover_rejected;
+    return replaced;
+  }
+  if (judgement.health == Health::kSuspect) {
+    // The lease is unexpired and the pod may recover within its grace: keep
+    // routing to it, but do not renew: the lease stands for a live AMS.
+    outcome.routing = ElectionOutcome::Routing::kRouteTo;
+    outcome.leader = *holder;
+    outcome.summary = "waiting: " + judgement.why;
+    return outcome;
+  }
+  ElectionOutcome renewed = RenewHolder(*record, *holder);
+  renewed.switchover_rejected = outcome.switchover_rejected;
+  return renewed;
+}
+
+ElectionOutcome ClusterElector::TakeEmpty(const LeaseRecord* record, const std::vector<Pod>& pods,
+                                          const Pod* holder, bool ours) {
+  ElectionOutcome outcome;
+  if (record) outcome.record = *record;
+  const bool was_held = record && record->node_id && !record->node_id->empty();
+  const Pod* next = nullptr;
+  if (holder) {
+    Judgement j = Judge(holder);
+    if (j.health == Health::kAlive) {
+      next = holder;  // no preemption: the live holder takes its lease back
+    } else if (j.health == Health::kSuspect) {
+      outcome.routing = ElectionOutcome::Routing::kKeep;
+      outcome.summary = "lease expired; waiting: " + j.why;
+      return outcome;
+    }
+  }
+  if (!next) {
+    std::vector<const Pod*> candidates = Candidates(pods, holder ? holder->uid : "");
+    if (candidates.empty()) {
+      outcome.routing = ElectionOutcome::Routing::kRouteNone;
+      outcome.summary = "no candidate: no pod is Ready, not terminating and with a pod IP";
+      return outcome;
+    }
+    next = candidates[0];
+  }
+  LeaseHolder lease_holder = HolderFor(*next, config_);
+  auto acquired = store_->Acquire(key(), lease_holder, config_.lease_ttl);
+  if (!acquired.ok()) {
+    outcome.status = acquired.status();
+    outcome.summary = "acquire for " + next->name + ": " + acquired.status().message();
+    return outcome;
+  }
+  outcome.record = acquired.value();
+  outcome.routing = ElectionOutcome::Routing::kRouteTo;
+  outcome.leader = *next;
+  last_renew_ = clock_->Now();
+  renewed_node_id_ = lease_holder.node_id;
+  if (!was_held || *record->node_id != lease_holder.node_id) {
+    outcome.transitioned = true;
+    if (was_held) {
+      outcome.previous_node_id = *record->node_id;
+      if (holder) outcome.previous_pod = holder->name;
+      outcome.reason = ours ? FailoverReason::kLeaseExpired : FailoverReason::kForeignExpired;
+    }
+    outcome.summary = "elected " + next->name;
+  } else {
+    outcome.summary = "re-acquired the expired lease for the live leader " + next->name;
+  }
+  MaybePublish(outcome);
+  return outcome;
+}
+
+ElectionOutcome ClusterElector::ReplaceHolder(const LeaseRecord& record, const Pod* holder,
+                                              const Pod* successor, FailoverReason reason) {
+  ElectionOutcome outcome;
+  outcome.record = record;
+  if (!successor) {
+    // Nobody can take over: expire the lease so that the next Ready pod can
+    // acquire it, and route to no pod meanwhile.
+    Status released = store_->Release(key(), *record.node_id, record.version);
+    outcome.status = released;
+    outcome.routing =
+        released.ok() ? ElectionOutcome::Routing::kRouteNone : ElectionOutcome::Routing::kKeep;
+    outcome.summary = released.ok() ? "no candidate to take over; lease released"
+                                    : "release: " + released.message();
+    if (released.ok()) {
+      outcome.transitioned = true;
+      outcome.reason = reason;
+      outcome.previous_node_id = *record.node_id;
+      if (holder) outcome.previous_pod = holder->name;
+      outcome.record.reset();
+    }
+    return outcome;
+  }
+  LeaseHolder next = HolderFor(*successor, config_);
+  auto moved = store_->HandOver(key(), *record.node_id, record.version, next, config_.lease_ttl);
+  if (!moved.ok()) {
+    outcome.status = moved.status();
+    outcome.summary = "hand over to " + successor->name + ": " + moved.status().message();
+    return outcome;
+  }
+  outcome.record = moved.value();
+  outcome.routing = ElectionOutcome::Routing::kRouteTo;
+  outcome.leader = *successor;
+  outcome.transitioned = true;
+  outcome.reason = reason;
+  outcome.previous_node_id = *record.node_id;
+  if (holder) outcome.previous_pod = holder->name;
+  outcome.summary =
+      std::string("handed over to ") + successor->name + " (" + FailoverReasonName(reason) + ")";
+  last_renew_ = clock_->Now();
+  renewed_node_id_ = next.node_id;
+  MaybePublish(outcome);
+  return outcome;
+}
+
+ElectionOutcome ClusterElector::RenewHolder(const LeaseRecord& record, const Pod& holder) {
+  ElectionOutcome outcome;
+  outcome.record = record;
+  outcome.routing = ElectionOutcome::Routing::kRouteTo;
+  outcome.leader = holder;
+  MonoTime now = clock_->Now();
+  bool due = !last_renew_ || renewed_node_id_ != *record.node_id ||
+             now - *last_renew_ >= config_.heartbeat_interval;
+  if (!due) {
+    outcome.summary = "leader " + holder.name + " alive";
+    MaybePublish(outcome);
+    return outcome;
+  }
+  auto renewed = store_->Renew(key(), *record.node_id, record.version, config_.lease_ttl);
+  if (!renewed.ok()) {
+    outcome.status = renewed.status();
+    outcome.renew = renewed.status().IsConflict() ? RenewResult::kConflict : RenewResult::kError;
+    // The row was confirmed unexpired a moment ago; on a conflict someone
+    // else wrote it, so re-read before routing anywhere new.
+    outcome.routing = ElectionOutcome::Routing::kKeep;
+    outcome.leader.reset();
+    outcome.summary = "renew for " + holder.name + ": " + renewed.status().message();
+    last_renew_.reset();
+    return outcome;
+  }
+  outcome.record = renewed.value();
+  outcome.renew = RenewResult::kOk;
+  last_renew_ = now;
+  renewed_node_id_ = *record.node_id;
+  outcome.summary = "renewed for " + holder.name;
+  MaybePublish(outcome);
+  return outcome;
+}
+
+void ClusterElector::MaybePublish(ElectionOutcome& outcome) {
+  if (!outcome.leader || !outcome.record || !outcome.record->node_id) return;
+  if (published_node_id_ == *outcome.record->node_id) return;
+  const Pod& leader = *outcome.leader;
+  LeaseHolder table = HolderFor(leader, config_);
+  LeaseHolder optimizing = table;
+  optimizing.server_info_json =
+      ServerInfoJson(leader.pod_ip, config_.ports.optimizing, config_.ports.rest);
+  Status published = store_->PublishServiceInfo(config_.name, table, optimizing);
+  if (published.ok()) {
+    published_node_id_ = *outcome.record->node_id;
+  } else {
+    // The lease is ours; the service rows are retried on the next step.
+    outcome.summary += "; publishing service info failed: " + published.message();
+  }
+}
+
+}  // namespace amsha

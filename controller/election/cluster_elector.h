@@ -1,0 +1,124 @@
+// ClusterElector: the lease loop for one AMS cluster, as one non-sleeping
+// step function.
+//
+// Each Step() reads the cluster's `ha_lease` row (service "AMS"), judges the
+// holder pod against what the controller sees (pods, readiness, probes) and
+// makes at most one conditional write:
+//   - renew the lease of a live holder every heartbeatInterval;
+//   - hand it over at once when the holder is lost (deleted or terminating,
+//     NotReady past notReadyGracePeriod, probe.failureThreshold failures),
+//     or to the pod named in a switchover request;
+//   - acquire an empty or expired lease for the holder if it is alive (no
+//     preemption), else for the candidate that has been Ready longest;
+//   - leave a holder that is not one of our pods alone while its lease is
+//     unexpired.
+// The outcome says where traffic must go. Only a row the database confirmed
+// in this step is ever routed to; when the database cannot be reached the
+// outcome says "keep the current routing". Time comes from the injected
+// Clock; lease expiry is judged by the database clock (LeaseRecord).
+// Thread-compatible: one thread drives one elector.
+#ifndef AMS_HA_ELECTION_CLUSTER_ELECTOR_H_
+#define AMS_HA_ELECTION_CLUSTER_ELECTOR_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "config/config.h"
+#include "election/health_tracker.h"
+#include "kube/kube_types.h"
+#include "lease/lease_store.h"
+
+namespace amsha {
+
+// Why the leader changed (the `reason` label of ams_ha_failovers_total).
+enum class FailoverReason {
+  kPodDeleted,
+  kNotReady,
+  kProbeFailed,
+  kSwitchover,
+  kLeaseExpired,
+  kForeignExpired,
+};
+const char* FailoverReasonName(FailoverReason reason);
+
+enum class RenewResult { kNone, kOk, kConflict, kError };
+
+struct ElectionOutcome {
+  enum class Routing {
+    kKeep,       // the database could not confirm anything: change nothing
+    kRouteTo,    // route to `leader`, confirmed by the database in this step
+    kRouteNone,  // no pod may receive traffic
+  };
+  Routing routing = Routing::kKeep;
+  std::optional<Pod> leader;
+  std::optional<LeaseRecord> record;  // the row after this step, when known
+
+  // Set when this step moved the lease to another holder.
+  bool transitioned = false;
+  // Set for a transition away from a previous holder (not for the first
+  // election of a cluster).
+  std::optional<FailoverReason> reason;
+  std::string previous_node_id;
+  std::string previous_pod;  // its pod name, when known
+
+  RenewResult renew = RenewResult::kNone;
+  // node_id of an unexpired holder that is not one of our pods.
+  std::optional<std::string> foreign_holder;
+  // A switchover request that cannot be honoured, and why.
+  std::optional<std::string> switchover_rejected;
+  // What happened, for the log ("renewed", "waiting: leader NotReady for 2s
+  // of a 5s grace", ...).
+  std::string summary;
+  // Not OK when a store call failed; transient codes mean "retry".
+  Status status;
+};
+
+class ClusterElector {
+ public:
+  ClusterElector(ClusterConfig config, LeaseStore* store, const Clock* clock,
+                 HealthTracker* health);
+
+  // `pods`: every pod matching the cluster's selector now. `switchover_to`:
+  // the pod name of a pending switchover request.
+  ElectionOutcome Step(const std::vector<Pod>& pods,
+                       const std::optional<std::string>& switchover_to = std::nullopt);
+
+  // Forgets local timing (call on becoming the active controller): the next
+  // step renews a live holder at once, adopting the row's holder and version.
+  void Reset();
+
+  const ClusterConfig& config() const { return config_; }
+  LeaseKey key() const { return {config_.name, kAmsServiceName}; }
+
+ private:
+  enum class Health { kAlive, kSuspect, kLost };
+  struct Judgement {
+    Health health;
+    FailoverReason reason = FailoverReason::kPodDeleted;
+    std::string why;
+  };
+  Judgement Judge(const Pod* holder) const;
+  std::vector<const Pod*> Candidates(const std::vector<Pod>& pods,
+                                     const std::string& exclude_uid) const;
+  ElectionOutcome TakeEmpty(const LeaseRecord* record, const std::vector<Pod>& pods,
+                            const Pod* holder, bool ours);
+  ElectionOutcome ReplaceHolder(const LeaseRecord& record, const Pod* holder, const Pod* successor,
+                                FailoverReason reason);
+  ElectionOutcome RenewHolder(const LeaseRecord& record, const Pod& holder);
+  void MaybePublish(ElectionOutcome& outcome);
+
+  ClusterConfig config_;
+  LeaseStore* store_;
+  const Clock* clock_;
+  HealthTracker* health_;
+  std::optional<MonoTime> last_renew_;  // of the current holder, by this process
+  std::string renewed_node_id_;
+  std::string published_node_id_;
+};
+
+}  // namespace amsha
+
+#endif  // AMS_HA_ELECTION_CLUSTER_ELECTOR_H_
