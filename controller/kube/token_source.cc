@@ -1,0 +1,74 @@
+#include "kube/token_source.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/logging.h"
+
+namespace amsha {
+
+TokenSource::TokenSource(std::string fixed, std::string file)
+    : fixed_(std::move(fixed)), file_(std::move(file)) {
+  if (fixed_.empty() && !file_.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReloadLocked(/*force=*/true);
+  }
+}
+
+std::string TokenSource::Get() {
+  if (!fixed_.empty() || file_.empty()) return fixed_;
+  std::lock_guard<std::mutex> lock(mu_);
+  ReloadLocked(/*force=*/false);
+  return token_;
+}
+
+bool TokenSource::Refresh() {
+  if (!fixed_.empty() || file_.empty()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  return ReloadLocked(/*force=*/true);
+}
+
+int TokenSource::reloads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reloads_;
+}
+
+bool TokenSource::ReloadLocked(bool force) {
+  struct stat st;
+  FileStamp stamp;
+  if (::stat(file_.c_str(), &st) == 0) {
+    stamp.inode = st.st_ino;
+    stamp.size = st.st_size;
+    stamp.mtime = st.st_mtim;
+  }
+  if (!force && stamp == stamp_) return false;
+
+  std::ifstream in(file_, std::ios::binary);
+  std::ostringstream buf;
+  if (in) buf << in.rdbuf();
+  // Tokens never contain whitespace; files often end with a newline.
+  std::string token = buf.str();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+    token.pop_back();
+  if (!in || token.empty()) {
+    if (!warned_) {
+      Log(LogLevel::kWarn, "cannot read the bearer token file; keeping the last token",
+          {{"file", file_}, {"error", in ? "empty file" : std::strerror(errno)}});
+      warned_ = true;
+    }
+    // Leave stamp_ as it was so that the next call tries again.
+    return false;
+  }
+  warned_ = false;
+  stamp_ = stamp;
+  ++reloads_;
+  bool changed = token != token_;
+  token_ = std::move(token);
+  return changed;
+}
+
+}  // namespace amsha

@@ -1,0 +1,60 @@
+// TokenSource: the bearer token put on every API request.
+//
+// Bound service-account tokens rotate (the kubelet rewrites the projected
+// token file about hourly), so a token that comes from a file is re-read
+// whenever the file changes: Get() costs one stat() and re-reads only when
+// the file's inode, size or mtime moved. After a 401, RestKubeApi calls
+// Refresh() to re-read unconditionally and retries once if the token changed.
+// A file that becomes unreadable keeps the last good token (and logs once),
+// so a rotation in progress never leaves requests without credentials.
+// Thread-safe.
+#ifndef AMS_HA_KUBE_TOKEN_SOURCE_H_
+#define AMS_HA_KUBE_TOKEN_SOURCE_H_
+
+#include <sys/types.h>
+
+#include <ctime>
+#include <mutex>
+#include <string>
+
+namespace amsha {
+
+class TokenSource {
+ public:
+  // `fixed` wins when non-empty; otherwise `file` (when non-empty) is read.
+  // Both empty: no token (client certificates or no authentication).
+  TokenSource(std::string fixed, std::string file);
+
+  // The token to send now ("" for none).
+  std::string Get();
+  // Re-reads the file now; true if the token changed.
+  bool Refresh();
+  // How many times the file was (re-)read successfully; for tests and logs.
+  int reloads() const;
+  const std::string& file() const { return file_; }
+
+ private:
+  struct FileStamp {
+    ino_t inode = 0;
+    off_t size = -1;
+    timespec mtime{};
+    bool operator==(const FileStamp& o) const {
+      return inode == o.inode && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+             mtime.tv_nsec == o.mtime.tv_nsec;
+    }
+  };
+  // Re-reads when `force` or the stamp moved. Caller holds mu_.
+  bool ReloadLocked(bool force);
+
+  const std::string fixed_;
+  const std::string file_;
+  mutable std::mutex mu_;
+  std::string token_;
+  FileStamp stamp_;
+  int reloads_ = 0;
+  bool warned_ = false;
+};
+
+}  // namespace amsha
+
+#endif  // AMS_HA_KUBE_TOKEN_SOURCE_H_
