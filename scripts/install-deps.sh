@@ -9,7 +9,7 @@ packages=(
   libcpprest-dev libboost-all-dev libssl-dev libpqxx-dev libpq-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
   postgresql postgresql-client
-  mariadb-server mariadb-client derby-tools default-jre-headless
+  mariadb-server mariadb-client derby-tools default-jre-headless faketime
   unzip curl procps iproute2 python3
 )
 
