@@ -1,0 +1,269 @@
+#include "election/cluster_loop.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "common/logging.h"
+#include "election/pod_identity.h"
+
+namespace amsha {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string Rfc3339(WallTime t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+ClusterLoop::ClusterLoop(const Config& config, ClusterConfig cluster, Deps deps)
+    : identity_(config.controller.identity),
+      labels_(config.labels),
+      cluster_(std::move(cluster)),
+      pass_interval_(std::min(
+          {config.controller.retry_period, cluster_.heartbeat_interval, milliseconds(1000)})),
+      deps_(deps),
+      health_(deps.clock),
+      elector_(cluster_, deps.store, deps.clock, &health_),
+      reconciler_(cluster_, config.labels, deps.api),
+      backoff_(milliseconds(100), config.controller.retry_period) {}
+
+ClusterLoop::~ClusterLoop() { Stop(); }
+
+std::string ClusterLoop::WallNowRfc3339() const { return Rfc3339(deps_.clock->WallNow()); }
+
+std::string ClusterLoop::RoutedLeader() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return routed_leader_ ? routed_leader_->name : "";
+}
+
+MonoTime ClusterLoop::LastPass() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_pass_;
+}
+
+milliseconds ClusterLoop::RunOnce() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_pass_ = deps_.clock->Now();
+  }
+  if (!deps_.watcher->Synced()) return pass_interval_;
+  std::vector<Pod> pods = deps_.watcher->Snapshot();
+  health_.ObservePods(pods);
+  if (!deps_.controller->IsActive()) {
+    was_active_ = false;
+    return pass_interval_;
+  }
+  if (!was_active_) {
+    // Adopt whatever the row says: holder and version, no failover.
+    elector_.Reset();
+    was_active_ = true;
+  }
+
+  std::optional<SwitchoverRequest> switchover;
+  auto request_row = deps_.store->Read({cluster_.name, kSwitchoverServiceName});
+  if (request_row.ok()) switchover = PendingSwitchover(request_row.value());
+
+  MonoTime step_start = deps_.clock->Now();
+  ElectionOutcome outcome = elector_.Step(
+      pods, switchover ? std::optional<std::string>(switchover->target_pod) : std::nullopt);
+  if (outcome.status.ok() || outcome.status.IsConflict()) {
+    deps_.metrics->DatabaseUp(true);
+  } else if (outcome.status.IsUnavailable()) {
+    deps_.metrics->DatabaseUp(false);
+    deps_.metrics->DatabaseError();
+  }
+  if (outcome.renew != RenewResult::kNone) {
+    const char* result = outcome.renew == RenewResult::kOk         ? "ok"
+                         : outcome.renew == RenewResult::kConflict ? "conflict"
+                                                                   : "error";
+    deps_.metrics->LeaseRenewal(cluster_.name, result);
+  }
+  if (outcome.record && outcome.record->lease_expire_ts_ms) {
+    deps_.metrics->LeaseExpiry(cluster_.name, *outcome.record->lease_expire_ts_ms / 1000.0);
+  }
+  // The step may have taken long: never write to Kubernetes once inactive.
+  if (!deps_.controller->IsActive()) return pass_interval_;
+  Act(outcome, pods, step_start, switchover);
+
+  if (!outcome.status.ok()) {
+    LogLevel level = outcome.status.IsConflict() ? LogLevel::kInfo : LogLevel::kWarn;
+    Log(level, "lease step did not complete; retrying",
+        {{"cluster", cluster_.name}, {"detail", outcome.summary}});
+    // A conflict means the row moved: read it again at once.
+    return outcome.status.IsConflict() ? milliseconds(0) : backoff_.Next();
+  }
+  backoff_.Reset();
+  return pass_interval_;
+}
+
+void ClusterLoop::Act(const ElectionOutcome& outcome, const std::vector<Pod>& pods,
+                      MonoTime step_start, const std::optional<SwitchoverRequest>& switchover) {
+  deps_.metrics->ForeignHolder(cluster_.name, outcome.foreign_holder.has_value());
+  if (outcome.foreign_holder && *outcome.foreign_holder != announced_foreign_) {
+    announced_foreign_ = *outcome.foreign_holder;
+    std::string message = "ha_lease of cluster " + cluster_.name + " is held by " +
+                          *outcome.foreign_holder +
+                          ", which is not one of the cluster's pods; it is left alone until it "
+                          "expires, and no pod is routed meanwhile";
+    Log(LogLevel::kWarn, "foreign lease holder",
+        {{"cluster", cluster_.name}, {"holder", *outcome.foreign_holder}});
+    EmitEvent("Service", cluster_.service, "", "ForeignLeaseHolder", message, true);
+  } else if (!outcome.foreign_holder) {
+    announced_foreign_.clear();
+  }
+
+  if (outcome.routing == ElectionOutcome::Routing::kKeep) return;
+  const Pod* leader = outcome.routing == ElectionOutcome::Routing::kRouteTo && outcome.leader
+                          ? &*outcome.leader
+                          : nullptr;
+  std::string node_id = leader && outcome.record ? outcome.record->node_id.value_or("") : "";
+  RoutingResult routed = reconciler_.Reconcile(leader, node_id, pods, WallNowRfc3339());
+  deps_.metrics->RoutedPods(cluster_.name, static_cast<int>(routed.routed.size()));
+  if (!routed.status.ok()) {
+    Log(LogLevel::kWarn, "routing incomplete; retrying",
+        {{"cluster", cluster_.name}, {"error", routed.status.ToString()}});
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (routed.status.ok() || leader == nullptr) routed_leader_ = outcome.leader;
+  }
+  deps_.metrics->SetLeader(cluster_.name, leader ? leader->name : "", node_id);
+
+  double seconds = std::chrono::duration<double>(deps_.clock->Now() - step_start).count();
+  if (outcome.transitioned) Announce(outcome, seconds);
+
+  if (switchover) {
+    if (outcome.transitioned && outcome.reason == FailoverReason::kSwitchover) {
+      AnswerSwitchover(*switchover, true, "leader is now " + switchover->target_pod);
+    } else if (leader && leader->name == switchover->target_pod) {
+      AnswerSwitchover(*switchover, true, "leader is " + switchover->target_pod);
+    } else if (outcome.switchover_rejected) {
+      AnswerSwitchover(*switchover, false, *outcome.switchover_rejected);
+    }
+  }
+}
+
+void ClusterLoop::Announce(const ElectionOutcome& outcome, double seconds) {
+  deps_.metrics->LeaderTransition(cluster_.name);
+  std::string to = outcome.leader ? outcome.leader->name : "";
+  std::string from = outcome.previous_pod.empty() ? outcome.previous_node_id : outcome.previous_pod;
+  std::string reason = outcome.reason ? FailoverReasonName(*outcome.reason) : "initial";
+  std::string version = outcome.record ? std::to_string(outcome.record->version) : "";
+  Log(LogLevel::kInfo, to.empty() ? "leader lost; no pod routed" : "leader elected",
+      {{"cluster", cluster_.name},
+       {"from", from.empty() ? "-" : from},
+       {"to", to.empty() ? "-" : to},
+       {"reason", reason},
+       {"version", version},
+       {"took_ms", std::to_string(static_cast<int64_t>(seconds * 1000))}});
+  if (outcome.reason) {
+    deps_.metrics->Failover(cluster_.name, reason, seconds);
+    bool planned = *outcome.reason == FailoverReason::kSwitchover;
+    std::string message = (planned ? "switchover" : "failing over") + std::string(" from ") +
+                          (from.empty() ? "-" : from) + " to " + (to.empty() ? "no pod" : to) +
+                          " (" + reason + ")";
+    EmitEvent("Service", cluster_.service, "", planned ? "Switchover" : "FailingOver", message,
+              !planned);
+    if (!outcome.previous_pod.empty()) {
+      EmitEvent("Pod", outcome.previous_pod, UidFromNodeId(outcome.previous_node_id),
+                planned ? "Switchover" : "FailingOver", message, !planned);
+    }
+  }
+  if (outcome.leader) {
+    std::string message = "elected leader of AMS cluster " + cluster_.name + " (" + reason + ")";
+    EmitEvent("Pod", outcome.leader->name, outcome.leader->uid, "LeaderElected", message, false);
+    EmitEvent("Service", cluster_.service, "", "LeaderElected",
+              "routing to " + outcome.leader->name + " (" + reason + ")", false);
+  }
+}
+
+void ClusterLoop::AnswerSwitchover(const SwitchoverRequest& request, bool done,
+                                   const std::string& message) {
+  auto answered = deps_.store->HandOver(
+      {cluster_.name, kSwitchoverServiceName}, request.node_id, request.version,
+      SwitchoverAnswerHolder(request.target_pod, done, message), milliseconds(0));
+  Log(done ? LogLevel::kInfo : LogLevel::kWarn,
+      done ? "switchover completed" : "switchover rejected",
+      {{"cluster", cluster_.name},
+       {"to", request.target_pod},
+       {"detail", message},
+       {"recorded", answered.ok() ? "yes" : answered.status().ToString()}});
+}
+
+void ClusterLoop::EmitEvent(const std::string& kind, const std::string& name,
+                            const std::string& uid, const std::string& reason,
+                            const std::string& message, bool warning) {
+  Event event;
+  event.involved_object.kind = kind;
+  event.involved_object.name = name;
+  event.involved_object.namespace_name = deps_.api->Namespace();
+  event.involved_object.uid = uid;
+  event.reason = reason;
+  event.message = message;
+  event.type = warning ? "Warning" : "Normal";
+  event.reporting_instance = identity_;
+  Status s = deps_.api->CreateEvent(event);
+  if (!s.ok()) {
+    Log(LogLevel::kWarn, "cannot record Event",
+        {{"reason", reason}, {"object", kind + "/" + name}, {"error", s.ToString()}});
+  }
+}
+
+void ClusterLoop::ProbeOnce() {
+  if (!cluster_.probe.enabled) return;
+  std::optional<Pod> leader;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    leader = routed_leader_;
+  }
+  if (!leader || leader->pod_ip.empty()) return;
+  bool ok = deps_.prober->Probe(leader->pod_ip, cluster_.ports.rest, cluster_.probe.timeout);
+  health_.RecordProbe(leader->uid, ok);
+  if (!ok) {
+    Log(LogLevel::kWarn, "leader probe failed",
+        {{"cluster", cluster_.name},
+         {"pod", leader->name},
+         {"address", leader->pod_ip + ":" + std::to_string(cluster_.ports.rest)},
+         {"failures", std::to_string(health_.ConsecutiveProbeFailures(leader->uid))}});
+    Wake();
+  }
+}
+
+void ClusterLoop::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_ = true;
+  }
+  wake_cv_.notify_all();
+}
+
+void ClusterLoop::Start() {
+  deps_.watcher->SetListener([this](const PodWatcher::Change&) { Wake(); });
+  loop_thread_ = std::thread([this] {
+    while (!cancel_.IsCancelled()) {
+      milliseconds wait = RunOnce();
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_cv_.wait_for(lock, wait, [this] { return wake_ || cancel_.IsCancelled(); });
+      wake_ = false;
+    }
+  });
+  probe_thread_ = std::thread([this] {
+    while (!cancel_.WaitFor(cluster_.probe.period)) ProbeOnce();
+  });
+}
+
+void ClusterLoop::Stop() {
+  cancel_.Cancel();
+  Wake();
+  if (loop_thread_.joinable()) loop_thread_.join();
+  if (probe_thread_.joinable()) probe_thread_.join();
+}
+
+}  // namespace amsha

@@ -1,0 +1,200 @@
+#include "election/cluster_loop.h"
+
+#include <gtest/gtest.h>
+
+#include "election/pod_identity.h"
+#include "routing/desired_state.h"
+#include "support/fake_kube_api.h"
+#include "support/fake_lease_store.h"
+#include "support/recording_metrics_sink.h"
+
+namespace amsha {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::FakeLeaseStore;
+using testing::RecordingMetricsSink;
+
+class FakeProber : public Prober {
+ public:
+  bool Probe(const std::string& ip, int, milliseconds) override {
+    probed.push_back(ip);
+    return healthy;
+  }
+  bool healthy = true;
+  std::vector<std::string> probed;
+};
+
+class ClusterLoopTest : public ::testing::Test {
+ protected:
+  ClusterLoopTest() : store_(&clock_), api_("ams") {
+    config_.controller.identity = "ctl-0";
+    ClusterConfig cluster;
+    cluster.name = "prod";
+    cluster.pod_selector = "app=amoro";
+    config_.clusters.push_back(cluster);
+    for (const char* name : {"ams-0", "ams-1", "ams-2"}) {
+      api_.PutPod(api_.MakePod(name, {{"app", "amoro"}}));
+    }
+    Service svc;
+    svc.name = "ams-leader";
+    api_.PutService(svc);
+    controller_ = std::make_unique<ControllerElector>(config_.controller, &store_, &clock_);
+    PodWatcher::Options options;
+    options.label_selector = "app=amoro";
+    watcher_ = std::make_unique<PodWatcher>(&api_, options, &clock_);
+    ClusterLoop::Deps deps;
+    deps.store = &store_;
+    deps.api = &api_;
+    deps.watcher = watcher_.get();
+    deps.controller = controller_.get();
+    deps.clock = &clock_;
+    deps.metrics = &metrics_;
+    deps.prober = &prober_;
+    loop_ = std::make_unique<ClusterLoop>(config_, config_.clusters[0], deps);
+  }
+
+  // Brings the watcher's cache up to date with the fake API.
+  void SyncPods() {
+    Cancellation never;
+    if (!watcher_->Synced()) {
+      watcher_->Step(never);
+      return;
+    }
+    api_.ScriptWatchEnd(Status::Ok());
+    watcher_->Step(never);
+  }
+  void Pass() {
+    SyncPods();
+    loop_->RunOnce();
+  }
+  std::vector<std::string> Selected() const {
+    return SelectedPods(api_.FindService("ams-leader")->selector, api_.Pods());
+  }
+  std::vector<std::string> EventReasons() const {
+    std::vector<std::string> out;
+    for (const Event& e : api_.Events()) {
+      out.push_back(e.reason + " " + e.involved_object.kind + "/" + e.involved_object.name);
+    }
+    return out;
+  }
+
+  FakeClock clock_;
+  FakeLeaseStore store_;
+  FakeKubeApi api_;
+  Config config_;
+  RecordingMetricsSink metrics_;
+  FakeProber prober_;
+  std::unique_ptr<ControllerElector> controller_;
+  std::unique_ptr<PodWatcher> watcher_;
+  std::unique_ptr<ClusterLoop> loop_;
+};
+
+TEST_F(ClusterLoopTest, WritesNothingUntilThePodCacheHasSynced) {
+  controller_->Step();
+  loop_->RunOnce();
+  EXPECT_EQ(store_.CountCalls("Acquire"), 1) << "only the controller's own row";
+  EXPECT_EQ(api_.CallCount(FakeKubeApi::Method::kPatchService), 0);
+}
+
+TEST_F(ClusterLoopTest, AStandbyReplicaWritesNothing) {
+  ControllerConfig other = config_.controller;
+  other.identity = "ctl-1";
+  ControllerElector active(other, &store_, &clock_);
+  active.Step();
+  controller_->Step();
+  ASSERT_FALSE(controller_->IsActive());
+  store_.ClearCalls();
+  Pass();
+  EXPECT_EQ(store_.Calls().size(), 0u);
+  EXPECT_EQ(api_.CallCount(FakeKubeApi::Method::kPatchPodLabels), 0);
+}
+
+TEST_F(ClusterLoopTest, ElectsRoutesAndAnnouncesTheFirstLeader) {
+  controller_->Step();
+  Pass();
+  ASSERT_EQ(Selected().size(), 1u);
+  EXPECT_EQ(loop_->RoutedLeader(), Selected()[0]);
+  EXPECT_EQ(metrics_.routed["prod"], 1);
+  EXPECT_EQ(metrics_.transitions["prod"], 1);
+  EXPECT_TRUE(metrics_.failovers.empty()) << "a first election is not a failover";
+  auto reasons = EventReasons();
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "LeaderElected Pod/" + Selected()[0]),
+            reasons.end());
+}
+
+TEST_F(ClusterLoopTest, ADeletedLeaderFailsOverAndIsCountedOnce) {
+  controller_->Step();
+  Pass();
+  std::string old_leader = Selected()[0];
+  ASSERT_TRUE(api_.MarkPodTerminating(old_leader).ok());
+  Pass();
+  ASSERT_EQ(Selected().size(), 1u);
+  EXPECT_NE(Selected()[0], old_leader);
+  EXPECT_EQ(metrics_.failovers, std::vector<std::string>{"prod/pod_deleted"});
+  EXPECT_EQ(metrics_.failover_seconds.size(), 1u);
+  auto reasons = EventReasons();
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "FailingOver Service/ams-leader"),
+            reasons.end());
+  Pass();
+  EXPECT_EQ(metrics_.failovers.size(), 1u) << "no second failover";
+}
+
+TEST_F(ClusterLoopTest, TheLeaderIsProbedAndFailsOverAfterTheThreshold) {
+  controller_->Step();
+  Pass();
+  std::string old_leader = Selected()[0];
+  prober_.healthy = false;
+  for (int i = 0; i < config_.clusters[0].probe.failure_threshold; ++i) loop_->ProbeOnce();
+  EXPECT_EQ(prober_.probed.size(), 3u);
+  Pass();
+  EXPECT_NE(Selected()[0], old_leader);
+  EXPECT_EQ(metrics_.failovers, std::vector<std::string>{"prod/probe_failed"});
+}
+
+TEST_F(ClusterLoopTest, ASwitchoverRequestIsCarriedOutAndAnswered) {
+  controller_->Step();
+  Pass();
+  std::string target = Selected()[0] == "ams-2" ? "ams-0" : "ams-2";
+  LeaseKey key{"prod", kSwitchoverServiceName};
+  auto request = store_.Acquire(key, SwitchoverRequestHolder(target), seconds(30));
+  ASSERT_TRUE(request.ok());
+  Pass();
+  EXPECT_EQ(Selected(), std::vector<std::string>{target});
+  auto answer = SwitchoverAnswerIn(store_.Row(key), request->version);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_TRUE(answer->done);
+  EXPECT_TRUE(store_.Row(key)->Expired()) << "a new request may follow at once";
+}
+
+TEST_F(ClusterLoopTest, ASwitchoverToAnUnknownPodIsRejectedWithTheReason) {
+  controller_->Step();
+  Pass();
+  std::string leader = Selected()[0];
+  LeaseKey key{"prod", kSwitchoverServiceName};
+  auto request = store_.Acquire(key, SwitchoverRequestHolder("ams-9"), seconds(30));
+  Pass();
+  EXPECT_EQ(Selected(), std::vector<std::string>{leader});
+  auto answer = SwitchoverAnswerIn(store_.Row(key), request->version);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_FALSE(answer->done);
+  EXPECT_NE(answer->message.find("ams-9 is not a candidate"), std::string::npos) << answer->message;
+}
+
+TEST_F(ClusterLoopTest, ADatabaseOutageKeepsTheServiceAsItIs) {
+  controller_->Step();
+  Pass();
+  std::string leader = Selected()[0];
+  store_.SetUnavailable(true);
+  api_.ClearCalls();
+  ASSERT_TRUE(api_.MarkPodTerminating(leader).ok());
+  Pass();
+  EXPECT_EQ(api_.CallCount(FakeKubeApi::Method::kPatchService), 0)
+      << "never route to a pod the database has not confirmed";
+  EXPECT_FALSE(metrics_.db_up);
+  EXPECT_GE(metrics_.db_errors, 1);
+}
+
+}  // namespace
+}  // namespace amsha
