@@ -1,0 +1,33 @@
+#include "standin/request_log.h"
+
+namespace amsha::standin {
+
+void RequestLog::Add(const std::string& method, const std::string& path, const std::string& query,
+                     int code, const std::string& content_type, const std::string& body) {
+  Json e = Json::object();
+  e["tsMs"] = Json::number(static_cast<int64_t>(NowUnixMs()));
+  e["method"] = Json::string(method);
+  e["path"] = Json::string(path);
+  e["query"] = Json::string(query);
+  e["code"] = Json::number(code);
+  e["contentType"] = Json::string(content_type);
+  e["body"] = Json::string(body);
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.push_back(std::move(e));
+  if (entries_.size() > capacity_) entries_.pop_front();
+}
+
+Json RequestLog::ToJson() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Json out = Json::array();
+  size_t i = 0;
+  for (const auto& e : entries_) out[i++] = e;
+  return out;
+}
+
+void RequestLog::Clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.clear();
+}
+
+}  // namespace amsha::standin

@@ -1,0 +1,457 @@
+#include "standin/store.h"
+
+#include <algorithm>
+
+#include "standin/validation.h"
+
+namespace amsha::standin {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A DELETED event for an object that stops matching carries the previous
+// content, like the API server's watch cache; the rv is the event's.
+std::string RvOf(const Json& obj) { return StringField(obj, {"metadata", "resourceVersion"}); }
+
+bool ParseRv(const std::string& s, uint64_t* out) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  *out = std::stoull(s);
+  return true;
+}
+
+// Immutable or server-owned metadata survives any update.
+void KeepServerFields(const Json& current, Json* next) {
+  static const char* kKept[] = {"name",
+                                "namespace",
+                                "uid",
+                                "creationTimestamp",
+                                "deletionTimestamp",
+                                "deletionGracePeriodSeconds"};
+  Json& meta = MutableField(*next, {"metadata"});
+  for (const char* field : kKept) {
+    Json v = Field(current, {"metadata", field});
+    if (v.is_null()) {
+      if (meta.has_field(field)) meta.erase(field);
+    } else {
+      meta[field] = v;
+    }
+  }
+  (*next)["kind"] = current.at("kind");
+  (*next)["apiVersion"] = current.at("apiVersion");
+}
+
+}  // namespace
+
+std::vector<StoredEvent> WatchQueue::Wait(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, timeout, [this] { return cut_ || !events_.empty(); });
+  std::vector<StoredEvent> out(events_.begin(), events_.end());
+  events_.clear();
+  return out;
+}
+
+bool WatchQueue::Cut() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cut_;
+}
+
+Store::Store(size_t event_window) : event_window_(event_window) {
+  reaper_ = std::thread([this] { ReaperLoop(); });
+}
+
+Store::~Store() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  reaper_cv_.notify_all();
+  reaper_.join();
+}
+
+uint64_t Store::NextRvLocked() { return ++rv_; }
+
+void Store::EmitLocked(const std::string& resource, const std::string& type, const std::string& ns,
+                       const Json& object, const Json& prev) {
+  StoredEvent ev{rv_, type, ns, object, prev};
+  auto& window = windows_[resource];
+  window.push_back(ev);
+  while (window.size() > event_window_) {
+    compacted_rv_[resource] = window.front().rv;
+    window.pop_front();
+  }
+  for (auto& w : watches_) {
+    if (w->resource_ != resource || (!w->ns_.empty() && w->ns_ != ns)) continue;
+    {
+      std::lock_guard<std::mutex> lock(w->mu_);
+      w->events_.push_back(ev);
+    }
+    w->cv_.notify_all();
+  }
+}
+
+void Store::AfterWriteLocked(const std::string& resource, const std::string& ns) {
+  if (resource == "pods" || resource == "services") RecordSelectorsLocked(ns);
+}
+
+void Store::NotifyServices(const std::string& resource) {
+  if (resource != "services") return;
+  std::function<void()> cb;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cb = services_changed_;
+  }
+  if (cb) cb();
+}
+
+ApiError Store::Create(const std::string& resource, const std::string& ns, Json obj, Json* out) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!obj.is_object()) return BadRequest("the request body must be a JSON object");
+    // Top-level fields first: adding a member may move the others, so no
+    // reference into `obj` is held across an insertion.
+    obj["kind"] = Json::string(KindOf(resource));
+    obj["apiVersion"] = Json::string("v1");
+    ApplyDefaults(resource, &obj);
+    if (!obj.has_field("metadata") || !obj.at("metadata").is_object()) {
+      obj["metadata"] = Json::object();
+    }
+    Json& meta = obj.at("metadata");
+    std::string body_ns = StringField(meta, {"namespace"});
+    if (!body_ns.empty() && body_ns != ns) {
+      return BadRequest(
+          "the namespace of the provided object does not match the namespace sent on "
+          "the request");
+    }
+    std::string name = StringField(meta, {"name"});
+    std::string generate = StringField(meta, {"generateName"});
+    if (name.empty() && !generate.empty()) name = generate + RandomSuffix(5);
+    meta["name"] = Json::string(name);
+    meta["namespace"] = Json::string(ns);
+    for (const char* f : {"deletionTimestamp", "deletionGracePeriodSeconds"}) {
+      if (meta.has_field(f)) meta.erase(f);
+    }
+    meta["uid"] = Json::string(RandomUid());
+    meta["creationTimestamp"] = Json::string(NowRfc3339());
+    meta["resourceVersion"] = Json::string("");
+    ApiError invalid = ValidateObject(resource, obj);
+    if (!invalid.ok()) return invalid;
+    Key key{resource, ns, name};
+    if (objects_.count(key)) return AlreadyExists(resource, name);
+    obj["metadata"]["resourceVersion"] = Json::string(std::to_string(NextRvLocked()));
+    objects_[key] = obj;
+    if (resource == "events") created_events_.push_back(obj);
+    EmitLocked(resource, "ADDED", ns, obj, Json::null());
+    AfterWriteLocked(resource, ns);
+    *out = obj;
+  }
+  NotifyServices(resource);
+  return Ok();
+}
+
+ApiError Store::Get(const std::string& resource, const std::string& ns, const std::string& name,
+                    Json* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(Key{resource, ns, name});
+  if (it == objects_.end()) return NotFound(resource, name);
+  *out = it->second;
+  return Ok();
+}
+
+void Store::List(const std::string& resource, const std::string& ns, const Filter& filter,
+                 std::vector<Json>* items, std::string* rv) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [key, obj] : objects_) {
+    if (std::get<0>(key) != resource || (!ns.empty() && std::get<1>(key) != ns)) continue;
+    if (!filter || filter(obj)) items->push_back(obj);
+  }
+  *rv = std::to_string(rv_);
+}
+
+ApiError Store::Update(const std::string& resource, const std::string& ns, const std::string& name,
+                       const Mutation& mutate, Json* out) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = objects_.find(Key{resource, ns, name});
+    if (it == objects_.end()) return NotFound(resource, name);
+    const Json current = it->second;
+    Json next = current;
+    ApiError err = mutate(&next);
+    if (!err.ok()) return err;
+    if (!next.is_object()) return BadRequest("the object must be a JSON object");
+    Json next_rv = Field(next, {"metadata", "resourceVersion"});
+    if (next_rv.is_string() && !next_rv.as_string().empty() &&
+        next_rv.as_string() != RvOf(current)) {
+      return Conflict(resource, name);
+    }
+    KeepServerFields(current, &next);
+    next["metadata"]["resourceVersion"] = Json::string(RvOf(current));
+    if (next == current) {
+      *out = current;
+      return Ok();
+    }
+    ApiError invalid = ValidateObject(resource, next);
+    if (!invalid.ok()) return invalid;
+    next["metadata"]["resourceVersion"] = Json::string(std::to_string(NextRvLocked()));
+    it->second = next;
+    EmitLocked(resource, "MODIFIED", ns, next, current);
+    AfterWriteLocked(resource, ns);
+    *out = next;
+  }
+  NotifyServices(resource);
+  return Ok();
+}
+
+void Store::RemoveLocked(const Key& key, Json* out) {
+  auto it = objects_.find(key);
+  Json prev = it->second;
+  Json last = prev;
+  last["metadata"]["resourceVersion"] = Json::string(std::to_string(NextRvLocked()));
+  objects_.erase(it);
+  pending_removals_.erase(key);
+  EmitLocked(std::get<0>(key), "DELETED", std::get<1>(key), last, prev);
+  AfterWriteLocked(std::get<0>(key), std::get<1>(key));
+  if (out) *out = last;
+}
+
+ApiError Store::Delete(const std::string& resource, const std::string& ns, const std::string& name,
+                       std::optional<int64_t> grace_seconds, Json* out) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Key key{resource, ns, name};
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return NotFound(resource, name);
+    int64_t grace = 0;
+    if (resource == "pods") {
+      Json spec_grace = Field(it->second, {"spec", "terminationGracePeriodSeconds"});
+      grace =
+          grace_seconds.value_or(spec_grace.is_integer() ? spec_grace.as_number().to_int64() : 30);
+    }
+    auto deadline = Clock::now() + std::chrono::seconds(std::max<int64_t>(grace, 0));
+    if (grace <= 0) {
+      RemoveLocked(key, out);
+    } else if (Terminating(it->second)) {
+      // A second delete may only shorten the grace period.
+      auto pending = pending_removals_.find(key);
+      if (pending != pending_removals_.end() && deadline < pending->second) {
+        pending->second = deadline;
+        reaper_cv_.notify_all();
+      }
+      *out = it->second;
+    } else {
+      Json prev = it->second;
+      Json& meta = it->second["metadata"];
+      meta["deletionTimestamp"] = Json::string(Rfc3339(std::time(nullptr) + grace));
+      meta["deletionGracePeriodSeconds"] = Json::number(static_cast<int64_t>(grace));
+      meta["resourceVersion"] = Json::string(std::to_string(NextRvLocked()));
+      pending_removals_[key] = deadline;
+      EmitLocked(resource, "MODIFIED", ns, it->second, prev);
+      AfterWriteLocked(resource, ns);
+      *out = it->second;
+      reaper_cv_.notify_all();
+    }
+  }
+  NotifyServices(resource);
+  return Ok();
+}
+
+void Store::ReaperLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    auto now = Clock::now();
+    auto next = now + std::chrono::hours(1);
+    std::vector<Key> due;
+    for (const auto& [key, when] : pending_removals_) {
+      if (when <= now) {
+        due.push_back(key);
+      } else {
+        next = std::min(next, when);
+      }
+    }
+    for (const auto& key : due) {
+      if (objects_.count(key)) RemoveLocked(key, nullptr);
+      pending_removals_.erase(key);
+    }
+    reaper_cv_.wait_until(lock, next);
+  }
+}
+
+ApiError Store::Watch(const std::string& resource, const std::string& ns, const std::string& since,
+                      std::shared_ptr<WatchQueue>* queue, std::vector<StoredEvent>* backlog) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (since.empty() || since == "0") {
+    for (const auto& [key, obj] : objects_) {
+      if (std::get<0>(key) != resource || (!ns.empty() && std::get<1>(key) != ns)) continue;
+      uint64_t rv = 0;
+      ParseRv(RvOf(obj), &rv);
+      backlog->push_back({rv, "ADDED", std::get<1>(key), obj, Json::null()});
+    }
+    std::sort(backlog->begin(), backlog->end(),
+              [](const StoredEvent& a, const StoredEvent& b) { return a.rv < b.rv; });
+  } else {
+    uint64_t from = 0;
+    if (!ParseRv(since, &from)) return BadRequest("invalid resource version \"" + since + "\"");
+    uint64_t compacted = compacted_rv_[resource];
+    if (from < compacted) {
+      return Expired("too old resource version: " + since + " (" + std::to_string(compacted) + ")");
+    }
+    for (const auto& ev : windows_[resource]) {
+      if (ev.rv > from && (ns.empty() || ev.ns == ns)) backlog->push_back(ev);
+    }
+  }
+  auto q = std::make_shared<WatchQueue>();
+  q->resource_ = resource;
+  q->ns_ = ns;
+  watches_.push_back(q);
+  *queue = q;
+  return Ok();
+}
+
+void Store::Unwatch(const std::shared_ptr<WatchQueue>& queue) {
+  std::lock_guard<std::mutex> lock(mu_);
+  watches_.erase(std::remove(watches_.begin(), watches_.end(), queue), watches_.end());
+}
+
+std::string Store::BookmarkRv(WatchQueue& queue) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> qlock(queue.mu_);
+  return queue.events_.empty() ? std::to_string(rv_) : std::string();
+}
+
+void Store::CutWatches() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& w : watches_) {
+    {
+      std::lock_guard<std::mutex> qlock(w->mu_);
+      w->cut_ = true;
+    }
+    w->cv_.notify_all();
+  }
+  watches_.clear();
+}
+
+void Store::Compact() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [resource, window] : windows_) window.clear();
+  for (const char* r : {"pods", "services", "events"}) windows_[r];
+  for (auto& [resource, window] : windows_) compacted_rv_[resource] = rv_;
+}
+
+std::vector<Json> Store::All(const std::string& resource) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Json> out;
+  for (const auto& [key, obj] : objects_) {
+    if (std::get<0>(key) == resource) out.push_back(obj);
+  }
+  return out;
+}
+
+void Store::RecordSelectorsLocked(const std::string& ns) {
+  for (const auto& [key, svc] : objects_) {
+    if (std::get<0>(key) != "services" || std::get<1>(key) != ns) continue;
+    SelectorRecordEntry entry;
+    entry.ns = ns;
+    entry.service = std::get<2>(key);
+    entry.selector = StringMap(Field(svc, {"spec", "selector"}));
+    LabelSelector selector = LabelSelector::FromMap(entry.selector);
+    for (const auto& [pkey, pod] : objects_) {
+      if (std::get<0>(pkey) != "pods" || std::get<1>(pkey) != ns) continue;
+      if (!selector.Matches(StringMap(Field(pod, {"metadata", "labels"})))) continue;
+      entry.matched.push_back(std::get<2>(pkey));
+      if (PodReady(pod) && !Terminating(pod)) entry.matched_ready.push_back(std::get<2>(pkey));
+    }
+    auto& last = last_selector_state_[{ns, entry.service}];
+    if (!last.service.empty() && last.selector == entry.selector && last.matched == entry.matched &&
+        last.matched_ready == entry.matched_ready) {
+      continue;
+    }
+    entry.ts_ms = NowUnixMs();
+    entry.mono_ns = NowMonoNs();
+    last = entry;
+    selector_record_.push_back(entry);
+  }
+}
+
+std::vector<SelectorRecordEntry> Store::SelectorRecord() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return selector_record_;
+}
+
+std::vector<Json> Store::CreatedEvents() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return created_events_;
+}
+
+std::vector<ServicePortInfo> Store::ServicePorts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ServicePortInfo> out;
+  for (const auto& [key, svc] : objects_) {
+    if (std::get<0>(key) != "services") continue;
+    Json ports = Field(svc, {"spec", "ports"});
+    if (!ports.is_array()) continue;
+    for (const auto& p : ports.as_array()) {
+      Json port = Field(p, {"port"});
+      if (!port.is_integer()) continue;
+      out.push_back({std::get<1>(key), std::get<2>(key), StringField(p, {"name"}),
+                     port.as_integer(), Field(p, {"targetPort"})});
+    }
+  }
+  return out;
+}
+
+std::optional<Backend> Store::PickBackend(const std::string& ns, const std::string& service,
+                                          int port) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto svc = objects_.find(Key{"services", ns, service});
+  if (svc == objects_.end()) return std::nullopt;
+  Json target;
+  Json ports = Field(svc->second, {"spec", "ports"});
+  if (ports.is_array()) {
+    for (const auto& p : ports.as_array()) {
+      Json n = Field(p, {"port"});
+      if (n.is_integer() && n.as_integer() == port) target = Field(p, {"targetPort"});
+    }
+  }
+  if (target.is_null()) target = Json::number(port);
+  LabelSelector selector =
+      LabelSelector::FromMap(StringMap(Field(svc->second, {"spec", "selector"})));
+  std::vector<Backend> serving, terminating;
+  for (const auto& [key, pod] : objects_) {
+    if (std::get<0>(key) != "pods" || std::get<1>(key) != ns) continue;
+    if (!PodReady(pod) || !selector.Matches(StringMap(Field(pod, {"metadata", "labels"})))) {
+      continue;
+    }
+    Backend b{std::get<2>(key), StringField(pod, {"status", "podIP"}), 0};
+    if (target.is_integer()) {
+      b.port = target.as_integer();
+    } else if (target.is_string()) {
+      Json containers = Field(pod, {"spec", "containers"});
+      size_t n = containers.is_array() ? containers.size() : 0;
+      for (size_t i = 0; i < n; ++i) {
+        Json cports = Field(containers.at(i), {"ports"});
+        if (!cports.is_array()) continue;
+        for (const auto& cp : cports.as_array()) {
+          Json number = Field(cp, {"containerPort"});
+          if (StringField(cp, {"name"}) == target.as_string() && number.is_integer()) {
+            b.port = number.as_integer();
+          }
+        }
+      }
+    }
+    if (b.port == 0 || b.ip.empty()) continue;
+    (Terminating(pod) ? terminating : serving).push_back(b);
+  }
+  std::vector<Backend>& pool = serving.empty() ? terminating : serving;
+  if (pool.empty()) return std::nullopt;
+  uint64_t& rr = round_robin_[{ns, service}];
+  return pool[rr++ % pool.size()];
+}
+
+void Store::OnServicesChanged(std::function<void()> callback) {
+  std::lock_guard<std::mutex> lock(mu_);
+  services_changed_ = std::move(callback);
+}
+
+}  // namespace amsha::standin
