@@ -1,0 +1,495 @@
+// The libpqxx adapter: the only file in controller/ that includes pqxx (and,
+// through it, libpq). Every pqxx exception is caught here and becomes a
+// Status (lease/postgres_errors.h).
+#include "lease/postgres_lease_store.h"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <thread>
+#include <utility>
+
+#include "lease/postgres_conninfo.h"
+#include "lease/postgres_errors.h"
+#include "lease/postgres_schema.h"
+
+namespace amsha {
+namespace {
+
+// Time. "Now" is the database server's clock, read ONCE per statement through
+// a one-row subquery joined into it, so WHERE, SET and RETURNING agree on a
+// single instant:
+//  - not now()/transaction_timestamp(): frozen at BEGIN, so it is stale
+//    inside PublishServiceInfo's transaction, or when a pooler keeps a
+//    transaction open;
+//  - not a bare clock_timestamp() at each use: it is volatile and re-read at
+//    every reference, so the expiry test and the new expiry could differ;
+//  - clock_timestamp() rather than statement_timestamp(): both are one
+//    instant per statement here, but clock_timestamp() is read when the
+//    statement runs, never before the server dequeued it.
+// If the statement then waits for a row lock, PostgreSQL re-checks WHERE
+// against the row the other writer committed, which has a new version and
+// expiry: an Acquire cannot take a lease renewed meanwhile and a Renew cannot
+// survive a version change. The new expiry is at most the wait short of ttl,
+// never longer than asked.
+constexpr char kDbNow[] =
+    "(SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms)";
+
+constexpr char kReturning[] =
+    " RETURNING l.cluster_name, l.service_name, l.node_id, l.node_ip, l.server_info_json,"
+    " l.lease_expire_ts, l.version, l.updated_at, db.now_ms";
+
+// A statement blocked this long past its own statement_timeout means the
+// server is not running it (frozen, or the network swallows packets).
+constexpr std::chrono::milliseconds kWatchdogGrace{1000};
+
+struct Statement {
+  const char* name;
+  std::string sql;
+};
+
+// The SQL for one table. The (validated, quoted) table name is the only text
+// spliced in; every value is a bound parameter.
+struct Statements {
+  explicit Statements(const std::string& t)
+      : read{"amsha_read",
+             "SELECT l.cluster_name, l.service_name, l.node_id, l.node_ip, l.server_info_json,"
+             " l.lease_expire_ts, l.version, l.updated_at, db.now_ms"
+             " FROM " +
+                 t + " AS l CROSS JOIN " + kDbNow +
+                 " AS db"
+                 " WHERE l.cluster_name = $1 AND l.service_name = $2"},
+        // Amoro's rows start empty too: no holder, no expiry, version 0.
+        create_row{"amsha_create_row", "INSERT INTO " + t +
+                                           " AS l (cluster_name, service_name, version, updated_at)"
+                                           " SELECT $1, $2, 0, db.now_ms FROM " +
+                                           kDbNow +
+                                           " AS db"
+                                           " ON CONFLICT (cluster_name, service_name) DO NOTHING"},
+        acquire{"amsha_acquire",
+                "UPDATE " + t +
+                    " AS l SET node_id = $3, node_ip = $4, server_info_json = $5,"
+                    " lease_expire_ts = db.now_ms + $6::bigint, version = l.version + 1,"
+                    " updated_at = db.now_ms FROM " +
+                    kDbNow +
+                    " AS db"
+                    " WHERE l.cluster_name = $1 AND l.service_name = $2 AND (l.node_id IS NULL"
+                    " OR l.lease_expire_ts IS NULL OR l.lease_expire_ts <= db.now_ms)" +
+                    std::string(kReturning)},
+        renew{"amsha_renew",
+              "UPDATE " + t +
+                  " AS l SET lease_expire_ts = db.now_ms + $5::bigint,"
+                  " version = l.version + 1, updated_at = db.now_ms FROM " +
+                  kDbNow +
+                  " AS db"
+                  " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
+                  " AND l.version = $4::int AND l.lease_expire_ts > db.now_ms" +
+                  std::string(kReturning)},
+        // No expiry condition: the current holder's controller decides.
+        hand_over{"amsha_hand_over",
+                  "UPDATE " + t +
+                      " AS l SET node_id = $5, node_ip = $6, server_info_json = $7,"
+                      " lease_expire_ts = db.now_ms + $8::bigint, version = l.version + 1,"
+                      " updated_at = db.now_ms FROM " +
+                      kDbNow +
+                      " AS db"
+                      " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
+                      " AND l.version = $4::int" +
+                      std::string(kReturning)},
+        // Expired now, and version + 1 so that a Renew racing it fails.
+        release{"amsha_release",
+                "UPDATE " + t +
+                    " AS l SET lease_expire_ts = db.now_ms, version = l.version + 1,"
+                    " updated_at = db.now_ms FROM " +
+                    kDbNow +
+                    " AS db"
+                    " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
+                    " AND l.version = $4::int"},
+        publish{"amsha_publish",
+                "INSERT INTO " + t +
+                    " AS l (cluster_name, service_name, node_id, node_ip,"
+                    " server_info_json, version, updated_at)"
+                    " SELECT $1, $2, $3, $4, $5, 0, db.now_ms FROM " +
+                    kDbNow +
+                    " AS db"
+                    " ON CONFLICT (cluster_name, service_name) DO UPDATE SET"
+                    " node_id = EXCLUDED.node_id, node_ip = EXCLUDED.node_ip,"
+                    " server_info_json = EXCLUDED.server_info_json, version = l.version + 1,"
+                    " updated_at = EXCLUDED.updated_at"} {}
+
+  Statement read, create_row, acquire, renew, hand_over, release, publish;
+
+  std::array<const Statement*, 7> All() const {
+    return {&read, &create_row, &acquire, &renew, &hand_over, &release, &publish};
+  }
+};
+
+LeaseRecord RecordFromRow(const pqxx::row& r) {
+  LeaseRecord rec;
+  rec.key.cluster_name = r[0].as<std::string>();
+  rec.key.service_name = r[1].as<std::string>();
+  if (!r[2].is_null()) rec.node_id = r[2].as<std::string>();
+  if (!r[3].is_null()) rec.node_ip = r[3].as<std::string>();
+  if (!r[4].is_null()) rec.server_info_json = r[4].as<std::string>();
+  if (!r[5].is_null()) rec.lease_expire_ts_ms = r[5].as<int64_t>();
+  rec.version = r[6].as<int32_t>();
+  rec.updated_at_ms = r[7].as<int64_t>();
+  rec.db_now_ms = r[8].as<int64_t>();
+  return rec;
+}
+
+std::string LeaseName(const LeaseKey& key) {
+  return "lease \"" + key.service_name + "\" of cluster \"" + key.cluster_name + "\"";
+}
+
+Status CheckKey(const LeaseKey& key) {
+  if (key.cluster_name.empty() || key.service_name.empty()) {
+    return InvalidArgumentError("a lease key needs a cluster name and a service name");
+  }
+  return Status::Ok();
+}
+
+Status CheckTtl(std::chrono::milliseconds ttl) {
+  if (ttl.count() < 0) return InvalidArgumentError("a lease ttl cannot be negative");
+  return Status::Ok();
+}
+
+// Cuts the socket of a call the server does not answer. libpq waits in
+// poll() without a deadline once a statement is sent, and statement_timeout
+// is enforced by the server, so a frozen server or a network that drops
+// packets would block the caller for good. shutdown() wakes that poll();
+// libpq then reports a broken connection. One thread per store, idle unless
+// a call is in flight.
+class CallWatchdog {
+ public:
+  CallWatchdog() : thread_([this] { Loop(); }) {}
+  ~CallWatchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  void Arm(int fd, std::chrono::steady_clock::time_point deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fd_ = fd;
+      deadline_ = deadline;
+      armed_ = true;
+      fired_ = false;
+    }
+    cv_.notify_all();
+  }
+
+  // Returns true if the deadline passed and the socket was cut. After this
+  // returns the watchdog no longer touches the descriptor.
+  bool Disarm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    armed_ = false;
+    return fired_;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      if (!armed_) {
+        cv_.wait(lock);
+      } else if (std::chrono::steady_clock::now() >= deadline_) {
+        if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+        fired_ = true;
+        armed_ = false;
+      } else {
+        cv_.wait_until(lock, deadline_);
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool armed_ = false;
+  bool fired_ = false;
+  int fd_ = -1;
+  std::chrono::steady_clock::time_point deadline_;
+  std::thread thread_;  // last: starts after the fields it reads
+};
+
+}  // namespace
+
+class PostgresLeaseStore::Impl {
+ public:
+  explicit Impl(PostgresConnectionOptions options)
+      : options_(std::move(options)),
+        conninfo_(ComposeConnInfo(options_.url, options_.password, options_.connect_timeout)),
+        sql_(QuoteTableName(options_.table)) {}
+
+  using Body = std::function<Status(pqxx::connection&)>;
+
+  // Runs `body` on the connection (opened first if needed) under the mutex
+  // and the watchdog; `statements` sizes the watchdog's budget.
+  Status Call(PostgresErrorContext::Operation op, int statements, const Body& body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    operation_ = op;
+    Status status = Connect();
+    if (!status.ok()) return status;
+    auto budget =
+        options_.statement_timeout * (statements + (session_ready_ ? 0 : 1)) + kWatchdogGrace;
+    watchdog_.Arm(conn_->sock(), std::chrono::steady_clock::now() + budget);
+    status = Guarded([&](pqxx::connection& c) {
+      if (!session_ready_) {
+        SetUpSession(c);
+        session_ready_ = true;
+      }
+      return body(c);
+    });
+    if (watchdog_.Disarm()) {
+      Drop();
+      return UnavailableError("no answer from the database within " +
+                              std::to_string(budget.count()) +
+                              " ms; dropped the connection (a write's outcome is unknown)");
+    }
+    return status;
+  }
+
+  void Drop() {
+    conn_.reset();
+    session_ready_ = false;
+  }
+
+  void Disconnect() {
+    std::lock_guard<std::mutex> lock(mu_);
+    Drop();
+  }
+
+  const PostgresConnectionOptions& options() const { return options_; }
+  const Statements& sql() const { return sql_; }
+
+ private:
+  // libpq's connect_timeout bounds this; the watchdog needs a socket first.
+  Status Connect() {
+    if (conn_ && conn_->is_open()) return Status::Ok();
+    Drop();
+    try {
+      auto conn = std::make_unique<pqxx::connection>(conninfo_);
+      database_ = conn->dbname();
+      user_ = conn->username();
+      // pqxx prepares lazily, on a statement's first use on this connection.
+      for (const Statement* s : sql_.All()) conn->prepare(s->name, s->sql);
+      conn_ = std::move(conn);
+      return Status::Ok();
+    } catch (const pqxx::broken_connection& e) {
+      return Redact(StatusFromConnectError(e.what(), Context()));
+    } catch (const std::exception& e) {
+      return Redact(UnavailableError(std::string("cannot connect to the database: ") + e.what()));
+    }
+  }
+
+  // A parameter, not SQL text: set_config() takes the value as data.
+  void SetUpSession(pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_params(
+        "SELECT set_config('statement_timeout', $1, false),"
+        " set_config('client_min_messages', 'warning', false)",
+        std::to_string(options_.statement_timeout.count()));
+  }
+
+  Status Guarded(const Body& body) {
+    try {
+      return body(*conn_);
+    } catch (const pqxx::broken_connection& e) {
+      Drop();
+      return Redact(
+          UnavailableError("lost the database connection (a write's outcome is "
+                           "unknown): " +
+                           PrimaryErrorLine(e.what())));
+    } catch (const pqxx::sql_error& e) {
+      if (!ConnectionSurvives(e.sqlstate())) Drop();
+      return Redact(StatusFromSqlError(e.sqlstate(), e.what(), Context()));
+    } catch (const pqxx::in_doubt_error& e) {
+      Drop();
+      return UnavailableError("the connection broke during COMMIT; the outcome is unknown");
+    } catch (const std::exception& e) {
+      Drop();
+      return Redact(InternalError(std::string("PostgreSQL client: ") + e.what()));
+    }
+  }
+
+  PostgresErrorContext Context() const {
+    PostgresErrorContext c;
+    c.operation = operation_;
+    c.table = options_.table;
+    c.database = database_;
+    c.user = user_;
+    return c;
+  }
+
+  Status Redact(const Status& s) const {
+    return Status(s.code(), RedactSecret(s.message(), options_.password));
+  }
+
+  const PostgresConnectionOptions options_;
+  const std::string conninfo_;  // holds the password: never logged
+  const Statements sql_;
+
+  std::mutex mu_;
+  std::unique_ptr<pqxx::connection> conn_;
+  bool session_ready_ = false;
+  std::string database_;
+  std::string user_;
+  PostgresErrorContext::Operation operation_ = PostgresErrorContext::Operation::kLease;
+  CallWatchdog watchdog_;
+};
+
+StatusOr<std::unique_ptr<PostgresLeaseStore>> PostgresLeaseStore::Create(
+    PostgresConnectionOptions options) {
+  Status valid = ValidateTableName(options.table);
+  if (!valid.ok()) return valid;
+  if (options.connect_timeout.count() <= 0 || options.statement_timeout.count() <= 0) {
+    return InvalidArgumentError("database connect and statement timeouts must be positive");
+  }
+  return std::unique_ptr<PostgresLeaseStore>(
+      new PostgresLeaseStore(std::make_unique<Impl>(std::move(options))));
+}
+
+PostgresLeaseStore::PostgresLeaseStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PostgresLeaseStore::~PostgresLeaseStore() = default;
+
+void PostgresLeaseStore::Disconnect() { impl_->Disconnect(); }
+
+StatusOr<std::optional<LeaseRecord>> PostgresLeaseStore::Read(const LeaseKey& key) {
+  Status valid = CheckKey(key);
+  if (!valid.ok()) return valid;
+  std::optional<LeaseRecord> out;
+  Status s = impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_prepared(impl_->sql().read.name, key.cluster_name, key.service_name);
+    if (!r.empty()) out = RecordFromRow(r[0]);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<LeaseRecord> PostgresLeaseStore::Acquire(const LeaseKey& key, const LeaseHolder& holder,
+                                                  std::chrono::milliseconds ttl) {
+  Status valid = CheckKey(key);
+  if (valid.ok()) valid = CheckTtl(ttl);
+  if (valid.ok() && holder.node_id.empty()) valid = InvalidArgumentError("empty node_id");
+  if (!valid.ok()) return valid;
+  std::optional<LeaseRecord> out;
+  Status s = impl_->Call(PostgresErrorContext::Operation::kLease, 2, [&](pqxx::connection& c) {
+    // Two autocommitted statements: the row exists afterwards whoever
+    // created it, and the conditional UPDATE alone decides who holds it.
+    pqxx::nontransaction tx(c);
+    tx.exec_prepared(impl_->sql().create_row.name, key.cluster_name, key.service_name);
+    pqxx::result r = tx.exec_prepared(impl_->sql().acquire.name, key.cluster_name, key.service_name,
+                                      holder.node_id, holder.node_ip, holder.server_info_json,
+                                      static_cast<int64_t>(ttl.count()));
+    if (r.empty()) return ConflictError(LeaseName(key) + " is held by another node, unexpired");
+    out = RecordFromRow(r[0]);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return *out;
+}
+
+StatusOr<LeaseRecord> PostgresLeaseStore::Renew(const LeaseKey& key, const std::string& node_id,
+                                                int32_t version, std::chrono::milliseconds ttl) {
+  Status valid = CheckKey(key);
+  if (valid.ok()) valid = CheckTtl(ttl);
+  if (!valid.ok()) return valid;
+  std::optional<LeaseRecord> out;
+  Status s = impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_prepared(impl_->sql().renew.name, key.cluster_name, key.service_name,
+                                      node_id, version, static_cast<int64_t>(ttl.count()));
+    if (r.empty()) {
+      return ConflictError(LeaseName(key) + " is not held by \"" + node_id + "\" at version " +
+                           std::to_string(version) + ", or has expired");
+    }
+    out = RecordFromRow(r[0]);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return *out;
+}
+
+StatusOr<LeaseRecord> PostgresLeaseStore::HandOver(const LeaseKey& key,
+                                                   const std::string& from_node_id, int32_t version,
+                                                   const LeaseHolder& to,
+                                                   std::chrono::milliseconds ttl) {
+  Status valid = CheckKey(key);
+  if (valid.ok()) valid = CheckTtl(ttl);
+  if (valid.ok() && to.node_id.empty()) valid = InvalidArgumentError("empty node_id");
+  if (!valid.ok()) return valid;
+  std::optional<LeaseRecord> out;
+  Status s = impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_prepared(
+        impl_->sql().hand_over.name, key.cluster_name, key.service_name, from_node_id, version,
+        to.node_id, to.node_ip, to.server_info_json, static_cast<int64_t>(ttl.count()));
+    if (r.empty()) {
+      return ConflictError(LeaseName(key) + " is not held by \"" + from_node_id + "\" at version " +
+                           std::to_string(version));
+    }
+    out = RecordFromRow(r[0]);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return *out;
+}
+
+Status PostgresLeaseStore::Release(const LeaseKey& key, const std::string& node_id,
+                                   int32_t version) {
+  Status valid = CheckKey(key);
+  if (!valid.ok()) return valid;
+  return impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_prepared(impl_->sql().release.name, key.cluster_name, key.service_name,
+                                      node_id, version);
+    if (r.affected_rows() == 0) {
+      return ConflictError(LeaseName(key) + " is not held by \"" + node_id + "\" at version " +
+                           std::to_string(version));
+    }
+    return Status::Ok();
+  });
+}
+
+Status PostgresLeaseStore::PublishServiceInfo(const std::string& cluster_name,
+                                              const LeaseHolder& table_service,
+                                              const LeaseHolder& optimizing_service) {
+  if (cluster_name.empty()) return InvalidArgumentError("empty cluster name");
+  return impl_->Call(PostgresErrorContext::Operation::kLease, 3, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    for (const auto& [service, holder] :
+         {std::pair<const char*, const LeaseHolder*>{kTableServiceName, &table_service},
+          {kOptimizingServiceName, &optimizing_service}}) {
+      tx.exec_prepared(impl_->sql().publish.name, cluster_name, service, holder->node_id,
+                       holder->node_ip, holder->server_info_json);
+    }
+    tx.commit();
+    return Status::Ok();
+  });
+}
+
+Status PostgresLeaseStore::ApplySchema() {
+  StatusOr<std::string> ddl = PostgresSchemaDdlFor(impl_->options().table);
+  if (!ddl.ok()) return ddl.status();
+  return impl_->Call(PostgresErrorContext::Operation::kSchema, 3, [&](pqxx::connection& c) {
+    // The file's statements in one transaction (simple-query protocol):
+    // either the table and both indexes exist afterwards, or nothing changed.
+    pqxx::work tx(c);
+    tx.exec(*ddl);
+    tx.commit();
+    return Status::Ok();
+  });
+}
+
+}  // namespace amsha

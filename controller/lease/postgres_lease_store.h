@@ -1,0 +1,95 @@
+// PostgresLeaseStore: the LeaseStore on Amoro's `ha_lease` table in
+// PostgreSQL, shared row for row with AMS's own database HA.
+//
+// Created by main/cli wiring (and init-schema) from the `database` config;
+// the election loop then sees only LeaseStore. Every write is ONE
+// conditional statement judged by the database server's clock (see
+// "Time" in the .cc); no client clock is read anywhere.
+//
+// Connection: opened lazily on the first call and kept. When it breaks
+// (backend terminated, server restarted, network cut) that call returns
+// kUnavailable and the next call opens a new one: no restart needed. Each
+// call is bounded: libpq's connect_timeout while connecting, the server's
+// statement_timeout per statement, and a client-side watchdog that cuts the
+// socket at statement_timeout + 1 s per statement when the server does not
+// answer at all (a frozen server ignores its own statement_timeout).
+//
+// kUnavailable from a write means the outcome is UNKNOWN (the reply may have
+// been lost after the commit): Read() before assuming either way. A Renew
+// that committed but was reported kUnavailable leaves the row at
+// version + 1 still held by the caller.
+//
+// LISTEN/NOTIFY (not built yet) will need its own connection, since this one
+// must stay free for bounded statements; it would reuse ComposeConnInfo()
+// (lease/postgres_conninfo.h) and the error mapping (lease/postgres_errors.h).
+//
+// Thread safety: calls on one instance are serialized by a mutex (one
+// connection); open one store per thread for concurrency.
+#ifndef AMS_HA_LEASE_POSTGRES_LEASE_STORE_H_
+#define AMS_HA_LEASE_POSTGRES_LEASE_STORE_H_
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "lease/lease_record.h"
+#include "lease/lease_store.h"
+
+namespace amsha {
+
+struct PostgresConnectionOptions {
+  // A libpq URI (postgresql://user@host:5432/db?sslmode=require) or key=value
+  // string (host=... dbname=... user=...). Should carry no password.
+  std::string url;
+  // Added to the connection separately (never logged, never in a Status);
+  // empty: libpq's own sources (.pgpass, PGPASSWORD) or none.
+  std::string password;
+  // `table` or `schema.table`; see ValidateTableName(). Amoro reads only
+  // ha_lease, so another name is for tests or a controller-only setup.
+  std::string table = "ha_lease";
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds statement_timeout{5000};
+};
+
+class PostgresLeaseStore : public LeaseStore {
+ public:
+  // Checks the options without connecting: kInvalidArgument for a bad table
+  // name or non-positive timeouts. A malformed URL shows on the first call.
+  static StatusOr<std::unique_ptr<PostgresLeaseStore>> Create(PostgresConnectionOptions options);
+  ~PostgresLeaseStore() override;
+
+  PostgresLeaseStore(const PostgresLeaseStore&) = delete;
+  PostgresLeaseStore& operator=(const PostgresLeaseStore&) = delete;
+
+  StatusOr<std::optional<LeaseRecord>> Read(const LeaseKey& key) override;
+  StatusOr<LeaseRecord> Acquire(const LeaseKey& key, const LeaseHolder& holder,
+                                std::chrono::milliseconds ttl) override;
+  StatusOr<LeaseRecord> Renew(const LeaseKey& key, const std::string& node_id, int32_t version,
+                              std::chrono::milliseconds ttl) override;
+  // Allowed while the lease is unexpired (the holder's controller decides)
+  // and after expiry, as long as nobody wrote the row since `version`.
+  StatusOr<LeaseRecord> HandOver(const LeaseKey& key, const std::string& from_node_id,
+                                 int32_t version, const LeaseHolder& to,
+                                 std::chrono::milliseconds ttl) override;
+  Status Release(const LeaseKey& key, const std::string& node_id, int32_t version) override;
+  Status PublishServiceInfo(const std::string& cluster_name, const LeaseHolder& table_service,
+                            const LeaseHolder& optimizing_service) override;
+
+  // Creates the table and its indexes if absent (PostgresSchemaDdlFor(table),
+  // i.e. sql/postgres/ha_lease.sql for the default name). Idempotent.
+  Status ApplySchema();
+
+  // Closes the connection now; the next call opens a new one.
+  void Disconnect();
+
+ private:
+  class Impl;
+  explicit PostgresLeaseStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace amsha
+
+#endif  // AMS_HA_LEASE_POSTGRES_LEASE_STORE_H_
