@@ -15,8 +15,13 @@ constexpr char kUsage[] =
     "Usage: ams-ha-controller <command> [flags]\n"
     "\n"
     "Commands:\n"
+    "  run          --config FILE   run the controller\n"
     "  check-config --config FILE   validate the configuration and exit\n"
     "  init-schema  --config FILE   create the ha_lease table if it does not exist\n"
+    "  status       --config FILE [--output text|json]\n"
+    "                               leader, lease and pods of each cluster\n"
+    "  switchover   --config FILE --cluster NAME --to POD [--timeout 30s]\n"
+    "                               planned hand-over through the active controller\n"
     "\n"
     "Common flags:\n"
     "  --config FILE                the controller configuration (YAML)\n"
@@ -38,8 +43,11 @@ struct Command {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
+      {"run", RunController, {"config"}, {}, true},
       {"check-config", RunCheckConfig, {"config"}, {}, true},
       {"init-schema", RunInitSchema, {"config"}, {}, true},
+      {"status", RunStatus, {"config", "output"}, {}, true},
+      {"switchover", RunSwitchover, {"config", "cluster", "to", "timeout"}, {}, true},
   };
   return commands;
 }

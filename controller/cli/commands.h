@@ -14,6 +14,9 @@ bool LoadConfigOrExplain(const ParsedFlags& flags, Config* out);
 
 int RunCheckConfig(const ParsedFlags& flags);
 int RunInitSchema(const ParsedFlags& flags);
+int RunController(const ParsedFlags& flags);
+int RunStatus(const ParsedFlags& flags);
+int RunSwitchover(const ParsedFlags& flags);
 
 }  // namespace amsha
 

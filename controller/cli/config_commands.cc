@@ -1,6 +1,7 @@
 // check-config and init-schema.
 #include <iostream>
 
+#include "cli/backends.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "config/config_loader.h"
@@ -29,8 +30,14 @@ int RunCheckConfig(const ParsedFlags& flags) {
 int RunInitSchema(const ParsedFlags& flags) {
   Config config;
   if (!LoadConfigOrExplain(flags, &config)) return kExitUsage;
-  std::cerr << "init-schema: not available in this build yet\n";
-  return kExitFailure;
+  auto store = OpenLeaseStore(config);
+  Status applied = store.ok() ? (*store)->ApplySchema() : store.status();
+  if (!applied.ok()) {
+    std::cerr << "init-schema: " << applied.message() << "\n";
+    return kExitFailure;
+  }
+  std::cout << "init-schema: table ha_lease is ready\n";
+  return kExitOk;
 }
 
 }  // namespace amsha

@@ -1,0 +1,41 @@
+#include "cli/backends.h"
+
+#include "kube/kube_connection.h"
+
+namespace amsha {
+
+StatusOr<std::unique_ptr<PostgresLeaseStore>> OpenLeaseStore(const Config& config) {
+  PostgresConnectionOptions options;
+  options.url = config.database.url;
+  options.password = config.database.password;
+  options.connect_timeout = config.database.connect_timeout;
+  options.statement_timeout = config.database.statement_timeout;
+  return PostgresLeaseStore::Create(options);
+}
+
+StatusOr<std::unique_ptr<RestKubeApi>> OpenKubeApi(const Config& config,
+                                                   KubeRequestObserver observer) {
+  auto connection = LoadKubeConnection(config.kubernetes.kubeconfig);
+  if (!connection.ok()) return connection.status();
+  if (!config.kubernetes.namespace_name.empty()) {
+    connection->namespace_name = config.kubernetes.namespace_name;
+  }
+  if (connection->namespace_name.empty()) connection->namespace_name = "default";
+  RestKubeApiOptions options;
+  options.observer = std::move(observer);
+  return RestKubeApi::Create(connection.value(), options);
+}
+
+bool IsFatalStoreError(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kInvalidArgument:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace amsha
