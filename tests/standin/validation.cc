@@ -89,7 +89,10 @@ void ApplyDefaults(const std::string& resource, Json* obj) {
       for (auto& p : spec.at("ports").as_array()) {
         if (!p.is_object()) continue;
         if (!p.has_field("protocol")) p["protocol"] = Json::string("TCP");
-        if (!p.has_field("targetPort") && p.has_field("port")) p["targetPort"] = p.at("port");
+        if (!p.has_field("targetPort") && p.has_field("port")) {
+          Json port = p.at("port");  // a copy: inserting may move the member
+          p["targetPort"] = port;
+        }
       }
     }
   } else if (resource == "events") {

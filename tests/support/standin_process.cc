@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -88,6 +89,7 @@ AdminResponse PlainHttp(int port, const std::string& method, const std::string& 
   size_t end = raw.find("\r\n\r\n");
   if (sp == std::string::npos || end == std::string::npos) return res;
   res.code = std::atoi(raw.c_str() + sp + 1);
+  res.head = raw.substr(0, end);
   res.body = raw.substr(end + 4);
   return res;
 }
@@ -271,5 +273,116 @@ std::string StandinProcess::Requests() const { return Admin("GET", "/admin/recor
 std::string StandinProcess::Events() const { return Admin("GET", "/admin/record/events").body; }
 std::string StandinProcess::Forwards() const { return Admin("GET", "/admin/forwards").body; }
 std::string StandinProcess::State() const { return Admin("GET", "/admin/state").body; }
+
+PlainStream::~PlainStream() { Close(); }
+
+void PlainStream::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool PlainStream::Fill(int timeout_ms) {
+  if (fd_ < 0) return false;
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, timeout_ms) <= 0) return false;
+  char buf[8192];
+  ssize_t n = ::read(fd_, buf, sizeof(buf));
+  if (n <= 0) {
+    ended_ = true;  // EOF or reset before the terminating chunk: abrupt
+    Close();
+    return false;
+  }
+  raw_.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
+bool PlainStream::Open(int port, const std::string& path, const std::vector<std::string>& headers,
+                       int timeout_ms) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    Close();
+    return false;
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& h : headers) req += h + "\r\n";
+  req += "\r\n";
+  if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    Close();
+    return false;
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  size_t end;
+  while ((end = raw_.find("\r\n\r\n")) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0 || !Fill(static_cast<int>(left))) return false;
+  }
+  std::string head = raw_.substr(0, end);
+  raw_ = raw_.substr(end + 4);
+  size_t sp = head.find(' ');
+  code_ = sp == std::string::npos ? 0 : std::atoi(head.c_str() + sp + 1);
+  std::string lower;
+  for (char ch : head) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  chunked_ = lower.find("transfer-encoding: chunked") != std::string::npos;
+  Decode();
+  return true;
+}
+
+void PlainStream::Decode() {
+  if (!chunked_) {
+    text_ += raw_;
+    raw_.clear();
+    return;
+  }
+  while (true) {
+    size_t eol = raw_.find("\r\n");
+    if (eol == std::string::npos) return;
+    size_t size = std::strtoul(raw_.substr(0, eol).c_str(), nullptr, 16);
+    if (size == 0) {
+      ended_ = clean_ = true;
+      raw_.clear();
+      Close();
+      return;
+    }
+    if (raw_.size() < eol + 2 + size + 2) return;
+    text_ += raw_.substr(eol + 2, size);
+    raw_ = raw_.substr(eol + 2 + size + 2);
+  }
+}
+
+std::optional<std::string> PlainStream::NextLine(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    size_t nl = text_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = text_.substr(0, nl);
+      text_ = text_.substr(nl + 1);
+      return line;
+    }
+    if (ended_) return std::nullopt;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return std::nullopt;
+    if (Fill(static_cast<int>(left))) Decode();
+  }
+}
+
+bool PlainStream::WaitEnd(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!ended_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return false;
+    if (Fill(static_cast<int>(left))) Decode();
+  }
+  return true;
+}
 
 }  // namespace amsha::testing

@@ -65,6 +65,7 @@ struct StandinFault {
 struct AdminResponse {
   int code = 0;  // 0 = no answer (connection failed)
   std::string body;
+  std::string head;  // status line and headers, as received
   bool ok() const { return code >= 200 && code < 300; }
 };
 
@@ -133,6 +134,44 @@ class StandinProcess {
 // Connection: close); extra headers as "Name: value" lines.
 AdminResponse PlainHttp(int port, const std::string& method, const std::string& path,
                         const std::string& body, const std::vector<std::string>& headers = {});
+
+// A streaming GET over plain HTTP (a watch): reads the status line and
+// headers, then hands out body lines as they arrive, decoding chunked
+// transfer encoding, and tells a clean end (terminating chunk) from an
+// abrupt one (EOF or reset without it).
+class PlainStream {
+ public:
+  PlainStream() = default;
+  ~PlainStream();
+  PlainStream(const PlainStream&) = delete;
+  PlainStream& operator=(const PlainStream&) = delete;
+
+  // Connects and sends the request; false when no response head arrived
+  // within `timeout_ms`.
+  bool Open(int port, const std::string& path, const std::vector<std::string>& headers,
+            int timeout_ms = 5000);
+  int code() const { return code_; }
+  // The next complete line (without "\n"), or nullopt when none arrived
+  // within `timeout_ms` or the stream ended.
+  std::optional<std::string> NextLine(int timeout_ms);
+  bool ended() const { return ended_; }
+  bool ended_cleanly() const { return clean_; }
+  // Waits up to `timeout_ms` for the end; true if it ended.
+  bool WaitEnd(int timeout_ms);
+  void Close();
+
+ private:
+  bool Fill(int timeout_ms);  // reads more raw bytes; false on timeout or EOF
+  void Decode();              // moves complete chunks from raw_ into lines_
+
+  int fd_ = -1;
+  int code_ = 0;
+  bool chunked_ = false;
+  bool ended_ = false;
+  bool clean_ = false;
+  std::string raw_;
+  std::string text_;
+};
 
 }  // namespace amsha::testing
 

@@ -1,0 +1,492 @@
+// Tests of the Kubernetes API stand-in itself, over raw HTTP: what every
+// client test relies on (auth, conflicts, validation, watches, faults).
+// cpprest's U() macro would break gtest's templates.
+#define _TURN_OFF_PLATFORM_STRING
+#include <cpprest/json.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/standin_process.h"
+#include "support/test_env.h"
+
+namespace amsha::testing {
+namespace {
+
+using Json = web::json::value;
+using Clock = std::chrono::steady_clock;
+
+Json Parse(const std::string& text) {
+  try {
+    return Json::parse(text);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not JSON: " << text;
+    return Json::null();
+  }
+}
+
+std::string Str(const Json& v, std::initializer_list<const char*> path) {
+  const Json* cur = &v;
+  for (const char* k : path) {
+    if (!cur->is_object() || !cur->has_field(k)) return "";
+    cur = &cur->at(k);
+  }
+  return cur->is_string() ? cur->as_string() : cur->serialize();
+}
+
+class StandinApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StandinOptions options;
+    options.tls = false;
+    options.token = "t0";
+    standin_ = std::make_unique<StandinProcess>(options);
+    Status s = standin_->Start();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_TRUE(CreatePod("ams-0", {{"app", "ams"}, {"role", "follower"}}).ok());
+    ASSERT_TRUE(CreatePod("ams-1", {{"app", "ams"}, {"role", "follower"}}).ok());
+  }
+
+  AdminResponse CreatePod(const std::string& name, std::map<std::string, std::string> labels) {
+    StandinPod pod;
+    pod.name = name;
+    pod.labels = std::move(labels);
+    return standin_->CreatePod(pod);
+  }
+
+  AdminResponse Call(const std::string& method, const std::string& path,
+                     const std::string& body = "",
+                     const std::string& content_type = "application/json",
+                     const std::string& token = "t0") {
+    std::vector<std::string> headers = {"Content-Type: " + content_type};
+    if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
+    return PlainHttp(standin_->api_port(), method, path, body, headers);
+  }
+
+  AdminResponse MergePatch(const std::string& path, const std::string& body) {
+    return Call("PATCH", path, body, "application/merge-patch+json");
+  }
+
+  std::unique_ptr<PlainStream> Watch(const std::string& query) {
+    auto stream = std::make_unique<PlainStream>();
+    EXPECT_TRUE(stream->Open(standin_->api_port(), kPods + "?watch=true&" + query,
+                             {"Authorization: Bearer t0"}));
+    EXPECT_EQ(stream->code(), 200);
+    return stream;
+  }
+
+  // The next event whose type is not BOOKMARK (unless bookmarks are wanted).
+  Json NextEvent(PlainStream* stream, int timeout_ms = 3000, bool skip_bookmarks = true) {
+    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (Clock::now() < deadline) {
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+      auto line = stream->NextLine(left);
+      if (!line) break;
+      Json ev = Parse(*line);
+      if (skip_bookmarks && Str(ev, {"type"}) == "BOOKMARK") continue;
+      return ev;
+    }
+    return Json::null();
+  }
+
+  std::string ListRv() {
+    return Str(Parse(Call("GET", kPods).body), {"metadata", "resourceVersion"});
+  }
+
+  const std::string kPods = "/api/v1/namespaces/default/pods";
+  std::unique_ptr<StandinProcess> standin_;
+};
+
+TEST_F(StandinApiTest, RejectsRequestsWithoutAValidToken) {
+  for (const std::string token : {"", "wrong"}) {
+    AdminResponse r = Call("GET", kPods, "", "application/json", token);
+    EXPECT_EQ(r.code, 401) << token;
+    Json status = Parse(r.body);
+    EXPECT_EQ(Str(status, {"kind"}), "Status");
+    EXPECT_EQ(Str(status, {"reason"}), "Unauthorized");
+    EXPECT_EQ(Str(status, {"code"}), "401");
+  }
+  EXPECT_EQ(Call("GET", kPods).code, 200);
+}
+
+TEST_F(StandinApiTest, RotatedTokenWorksAtOnceAndTheOldOneOnlyDuringGrace) {
+  ASSERT_TRUE(standin_->RotateToken("t1", 1).ok());
+  EXPECT_EQ(Call("GET", kPods, "", "application/json", "t1").code, 200);
+  EXPECT_EQ(Call("GET", kPods, "", "application/json", "t0").code, 200);
+  std::ifstream file(standin_->token_file());
+  std::stringstream content;
+  content << file.rdbuf();
+  EXPECT_EQ(content.str(), "t1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  EXPECT_EQ(Call("GET", kPods, "", "application/json", "t0").code, 401);
+  EXPECT_EQ(Call("GET", kPods, "", "application/json", "t1").code, 200);
+}
+
+TEST_F(StandinApiTest, WriteWithStaleResourceVersionGetsConflict) {
+  Json pod = Parse(Call("GET", kPods + "/ams-0").body);
+  std::string rv = Str(pod, {"metadata", "resourceVersion"});
+  ASSERT_EQ(MergePatch(kPods + "/ams-0", R"({"metadata":{"labels":{"a":"1"}}})").code, 200);
+  AdminResponse stale = MergePatch(
+      kPods + "/ams-0", R"({"metadata":{"resourceVersion":")" + rv + R"(","labels":{"a":"2"}}})");
+  EXPECT_EQ(stale.code, 409);
+  EXPECT_EQ(Str(Parse(stale.body), {"reason"}), "Conflict");
+  std::string now = Str(Parse(Call("GET", kPods + "/ams-0").body), {"metadata", "resourceVersion"});
+  EXPECT_NE(now, rv);
+  AdminResponse fresh = MergePatch(
+      kPods + "/ams-0", R"({"metadata":{"resourceVersion":")" + now + R"(","labels":{"a":"2"}}})");
+  EXPECT_EQ(fresh.code, 200);
+  EXPECT_EQ(Str(Parse(fresh.body), {"metadata", "labels", "a"}), "2");
+}
+
+TEST_F(StandinApiTest, NoOpPatchKeepsTheResourceVersion) {
+  std::string before = ListRv();
+  AdminResponse r = MergePatch(kPods + "/ams-0", R"({"metadata":{"labels":{"app":"ams"}}})");
+  ASSERT_EQ(r.code, 200);
+  EXPECT_EQ(ListRv(), before);
+}
+
+TEST_F(StandinApiTest, PatchTypesAndTheirErrors) {
+  EXPECT_EQ(Call("PATCH", kPods + "/ams-0", R"({"metadata":{"labels":{"s":"1"}}})",
+                 "application/strategic-merge-patch+json")
+                .code,
+            200);
+  AdminResponse test_fails =
+      Call("PATCH", kPods + "/ams-0", R"([{"op":"test","path":"/metadata/labels/s","value":"2"}])",
+           "application/json-patch+json");
+  EXPECT_EQ(test_fails.code, 422);
+  AdminResponse json_patch = Call("PATCH", kPods + "/ams-0",
+                                  R"([{"op":"test","path":"/metadata/labels/s","value":"1"},
+                                      {"op":"remove","path":"/metadata/labels/s"}])",
+                                  "application/json-patch+json");
+  EXPECT_EQ(json_patch.code, 200);
+  EXPECT_EQ(Str(Parse(json_patch.body), {"metadata", "labels", "s"}), "");
+  AdminResponse wrong_type = Call("PATCH", kPods + "/ams-0", "{}", "text/plain");
+  EXPECT_EQ(wrong_type.code, 415);
+  EXPECT_EQ(Str(Parse(wrong_type.body), {"reason"}), "UnsupportedMediaType");
+  AdminResponse bad_label = MergePatch(kPods + "/ams-0", R"({"metadata":{"labels":{"x":"-bad"}}})");
+  EXPECT_EQ(bad_label.code, 422);
+  EXPECT_EQ(Call("GET", kPods + "/nope").code, 404);
+}
+
+TEST_F(StandinApiTest, InvalidEventIsRejectedWith422AndValidOneIsRecorded) {
+  const std::string events = "/api/v1/namespaces/default/events";
+  AdminResponse bad = Call("POST", events,
+                           R"({"metadata":{"name":"e1"},"involvedObject":{"kind":"Pod",
+                               "name":"ams-0"},"type":"Normal"})");
+  EXPECT_EQ(bad.code, 422);
+  Json status = Parse(bad.body);
+  EXPECT_EQ(Str(status, {"reason"}), "Invalid");
+  EXPECT_NE(Str(status, {"message"}).find("reason: Required value"), std::string::npos);
+  AdminResponse bad_type = Call("POST", events,
+                                R"({"metadata":{"name":"e1"},"involvedObject":{"kind":"Pod",
+                                    "name":"ams-0"},"reason":"X","type":"Info"})");
+  EXPECT_EQ(bad_type.code, 422);
+  EXPECT_EQ(Call("POST", events, R"({"metadata":{"name":"e2"},"reason":"X","type":"Normal"})").code,
+            422);
+  AdminResponse good = Call("POST", events,
+                            R"({"metadata":{"generateName":"ams-0."},"involvedObject":{
+                                "kind":"Pod","name":"ams-0","namespace":"default"},
+                                "reason":"LeaderElected","message":"m","type":"Normal"})");
+  EXPECT_EQ(good.code, 201);
+  Json recorded = Parse(standin_->Events());
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(Str(recorded.at(0), {"reason"}), "LeaderElected");
+  EXPECT_EQ(Str(recorded.at(0), {"metadata", "name"}).rfind("ams-0.", 0), 0u);
+}
+
+TEST_F(StandinApiTest, ListFiltersWithEqualityAndSetBasedSelectors) {
+  ASSERT_EQ(MergePatch(kPods + "/ams-1", R"({"metadata":{"labels":{"role":"leader"}}})").code, 200);
+  auto names = [&](const std::string& selector) {
+    Json list = Parse(Call("GET", kPods + "?labelSelector=" + selector).body);
+    std::string out;
+    for (const auto& item : list.at("items").as_array()) {
+      out += (out.empty() ? "" : ",") + Str(item, {"metadata", "name"});
+    }
+    return out;
+  };
+  EXPECT_EQ(names("role%3Dleader"), "ams-1");
+  EXPECT_EQ(names("role%21%3Dleader"), "ams-0");
+  EXPECT_EQ(names("role%20in%20(leader%2Cfollower)"), "ams-0,ams-1");
+  EXPECT_EQ(names("app%2C%21missing"), "ams-0,ams-1");
+  EXPECT_EQ(names("missing"), "");
+  EXPECT_EQ(Call("GET", kPods + "?labelSelector=role%20in%20leader").code, 400);
+}
+
+TEST_F(StandinApiTest, WatchSendsBookmarksWhileIdleAndEndsCleanlyAtTimeout) {
+  std::string rv = ListRv();
+  auto watch = Watch("allowWatchBookmarks=true&timeoutSeconds=2&resourceVersion=" + rv);
+  Json ev = NextEvent(watch.get(), 2500, /*skip_bookmarks=*/false);
+  EXPECT_EQ(Str(ev, {"type"}), "BOOKMARK");
+  EXPECT_EQ(Str(ev, {"object", "metadata", "resourceVersion"}), rv);
+  EXPECT_EQ(Str(ev, {"object", "metadata", "name"}), "");
+  EXPECT_TRUE(watch->WaitEnd(3000));
+  EXPECT_TRUE(watch->ended_cleanly());
+}
+
+TEST_F(StandinApiTest, WatchWithoutResourceVersionStartsWithEveryPod) {
+  auto watch = Watch("labelSelector=app%3Dams");
+  EXPECT_EQ(Str(NextEvent(watch.get()), {"object", "metadata", "name"}), "ams-0");
+  EXPECT_EQ(Str(NextEvent(watch.get()), {"object", "metadata", "name"}), "ams-1");
+}
+
+TEST_F(StandinApiTest, SelectorMatchChangesArriveAsAddedAndDeleted) {
+  auto watch = Watch("labelSelector=role%3Dleader&resourceVersion=" + ListRv());
+  ASSERT_EQ(MergePatch(kPods + "/ams-1", R"({"metadata":{"labels":{"role":"leader"}}})").code, 200);
+  Json added = NextEvent(watch.get());
+  EXPECT_EQ(Str(added, {"type"}), "ADDED");
+  EXPECT_EQ(Str(added, {"object", "metadata", "name"}), "ams-1");
+  ASSERT_EQ(MergePatch(kPods + "/ams-1", R"({"metadata":{"annotations":{"n":"1"}}})").code, 200);
+  EXPECT_EQ(Str(NextEvent(watch.get()), {"type"}), "MODIFIED");
+  ASSERT_EQ(MergePatch(kPods + "/ams-0", R"({"metadata":{"labels":{"x":"1"}}})").code, 200);
+  AdminResponse last =
+      MergePatch(kPods + "/ams-1", R"({"metadata":{"labels":{"role":"follower"}}})");
+  ASSERT_EQ(last.code, 200);
+  Json deleted = NextEvent(watch.get());
+  EXPECT_EQ(Str(deleted, {"type"}), "DELETED");
+  EXPECT_EQ(Str(deleted, {"object", "metadata", "name"}), "ams-1");
+  // The previous content (still matching), at the new resourceVersion.
+  EXPECT_EQ(Str(deleted, {"object", "metadata", "labels", "role"}), "leader");
+  EXPECT_EQ(Str(deleted, {"object", "metadata", "resourceVersion"}),
+            Str(Parse(last.body), {"metadata", "resourceVersion"}));
+}
+
+TEST_F(StandinApiTest, ResumeAfterCompactionGetsAnInStream410) {
+  std::string old_rv = ListRv();
+  ASSERT_EQ(MergePatch(kPods + "/ams-0", R"({"metadata":{"labels":{"x":"1"}}})").code, 200);
+  auto before = Watch("resourceVersion=" + old_rv);
+  EXPECT_EQ(Str(NextEvent(before.get()), {"type"}), "MODIFIED");
+  ASSERT_TRUE(standin_->Compact().ok());
+  auto after = Watch("resourceVersion=" + old_rv);
+  Json error = NextEvent(after.get());
+  EXPECT_EQ(Str(error, {"type"}), "ERROR");
+  EXPECT_EQ(Str(error, {"object", "kind"}), "Status");
+  EXPECT_EQ(Str(error, {"object", "code"}), "410");
+  EXPECT_EQ(Str(error, {"object", "reason"}), "Expired");
+  EXPECT_TRUE(after->WaitEnd(2000));
+  EXPECT_TRUE(after->ended_cleanly());
+  // From the current resourceVersion nothing was lost: no 410.
+  auto current = Watch("resourceVersion=" + ListRv());
+  ASSERT_EQ(MergePatch(kPods + "/ams-0", R"({"metadata":{"labels":{"x":"2"}}})").code, 200);
+  EXPECT_EQ(Str(NextEvent(current.get()), {"type"}), "MODIFIED");
+}
+
+TEST_F(StandinApiTest, ResumeFromBeforeTheEventWindowGets410) {
+  StandinOptions options;
+  options.tls = false;
+  options.token = "t0";
+  options.event_window = 2;
+  StandinProcess small(options);
+  ASSERT_TRUE(small.Start().ok());
+  StandinPod pod;
+  pod.name = "p";
+  ASSERT_TRUE(small.CreatePod(pod).ok());  // rv 1
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(small.SetReady("p", i % 2 == 0 ? false : true).ok());  // rv 2, 3, 4
+  }
+  auto watch_from = [&](const std::string& rv) {
+    auto stream = std::make_unique<PlainStream>();
+    EXPECT_TRUE(stream->Open(small.api_port(), kPods + "?watch=1&resourceVersion=" + rv,
+                             {"Authorization: Bearer t0"}));
+    return stream;
+  };
+  auto too_old = watch_from("1");
+  EXPECT_EQ(Str(NextEvent(too_old.get()), {"object", "code"}), "410");
+  auto in_window = watch_from("2");
+  Json ev = NextEvent(in_window.get());
+  EXPECT_EQ(Str(ev, {"type"}), "MODIFIED");
+  EXPECT_EQ(Str(ev, {"object", "metadata", "resourceVersion"}), "3");
+}
+
+TEST_F(StandinApiTest, GracefulDeleteMarksThePodThenRemovesIt) {
+  auto watch = Watch("resourceVersion=" + ListRv());
+  AdminResponse del = Call("DELETE", kPods + "/ams-0?gracePeriodSeconds=1");
+  ASSERT_EQ(del.code, 200);
+  EXPECT_NE(Str(Parse(del.body), {"metadata", "deletionTimestamp"}), "");
+  Json marked = NextEvent(watch.get());
+  EXPECT_EQ(Str(marked, {"type"}), "MODIFIED");
+  EXPECT_EQ(Str(marked, {"object", "metadata", "deletionGracePeriodSeconds"}), "1");
+  EXPECT_EQ(Call("GET", kPods + "/ams-0").code, 200);
+  Json removed = NextEvent(watch.get(), 3000);
+  EXPECT_EQ(Str(removed, {"type"}), "DELETED");
+  EXPECT_EQ(Str(removed, {"object", "metadata", "name"}), "ams-0");
+  EXPECT_EQ(Call("GET", kPods + "/ams-0").code, 404);
+  // DeleteOptions with zero grace: gone at once.
+  ASSERT_EQ(Call("DELETE", kPods + "/ams-1", R"({"gracePeriodSeconds":0})").code, 200);
+  EXPECT_EQ(Str(NextEvent(watch.get()), {"type"}), "DELETED");
+  EXPECT_EQ(Call("GET", kPods + "/ams-1").code, 404);
+}
+
+TEST_F(StandinApiTest, InjectedFaultsFailOnlyTheNextMatchingRequests) {
+  StandinFault fault;
+  fault.method = "GET";
+  fault.path_prefix = kPods;
+  fault.count = 2;
+  fault.code = 500;
+  ASSERT_TRUE(standin_->InjectFault(fault).ok());
+  EXPECT_EQ(Call("PATCH", kPods + "/ams-0", "{}", "application/merge-patch+json").code, 200);
+  AdminResponse first = Call("GET", kPods);
+  EXPECT_EQ(first.code, 500);
+  EXPECT_EQ(Str(Parse(first.body), {"reason"}), "InternalError");
+  EXPECT_EQ(Call("GET", kPods + "/ams-0").code, 500);
+  EXPECT_EQ(Call("GET", kPods).code, 200);
+
+  StandinFault throttle;
+  throttle.code = 429;
+  throttle.retry_after_seconds = 3;
+  ASSERT_TRUE(standin_->InjectFault(throttle).ok());
+  AdminResponse throttled = Call("GET", kPods);
+  EXPECT_EQ(throttled.code, 429);
+  EXPECT_EQ(Str(Parse(throttled.body), {"reason"}), "TooManyRequests");
+  EXPECT_NE(throttled.head.find("Retry-After: 3"), std::string::npos) << throttled.head;
+}
+
+TEST_F(StandinApiTest, WatchOnlyFaultSparesLists) {
+  StandinFault fault;
+  fault.watch = true;
+  fault.count = -1;
+  fault.code = 503;
+  ASSERT_TRUE(standin_->InjectFault(fault).ok());
+  EXPECT_EQ(Call("GET", kPods).code, 200);
+  PlainStream stream;
+  ASSERT_TRUE(
+      stream.Open(standin_->api_port(), kPods + "?watch=true", {"Authorization: Bearer t0"}));
+  EXPECT_EQ(stream.code(), 503);
+  ASSERT_TRUE(standin_->ClearFaults().ok());
+  EXPECT_EQ(Watch("")->code(), 200);
+}
+
+TEST_F(StandinApiTest, ForbiddenRequestsGetTheRbacMessage) {
+  ASSERT_TRUE(standin_->Forbid("patch", "services", "default").ok());
+  AdminResponse svc = Call("POST", "/api/v1/namespaces/default/services",
+                           R"({"metadata":{"name":"ams-leader"},"spec":{"selector":{"a":"b"}}})");
+  ASSERT_EQ(svc.code, 201);
+  AdminResponse denied =
+      MergePatch("/api/v1/namespaces/default/services/ams-leader", R"({"spec":{}})");
+  EXPECT_EQ(denied.code, 403);
+  EXPECT_EQ(Str(Parse(denied.body), {"message"}),
+            "services \"ams-leader\" is forbidden: User "
+            "\"system:serviceaccount:default:ams-ha-controller\" cannot patch resource "
+            "\"services\" in API group \"\" in the namespace \"default\"");
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/default/services/ams-leader").code, 200);
+  ASSERT_TRUE(standin_->ClearForbids().ok());
+  EXPECT_EQ(MergePatch("/api/v1/namespaces/default/services/ams-leader", R"({"spec":{}})").code,
+            200);
+}
+
+TEST_F(StandinApiTest, LatencyAndPauseDelayAnswers) {
+  ASSERT_TRUE(standin_->SetLatency(300).ok());
+  auto start = Clock::now();
+  EXPECT_EQ(Call("GET", kPods).code, 200);
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(300));
+  ASSERT_TRUE(standin_->SetLatency(0).ok());
+
+  ASSERT_TRUE(standin_->Pause(1.0).ok());
+  start = Clock::now();
+  EXPECT_EQ(Call("GET", kPods).code, 200);
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(700));
+
+  ASSERT_TRUE(standin_->Pause(30).ok());
+  std::thread resume([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    standin_->Pause(0);
+  });
+  start = Clock::now();
+  EXPECT_EQ(Call("GET", kPods).code, 200);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+  resume.join();
+}
+
+TEST_F(StandinApiTest, PausedWatchGoesSilentAndDeliversAfterwards) {
+  auto watch = Watch("resourceVersion=" + ListRv());
+  ASSERT_TRUE(standin_->Pause(1.5).ok());
+  ASSERT_TRUE(standin_->SetReady("ams-0", false).ok());
+  EXPECT_FALSE(watch->NextLine(800).has_value());
+  Json ev = NextEvent(watch.get(), 3000);
+  EXPECT_EQ(Str(ev, {"type"}), "MODIFIED");
+}
+
+TEST_F(StandinApiTest, CutEndsWatchesAbruptly) {
+  auto watch = Watch("resourceVersion=" + ListRv());
+  ASSERT_TRUE(standin_->CutWatches().ok());
+  EXPECT_TRUE(watch->WaitEnd(2000));
+  EXPECT_FALSE(watch->ended_cleanly());
+  EXPECT_EQ(Watch("")->code(), 200);
+}
+
+TEST_F(StandinApiTest, SelectorRecordFollowsWhatTheServiceMatches) {
+  ASSERT_EQ(Call("POST", "/api/v1/namespaces/default/services",
+                 R"({"metadata":{"name":"ams-leader"},"spec":{"selector":{"app":"ams",
+                     "role":"leader"},"ports":[{"port":1630}]}})")
+                .code,
+            201);
+  ASSERT_EQ(MergePatch(kPods + "/ams-0", R"({"metadata":{"labels":{"role":"leader"}}})").code, 200);
+  ASSERT_EQ(MergePatch(kPods + "/ams-1", R"({"metadata":{"labels":{"role":"leader"}}})").code, 200);
+  ASSERT_TRUE(standin_->SetReady("ams-1", false).ok());
+  ASSERT_EQ(MergePatch("/api/v1/namespaces/default/services/ams-leader",
+                       R"({"spec":{"selector":{"role":"follower"}}})")
+                .code,
+            200);
+  Json record = Parse(standin_->SelectorRecord());
+  ASSERT_EQ(record.size(), 5u) << record.serialize();
+  auto matched = [&](size_t i, const char* field) {
+    std::string out;
+    for (const auto& n : record.at(i).at(field).as_array()) {
+      out += (out.empty() ? "" : ",") + n.as_string();
+    }
+    return out;
+  };
+  EXPECT_EQ(Str(record.at(0), {"service"}), "ams-leader");
+  EXPECT_EQ(matched(0, "matched"), "");
+  EXPECT_EQ(matched(1, "matched"), "ams-0");
+  EXPECT_EQ(matched(2, "matched"), "ams-0,ams-1");
+  EXPECT_EQ(matched(3, "matched"), "ams-0,ams-1");
+  EXPECT_EQ(matched(3, "matchedReady"), "ams-0");
+  EXPECT_EQ(Str(record.at(4), {"selector", "role"}), "follower");
+  EXPECT_EQ(matched(4, "matched"), "");
+  EXPECT_LE(record.at(0).at("monoNs").as_number().to_int64(),
+            record.at(4).at("monoNs").as_number().to_int64());
+}
+
+TEST_F(StandinApiTest, RequestRecordShowsWhatClientsSent) {
+  ASSERT_EQ(Call("PATCH", kPods + "/ams-0", R"({"metadata":{"labels":{"r":"1"}}})",
+                 "application/merge-patch+json")
+                .code,
+            200);
+  Json requests = Parse(standin_->Requests());
+  ASSERT_GE(requests.size(), 1u);
+  const Json& last = requests.at(requests.size() - 1);
+  EXPECT_EQ(Str(last, {"method"}), "PATCH");
+  EXPECT_EQ(Str(last, {"path"}), kPods + "/ams-0");
+  EXPECT_EQ(Str(last, {"code"}), "200");
+  EXPECT_EQ(Str(last, {"contentType"}), "application/merge-patch+json");
+  EXPECT_NE(Str(last, {"body"}).find("\"r\""), std::string::npos);
+}
+
+TEST(StandinTlsTest, ServesHttpsWithTheGeneratedCa) {
+  StandinProcess standin;  // TLS by default
+  ASSERT_TRUE(standin.Start().ok());
+  EXPECT_EQ(standin.api_url().rfind("https://127.0.0.1:", 0), 0u);
+  std::string out;
+  std::string curl = "curl -sS --max-time 5 -H 'Authorization: Bearer " + standin.token() + "' ";
+  EXPECT_EQ(RunCommand(curl + "--cacert " + standin.ca_file() + " " + standin.api_url() +
+                           "/api/v1/namespaces/default/pods",
+                       &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("\"PodList\""), std::string::npos) << out;
+  // Without the CA the certificate must not verify.
+  EXPECT_NE(RunCommand(curl + standin.api_url() + "/api", &out), 0) << out;
+  std::ifstream kubeconfig(standin.kubeconfig());
+  std::stringstream text;
+  text << kubeconfig.rdbuf();
+  EXPECT_NE(text.str().find("certificate-authority: " + standin.ca_file()), std::string::npos);
+  EXPECT_NE(text.str().find("server: " + standin.api_url()), std::string::npos);
+  EXPECT_EQ(standin.Stop(), 0);
+}
+
+}  // namespace
+}  // namespace amsha::testing
