@@ -31,7 +31,7 @@ bool ValidHostPort(const std::string& address) {
     if (!std::isdigit(static_cast<unsigned char>(address[i]))) return false;
   }
   int port = std::stoi(address.substr(colon + 1));
-  return port > 0 && port < 65536;
+  return port >= 0 && port < 65536;  // 0: an ephemeral port (tests)
 }
 
 void ValidateTiming(const Config& config, Problems& p) {

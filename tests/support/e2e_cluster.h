@@ -1,0 +1,116 @@
+// E2eCluster: everything an end-to-end test runs, started for real.
+//
+//   PostgreSQL (PostgresServer) + the Kubernetes API stand-in (StandinProcess)
+//   + the `ams-leader` Service + N AMS pods, each with a fake-ams process
+//   listening on its loopback pod IP's REST port + M controller replicas
+//   (`ams-ha-controller run`, separate processes).
+//
+// Timings are shortened so that tests run in seconds; the defaults keep the
+// validation rules (leaseTtl > leaseDuration + retryPeriod + heartbeat).
+// Observation helpers read the stand-in's record (the Service selector at
+// every instant), the lease row in PostgreSQL, and connect through the
+// stand-in's forwarding of the Service like a client would.
+// Not thread-safe: one test thread drives it.
+#ifndef AMS_HA_TESTS_SUPPORT_E2E_CLUSTER_H_
+#define AMS_HA_TESTS_SUPPORT_E2E_CLUSTER_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lease/lease_record.h"
+#include "support/child_process.h"
+#include "support/postgres_server.h"
+#include "support/standin_process.h"
+
+namespace amsha::testing {
+
+struct E2eOptions {
+  int pods = 3;
+  int controllers = 2;
+  std::string cluster = "prod";
+  std::string lease_duration = "3s";
+  std::string renew_deadline = "2s";
+  std::string retry_period = "500ms";
+  std::string lease_ttl = "8s";
+  std::string heartbeat_interval = "1s";
+  std::string not_ready_grace = "1s";
+  bool probe = true;
+  std::string probe_period = "300ms";
+  std::string probe_timeout = "200ms";
+  int probe_failure_threshold = 2;
+  bool start_ams = true;  // start a fake-ams per pod
+};
+
+class E2eCluster {
+ public:
+  explicit E2eCluster(E2eOptions options = {});
+  ~E2eCluster();
+
+  // Starts everything; controllers last. Waits until a leader is routed
+  // unless `wait_for_leader` is false.
+  Status Start(bool wait_for_leader = true);
+
+  // --- pods and their AMS processes ---
+  static std::string PodName(int i) { return "ams-" + std::to_string(i); }
+  std::string PodIp(int i) const { return "127.0.0." + std::to_string(20 + i); }
+  Status AddPod(int i, bool ready = true);
+  Status StartAms(int i);
+  void KillAms(int i);  // the pod stays Ready: like a node that stopped answering
+  void SetReady(int i, bool ready);
+  void DeletePod(int i, int grace_seconds = 1);
+
+  // --- controllers ---
+  Status StartController(int i);
+  void KillController(int i, int signal);
+  ChildProcess* controller(int i) { return controllers_[i].get(); }
+  // The identity named in the controllers' row (unexpired), or "".
+  std::string ActiveController();
+
+  // --- observation ---
+  // The pods the Service selects now, by the stand-in's record.
+  std::vector<std::string> Routed();
+  // The most pods the Service ever selected at one instant.
+  int MaxSelectedEver();
+  // The AMS lease row (service "AMS").
+  std::optional<LeaseRecord> Lease();
+  // The pod named by the unexpired lease, or "".
+  std::string LeaseHolderPod();
+  // Connects through the stand-in's forwarding of ams-leader's REST port and
+  // returns who answered ("" when nobody did).
+  std::string AskThroughService();
+  // Waits until `pred` holds; false on timeout.
+  static bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+  // One pod routed, and it is the lease holder: `status` agrees.
+  bool Agrees();
+  // Controller logs, for failure messages.
+  std::string Logs();
+
+  PostgresServer& postgres() { return postgres_; }
+  StandinProcess& standin() { return *standin_; }
+  const std::string& config_path() const { return config_path_; }
+  const std::string& dir() const { return dir_; }
+  const E2eOptions& options() const { return options_; }
+  std::string ControllerBinary() const;
+
+ private:
+  std::string PodUidToName(const std::string& uid);
+  Status DeadlineExceededStatus();
+  Status CreateService();
+  Status WriteConfig();
+
+  E2eOptions options_;
+  std::string dir_;
+  std::string config_path_;
+  PostgresServer postgres_;
+  std::unique_ptr<StandinProcess> standin_;
+  std::vector<std::unique_ptr<ChildProcess>> ams_;
+  std::vector<std::unique_ptr<ChildProcess>> controllers_;
+};
+
+}  // namespace amsha::testing
+
+#endif  // AMS_HA_TESTS_SUPPORT_E2E_CLUSTER_H_
