@@ -146,6 +146,20 @@ std::string LeaseName(const LeaseKey& key) {
   return "lease \"" + key.service_name + "\" of cluster \"" + key.cluster_name + "\"";
 }
 
+// libpqxx 6 drops the SQLSTATE for some errors it throws as their own class
+// (insufficient_privilege among them); the class still tells which it was.
+std::string SqlStateOf(const pqxx::sql_error& e) {
+  if (!e.sqlstate().empty()) return e.sqlstate();
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&e)) return "42501";
+  if (dynamic_cast<const pqxx::undefined_table*>(&e)) return "42P01";
+  if (dynamic_cast<const pqxx::undefined_column*>(&e)) return "42703";
+  if (dynamic_cast<const pqxx::syntax_error*>(&e)) return "42601";
+  if (dynamic_cast<const pqxx::insufficient_resources*>(&e)) return "53000";
+  if (dynamic_cast<const pqxx::data_exception*>(&e)) return "22000";
+  if (dynamic_cast<const pqxx::integrity_constraint_violation*>(&e)) return "23000";
+  return "";
+}
+
 Status CheckKey(const LeaseKey& key) {
   if (key.cluster_name.empty() || key.service_name.empty()) {
     return InvalidArgumentError("a lease key needs a cluster name and a service name");
@@ -310,8 +324,17 @@ class PostgresLeaseStore::Impl {
                            "unknown): " +
                            PrimaryErrorLine(e.what())));
     } catch (const pqxx::sql_error& e) {
-      if (!ConnectionSurvives(e.sqlstate())) Drop();
-      return Redact(StatusFromSqlError(e.sqlstate(), e.what(), Context()));
+      const std::string sqlstate = SqlStateOf(e);
+      if (!ConnectionSurvives(sqlstate)) Drop();
+      return Redact(StatusFromSqlError(sqlstate, e.what(), Context()));
+    } catch (const pqxx::statement_completion_unknown& e) {
+      Drop();
+      return UnavailableError("the statement's outcome is unknown: " + PrimaryErrorLine(e.what()));
+    } catch (const pqxx::transaction_rollback& e) {
+      // Serialization failure or deadlock (libpqxx 6 throws these outside
+      // sql_error): the statement was rolled back, the session is fine.
+      return UnavailableError("the database rolled the statement back: " +
+                              PrimaryErrorLine(e.what()));
     } catch (const pqxx::in_doubt_error& e) {
       Drop();
       return UnavailableError("the connection broke during COMMIT; the outcome is unknown");

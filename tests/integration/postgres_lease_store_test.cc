@@ -1,0 +1,429 @@
+// PostgresLeaseStore against a real PostgreSQL: every outcome of the lease
+// protocol, races between many connections, and the database clock as the
+// only clock. lease_store_clock_skew_test.sh runs this same binary under
+// libfaketime at +1h and -1h (AMS_HA_EXPECTED_CLOCK_SKEW_MS says which), and
+// every test here must pass unchanged.
+#include "lease/postgres_lease_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/postgres_environment.h"
+
+namespace amsha {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::PostgresEnvironment;
+
+const auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
+
+constexpr milliseconds kLongTtl{60'000};
+constexpr milliseconds kShortTtl{50};
+
+std::unique_ptr<PostgresLeaseStore> NewStore() {
+  auto store = PostgresLeaseStore::Create(PostgresEnvironment::server().StoreOptions());
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+LeaseHolder Holder(const std::string& name) {
+  return LeaseHolder{name + ":1261:uuid", "10.0.0." + std::to_string(name.size()),
+                     ServerInfoJson("10.0.0.1", 1260, 1630)};
+}
+
+// Two reads of one row agree on everything the row stores.
+void ExpectSameRow(const LeaseRecord& a, const LeaseRecord& b) {
+  EXPECT_EQ(a.key, b.key);
+  EXPECT_EQ(a.node_id, b.node_id);
+  EXPECT_EQ(a.node_ip, b.node_ip);
+  EXPECT_EQ(a.server_info_json, b.server_info_json);
+  EXPECT_EQ(a.lease_expire_ts_ms, b.lease_expire_ts_ms);
+  EXPECT_EQ(a.version, b.version);
+  EXPECT_EQ(a.updated_at_ms, b.updated_at_ms);
+}
+
+class PostgresLeaseStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto store = NewStore();
+    ASSERT_NE(store, nullptr);
+    Status applied = store->ApplySchema();
+    ASSERT_TRUE(applied.ok()) << applied.ToString();
+  }
+
+  void SetUp() override {
+    store_ = NewStore();
+    ASSERT_NE(store_, nullptr);
+    // One cluster per test: tests share the table, never a row.
+    key_ =
+        LeaseKey{::testing::UnitTest::GetInstance()->current_test_info()->name(), kAmsServiceName};
+  }
+
+  LeaseRecord MustRead() {
+    auto read = store_->Read(key_);
+    EXPECT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_TRUE(read.ok() && read->has_value());
+    return read.ok() && read->has_value() ? **read : LeaseRecord{};
+  }
+
+  std::unique_ptr<PostgresLeaseStore> store_;
+  LeaseKey key_;
+};
+
+TEST_F(PostgresLeaseStoreTest, ProcessClockIsSkewedExactlyAsTheRunRequires) {
+  // Guards the skew run against passing vacuously: the process clock must be
+  // off from the database's by AMS_HA_EXPECTED_CLOCK_SKEW_MS (0 when unset),
+  // so the server really kept the real clock and the client really did not.
+  const char* env = std::getenv("AMS_HA_EXPECTED_CLOCK_SKEW_MS");
+  const int64_t expected = env ? std::atoll(env) : 0;
+  auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
+  ASSERT_TRUE(acquired.ok()) << acquired.status().ToString();
+  const int64_t process_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const int64_t skew = process_ms - acquired->db_now_ms;
+  EXPECT_NEAR(static_cast<double>(skew), static_cast<double>(expected), 5000.0)
+      << "process clock - database clock = " << skew << " ms";
+}
+
+TEST_F(PostgresLeaseStoreTest, ApplySchemaIsIdempotent) {
+  ASSERT_TRUE(store_->ApplySchema().ok());
+  ASSERT_TRUE(store_->ApplySchema().ok());
+  auto admin = PostgresEnvironment::Admin();
+  ASSERT_NE(admin, nullptr);
+  auto columns = admin->Scalar(
+      "SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', ' "
+      "ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'ha_lease'");
+  ASSERT_TRUE(columns.ok());
+  EXPECT_EQ(*columns,
+            "cluster_name character varying NO, service_name character varying NO, node_id "
+            "character varying YES, node_ip character varying YES, server_info_json text YES, "
+            "lease_expire_ts bigint YES, version integer NO, updated_at bigint NO");
+  auto indexes = admin->Scalar(
+      "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
+      "WHERE tablename = 'ha_lease'");
+  ASSERT_TRUE(indexes.ok());
+  EXPECT_EQ(*indexes, "ha_lease_pkey,idx_ha_lease_expire,idx_ha_lease_node");
+}
+
+TEST_F(PostgresLeaseStoreTest, ReadReturnsNothingForAMissingRow) {
+  auto read = store_->Read(key_);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_FALSE(read->has_value());
+}
+
+TEST_F(PostgresLeaseStoreTest, AcquireCreatesTheRowAndTakesIt) {
+  LeaseHolder a = Holder("a");
+  auto acquired = store_->Acquire(key_, a, kLongTtl);
+  ASSERT_TRUE(acquired.ok()) << acquired.status().ToString();
+  EXPECT_EQ(acquired->key, key_);
+  EXPECT_EQ(acquired->node_id, a.node_id);
+  EXPECT_EQ(acquired->node_ip, a.node_ip);
+  EXPECT_EQ(acquired->server_info_json, a.server_info_json);
+  EXPECT_EQ(acquired->version, 1);
+  // One database instant for the condition, the expiry and updated_at.
+  EXPECT_EQ(acquired->lease_expire_ts_ms, acquired->db_now_ms + kLongTtl.count());
+  EXPECT_EQ(acquired->updated_at_ms, acquired->db_now_ms);
+  EXPECT_FALSE(acquired->Expired());
+  ExpectSameRow(MustRead(), *acquired);
+}
+
+TEST_F(PostgresLeaseStoreTest, AcquireFailsWhileAnotherHolderIsUnexpired) {
+  ASSERT_TRUE(store_->Acquire(key_, Holder("a"), kLongTtl).ok());
+  LeaseRecord before = MustRead();
+  auto other = NewStore();
+  auto taken = other->Acquire(key_, Holder("b"), kLongTtl);
+  EXPECT_EQ(taken.status().code(), StatusCode::kConflict) << taken.status().ToString();
+  // Not even the holder itself re-acquires an unexpired lease: it renews.
+  EXPECT_EQ(store_->Acquire(key_, Holder("a"), kLongTtl).status().code(), StatusCode::kConflict);
+  ExpectSameRow(MustRead(), before);
+}
+
+TEST_F(PostgresLeaseStoreTest, AcquireSucceedsOnceTheLeaseHasExpired) {
+  ASSERT_TRUE(store_->Acquire(key_, Holder("a"), kShortTtl).ok());
+  std::this_thread::sleep_for(kShortTtl * 2);
+  auto taken = NewStore()->Acquire(key_, Holder("b"), kLongTtl);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_EQ(taken->node_id, Holder("b").node_id);
+  EXPECT_EQ(taken->version, 2);
+}
+
+TEST_F(PostgresLeaseStoreTest, RenewExtendsTheLeaseAndBumpsTheVersion) {
+  auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
+  ASSERT_TRUE(acquired.ok());
+  auto renewed = store_->Renew(key_, Holder("a").node_id, acquired->version, kLongTtl * 2);
+  ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
+  EXPECT_EQ(renewed->version, acquired->version + 1);
+  EXPECT_EQ(renewed->lease_expire_ts_ms, renewed->db_now_ms + 2 * kLongTtl.count());
+  EXPECT_GE(renewed->db_now_ms, acquired->db_now_ms);
+  EXPECT_EQ(renewed->node_id, acquired->node_id);
+  EXPECT_EQ(renewed->server_info_json, acquired->server_info_json);
+}
+
+TEST_F(PostgresLeaseStoreTest, RenewFailsWithAStaleVersionAndChangesNothing) {
+  auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
+  ASSERT_TRUE(acquired.ok());
+  ASSERT_TRUE(store_->Renew(key_, Holder("a").node_id, acquired->version, kLongTtl).ok());
+  LeaseRecord before = MustRead();
+  auto stale = store_->Renew(key_, Holder("a").node_id, acquired->version, kLongTtl);
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict) << stale.status().ToString();
+  ExpectSameRow(MustRead(), before);
+}
+
+TEST_F(PostgresLeaseStoreTest, RenewFailsAfterExpiryAndChangesNothing) {
+  auto acquired = store_->Acquire(key_, Holder("a"), kShortTtl);
+  ASSERT_TRUE(acquired.ok());
+  std::this_thread::sleep_for(kShortTtl * 2);
+  LeaseRecord before = MustRead();
+  EXPECT_TRUE(before.Expired());
+  auto late = store_->Renew(key_, Holder("a").node_id, acquired->version, kLongTtl);
+  EXPECT_EQ(late.status().code(), StatusCode::kConflict) << late.status().ToString();
+  ExpectSameRow(MustRead(), before);
+}
+
+TEST_F(PostgresLeaseStoreTest, RenewFailsForANodeThatDoesNotHoldTheLease) {
+  auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
+  ASSERT_TRUE(acquired.ok());
+  auto wrong = store_->Renew(key_, Holder("b").node_id, acquired->version, kLongTtl);
+  EXPECT_EQ(wrong.status().code(), StatusCode::kConflict);
+}
+
+TEST_F(PostgresLeaseStoreTest, HandOverMovesAnUnexpiredLeaseInOneStep) {
+  auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
+  ASSERT_TRUE(acquired.ok());
+  auto moved =
+      store_->HandOver(key_, Holder("a").node_id, acquired->version, Holder("b"), kLongTtl);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(moved->node_id, Holder("b").node_id);
+  EXPECT_EQ(moved->node_ip, Holder("b").node_ip);
+  EXPECT_EQ(moved->version, acquired->version + 1);
+  EXPECT_EQ(moved->lease_expire_ts_ms, moved->db_now_ms + kLongTtl.count());
+  // The new holder renews from here; the old one cannot.
+  EXPECT_TRUE(store_->Renew(key_, Holder("b").node_id, moved->version, kLongTtl).ok());
+  EXPECT_EQ(store_->Renew(key_, Holder("a").node_id, moved->version + 1, kLongTtl).status().code(),
+            StatusCode::kConflict);
+}
+
+TEST_F(PostgresLeaseStoreTest, HandOverFailsWhenTheVersionMoved) {
+  auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
+  ASSERT_TRUE(acquired.ok());
+  ASSERT_TRUE(store_->Renew(key_, Holder("a").node_id, acquired->version, kLongTtl).ok());
+  LeaseRecord before = MustRead();
+  auto moved =
+      store_->HandOver(key_, Holder("a").node_id, acquired->version, Holder("b"), kLongTtl);
+  EXPECT_EQ(moved.status().code(), StatusCode::kConflict);
+  ExpectSameRow(MustRead(), before);
+}
+
+TEST_F(PostgresLeaseStoreTest, ReleaseLetsAnotherNodeAcquireAtOnce) {
+  auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
+  ASSERT_TRUE(acquired.ok());
+  ASSERT_TRUE(store_->Release(key_, Holder("a").node_id, acquired->version).ok());
+  LeaseRecord released = MustRead();
+  EXPECT_TRUE(released.Expired());
+  EXPECT_EQ(released.version, acquired->version + 1);
+  auto taken = NewStore()->Acquire(key_, Holder("b"), kLongTtl);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_EQ(taken->version, acquired->version + 2);
+}
+
+TEST_F(PostgresLeaseStoreTest, ReleaseFailsForAStaleVersion) {
+  auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
+  ASSERT_TRUE(acquired.ok());
+  ASSERT_TRUE(store_->Renew(key_, Holder("a").node_id, acquired->version, kLongTtl).ok());
+  EXPECT_EQ(store_->Release(key_, Holder("a").node_id, acquired->version).code(),
+            StatusCode::kConflict);
+  EXPECT_FALSE(MustRead().Expired());
+}
+
+TEST_F(PostgresLeaseStoreTest, PublishServiceInfoUpsertsBothServiceRows) {
+  LeaseHolder table{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1260, 1630)};
+  LeaseHolder optimizing{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1261, 1630)};
+  ASSERT_TRUE(store_->PublishServiceInfo(key_.cluster_name, table, optimizing).ok());
+  LeaseHolder table2{"b:1261:uuid", "10.0.0.2", ServerInfoJson("10.0.0.2", 1260, 1630)};
+  LeaseHolder optimizing2{"b:1261:uuid", "10.0.0.2", ServerInfoJson("10.0.0.2", 1261, 1630)};
+  ASSERT_TRUE(store_->PublishServiceInfo(key_.cluster_name, table2, optimizing2).ok());
+  for (const auto& [service, holder] :
+       {std::pair<const char*, LeaseHolder>{kTableServiceName, table2},
+        {kOptimizingServiceName, optimizing2}}) {
+    auto read = store_->Read(LeaseKey{key_.cluster_name, service});
+    ASSERT_TRUE(read.ok() && read->has_value()) << service;
+    const LeaseRecord& row = **read;
+    EXPECT_EQ(row.node_id, holder.node_id) << service;
+    EXPECT_EQ(row.node_ip, holder.node_ip) << service;
+    EXPECT_EQ(row.server_info_json, holder.server_info_json) << service;
+    EXPECT_EQ(row.version, 1) << service;  // inserted at 0, updated once
+    EXPECT_FALSE(row.lease_expire_ts_ms.has_value()) << service;
+    EXPECT_LE(row.updated_at_ms, row.db_now_ms) << service;
+  }
+  // The election row is not touched.
+  auto ams = store_->Read(key_);
+  ASSERT_TRUE(ams.ok());
+  EXPECT_FALSE(ams->has_value());
+}
+
+TEST_F(PostgresLeaseStoreTest, InvalidInputIsRejectedBeforeReachingTheDatabase) {
+  PostgresConnectionOptions bad = PostgresEnvironment::server().StoreOptions();
+  bad.table = "ha_lease; DROP TABLE ha_lease";
+  EXPECT_EQ(PostgresLeaseStore::Create(bad).status().code(), StatusCode::kInvalidArgument);
+  bad = PostgresEnvironment::server().StoreOptions();
+  bad.statement_timeout = milliseconds(0);
+  EXPECT_EQ(PostgresLeaseStore::Create(bad).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Acquire(key_, Holder("a"), milliseconds(-1)).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Acquire(LeaseKey{"", "AMS"}, Holder("a"), kLongTtl).status().code(),
+            StatusCode::kInvalidArgument);
+  LeaseHolder too_long = Holder("a");
+  too_long.node_id = std::string(300, 'x');
+  EXPECT_EQ(store_->Acquire(key_, too_long, kLongTtl).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+// N threads, each with its own store (its own connection), wait at a gate
+// and then all call the same operation at once; the gate reopens per round.
+class RoundGate {
+ public:
+  explicit RoundGate(int threads) : threads_(threads) {}
+
+  // Worker side: blocks until round `r` opens.
+  void AwaitRound(int r) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return round_ >= r; });
+  }
+  void Done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++done_;
+    cv_.notify_all();
+  }
+  // Main side: opens round `r` and waits for every worker to finish it.
+  void RunRound(int r) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_ = 0;
+    round_ = r;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return done_ == threads_; });
+  }
+
+ private:
+  const int threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int round_ = -1;
+  int done_ = 0;
+};
+
+TEST_F(PostgresLeaseStoreTest, SixteenConnectionsRacingForAnExpiredLeaseHaveExactlyOneWinner) {
+  constexpr int kRacers = 16;
+  constexpr int kRounds = 200;
+  std::vector<std::unique_ptr<PostgresLeaseStore>> stores;
+  for (int i = 0; i < kRacers; ++i) {
+    stores.push_back(NewStore());
+    // Connect now, so that the race is about the UPDATE, not the handshake.
+    ASSERT_TRUE(stores.back()->Read(key_).ok());
+  }
+  std::vector<StatusOr<LeaseRecord>> results(kRacers, UnavailableError("not run"));
+  RoundGate gate(kRacers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRacers; ++i) {
+    threads.emplace_back([&, i] {
+      for (int r = 0; r < kRounds; ++r) {
+        gate.AwaitRound(r);
+        results[i] = stores[i]->Acquire(key_, Holder("racer" + std::to_string(i)), kLongTtl);
+        gate.Done();
+      }
+    });
+  }
+  int expected_version = 0;
+  std::vector<int> wins(kRacers, 0);
+  for (int r = 0; r < kRounds; ++r) {
+    gate.RunRound(r);
+    int winner = -1;
+    int winners = 0;
+    for (int i = 0; i < kRacers; ++i) {
+      if (results[i].ok()) {
+        winner = i;
+        ++winners;
+      } else {
+        EXPECT_EQ(results[i].status().code(), StatusCode::kConflict)
+            << "round " << r << ": " << results[i].status().ToString();
+      }
+    }
+    ASSERT_EQ(winners, 1) << "round " << r;
+    ++wins[winner];
+    const LeaseRecord& won = *results[winner];
+    EXPECT_EQ(won.version, expected_version + 1) << "round " << r;
+    EXPECT_EQ(won.node_id, Holder("racer" + std::to_string(winner)).node_id);
+    // Expire it again for the next round (Release bumps the version too).
+    ASSERT_TRUE(store_->Release(key_, *won.node_id, won.version).ok()) << "round " << r;
+    expected_version = won.version + 1;
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(MustRead().version, 2 * kRounds);
+  int distinct = 0;
+  for (int w : wins) distinct += w > 0 ? 1 : 0;
+  RecordProperty("distinct_winners", distinct);
+  std::printf("%d of %d connections won at least one of %d rounds\n", distinct, kRacers, kRounds);
+}
+
+TEST_F(PostgresLeaseStoreTest, HandOverRacingTheOldHoldersRenewHasExactlyOneWinner) {
+  constexpr int kRounds = 200;
+  auto holder_store = NewStore();      // the old holder's own renew loop
+  auto controller_store = NewStore();  // its controller handing the lease over
+  auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
+  ASSERT_TRUE(acquired.ok());
+  int version = acquired->version;
+  int renew_wins = 0;
+  int hand_over_wins = 0;
+  for (int r = 0; r < kRounds; ++r) {
+    std::promise<void> start;
+    std::shared_future<void> go = start.get_future().share();
+    auto renew = std::async(std::launch::async, [&] {
+      go.wait();
+      return holder_store->Renew(key_, Holder("a").node_id, version, kLongTtl);
+    });
+    auto hand_over = std::async(std::launch::async, [&] {
+      go.wait();
+      return controller_store->HandOver(key_, Holder("a").node_id, version, Holder("b"), kLongTtl);
+    });
+    start.set_value();
+    StatusOr<LeaseRecord> renewed = renew.get();
+    StatusOr<LeaseRecord> moved = hand_over.get();
+    ASSERT_NE(renewed.ok(), moved.ok())
+        << "round " << r << ": renew " << renewed.status().ToString() << ", hand-over "
+        << moved.status().ToString();
+    const StatusOr<LeaseRecord>& loser = renewed.ok() ? moved : renewed;
+    EXPECT_EQ(loser.status().code(), StatusCode::kConflict) << loser.status().ToString();
+    LeaseRecord now = MustRead();
+    EXPECT_EQ(now.version, version + 1);
+    if (renewed.ok()) {
+      ++renew_wins;
+      EXPECT_EQ(now.node_id, Holder("a").node_id);
+      version = now.version;
+    } else {
+      ++hand_over_wins;
+      EXPECT_EQ(now.node_id, Holder("b").node_id);
+      // Back to "a" for the next round.
+      auto back = store_->HandOver(key_, Holder("b").node_id, now.version, Holder("a"), kLongTtl);
+      ASSERT_TRUE(back.ok()) << back.status().ToString();
+      version = back->version;
+    }
+  }
+  RecordProperty("renew_wins", renew_wins);
+  RecordProperty("hand_over_wins", hand_over_wins);
+  std::printf("renew won %d rounds, hand-over won %d\n", renew_wins, hand_over_wins);
+}
+
+}  // namespace
+}  // namespace amsha

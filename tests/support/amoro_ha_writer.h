@@ -1,0 +1,55 @@
+// AmoroHaWriter: plays Apache Amoro's own AMS on the ha_lease table, issuing
+// the statements of its DataBaseHighAvailabilityContainer / HaLeaseMapper
+// (ha.type=database) with their `?` parameters bound to $n, so tests can put
+// a real AMS's writes and PostgresLeaseStore on the same row.
+//
+// Unlike our store, Amoro stamps times with the CLIENT's clock
+// (System.currentTimeMillis(), here `clock_ms`): acquire takes the lease when
+// lease_expire_ts < now and sets now + ttl; renew needs node_id, the version
+// it last saw and lease_expire_ts > now. Its insert-if-absent writes a row
+// already naming itself with an expiry (version 0), errors ignored.
+// Not thread-safe: one writer per thread, each with its own SqlSession.
+#ifndef AMS_HA_TESTS_SUPPORT_AMORO_HA_WRITER_H_
+#define AMS_HA_TESTS_SUPPORT_AMORO_HA_WRITER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "support/sql_session.h"
+
+namespace amsha::testing {
+
+class AmoroHaWriter {
+ public:
+  // `session` must outlive the writer. `clock_ms` defaults to the process's
+  // wall clock in milliseconds, as Amoro reads it.
+  AmoroHaWriter(SqlSession* session, std::string cluster_name, std::string node_id,
+                std::string node_ip, std::chrono::milliseconds ttl,
+                std::function<int64_t()> clock_ms = nullptr);
+
+  // tryAcquireLease(): insertIfAbsent, then acquireLease; on success reads
+  // the version back (selectLease). True when this node took the lease.
+  StatusOr<bool> TryAcquire();
+  // tryRenewLease(): renewLease at the remembered version; true when renewed.
+  StatusOr<bool> TryRenew();
+
+  const std::string& node_id() const { return node_id_; }
+  std::optional<int32_t> version() const { return version_; }
+
+ private:
+  SqlSession* session_;
+  std::string cluster_name_;
+  std::string node_id_;
+  std::string node_ip_;
+  std::chrono::milliseconds ttl_;
+  std::function<int64_t()> clock_ms_;
+  std::optional<int32_t> version_;
+};
+
+}  // namespace amsha::testing
+
+#endif  // AMS_HA_TESTS_SUPPORT_AMORO_HA_WRITER_H_
