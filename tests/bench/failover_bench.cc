@@ -1,0 +1,308 @@
+// failover_bench: how fast the controller fails AMS over, measured end to
+// end against real processes, next to Amoro's own database HA as a baseline.
+//
+//   failover_bench [--rounds 50] [--amoro-rounds 3] [--amoro-ttl 30s]
+//                  [--amoro-heartbeat 10s]
+//
+// Part 1 (this controller): PostgreSQL + the API stand-in + two controller
+// replicas + three fake AMS pods (E2eCluster), notReadyGracePeriod 0.
+//   deleted:  leader pod deleted  -> the Service selects the new leader
+//   notready: leader NotReady     -> the Service selects the new leader
+//   client:   the gap a client sees connecting through the stand-in's
+//             forwarding of ams-leader: last answer from the old leader to
+//             the first answer from the new one (over both kinds).
+// Times: from the benchmark's admin call (CLOCK_MONOTONIC) to the stand-in's
+// record of the selector switch (same clock).
+// Part 2 (baseline): three threads electing themselves with the statements
+// and timing of Amoro's DataBaseHighAvailabilityContainer (AmoroHaWriter):
+// every heartbeat the leader renews and the others try to acquire; the
+// leader "dies" (its thread stops) and we time until another holds the lease.
+#include <arpa/inet.h>
+#include <cpprest/json.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "common/duration.h"
+#include "lease/postgres_conninfo.h"
+#include "lease/postgres_lease_store.h"
+#include "support/amoro_ha_writer.h"
+#include "support/e2e_cluster.h"
+#include "support/sql_session.h"
+
+namespace amsha::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+struct Stats {
+  std::vector<double> ms;
+  double Pct(double p) const {
+    if (ms.empty()) return 0;
+    std::vector<double> v = ms;
+    std::sort(v.begin(), v.end());
+    size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * v.size()));
+    return v[i];
+  }
+  double Max() const { return ms.empty() ? 0 : *std::max_element(ms.begin(), ms.end()); }
+};
+
+void Print(const char* name, const Stats& s) {
+  std::printf("%-34s n=%-4zu p50=%9.1f ms  p95=%9.1f ms  p99=%9.1f ms  max=%9.1f ms\n", name,
+              s.ms.size(), s.Pct(50), s.Pct(95), s.Pct(99), s.Max());
+}
+
+// When the stand-in recorded the Service selecting exactly `pod`, at or
+// after `since_ns`; 0 if not (yet).
+int64_t SwitchedAt(E2eCluster& cluster, const std::string& pod, int64_t since_ns) {
+  web::json::value record = web::json::value::parse(cluster.standin().SelectorRecord());
+  for (const auto& e : record.as_array()) {
+    if (e.at("service").as_string() != "ams-leader") continue;
+    int64_t mono = e.at("monoNs").as_number().to_int64();
+    const auto& matched = e.at("matched").as_array();
+    if (mono >= since_ns && matched.size() == 1 && matched.at(0).as_string() == pod) return mono;
+  }
+  return 0;
+}
+
+int ForwardPort(E2eCluster& cluster) {
+  web::json::value forwards = web::json::value::parse(cluster.standin().Forwards());
+  for (const auto& f : forwards.as_array()) {
+    if (f.at("service").as_string() == "ams-leader" && f.at("port").as_integer() == 1630) {
+      return f.at("localPort").as_integer();
+    }
+  }
+  return 0;
+}
+
+// A client that keeps connecting through ams-leader and logs who answered.
+class Client {
+ public:
+  explicit Client(int port) : port_(port), thread_([this] { Run(); }) {}
+  ~Client() {
+    stop_ = true;
+    thread_.join();
+  }
+  // Last answer from `old` before `t0`..first answer from another pod after.
+  double GapMs(const std::string& old, int64_t t0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t last_old = 0, first_new = 0;
+    for (const auto& [t, who] : log_) {
+      if (who == old && t <= t0) last_old = t;
+      if (who == old && t > t0 && first_new == 0) last_old = t;  // still answering
+      if (t > t0 && !who.empty() && who != old && first_new == 0) first_new = t;
+    }
+    if (last_old == 0 || first_new == 0) return -1;
+    return (first_new - last_old) / 1e6;
+  }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      std::string who = Ask();
+      int64_t t = NowNs();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        log_.emplace_back(t, who);
+      }
+      std::this_thread::sleep_for(milliseconds(2));
+    }
+  }
+  std::string Ask() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{0, 500000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string answer;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+      char buf[64];
+      ssize_t n = read(fd, buf, sizeof(buf));
+      if (n > 0) answer.assign(buf, n);
+    }
+    close(fd);
+    while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+    return answer;
+  }
+
+  int port_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::pair<int64_t, std::string>> log_;
+  std::thread thread_;
+};
+
+int IndexOf(const std::string& pod) { return std::stoi(pod.substr(pod.find('-') + 1)); }
+
+bool RunController(int rounds, Stats* deleted, Stats* notready, Stats* gap) {
+  E2eOptions options;
+  options.not_ready_grace = "0s";
+  E2eCluster cluster(options);
+  Status s = cluster.Start();
+  if (!s.ok()) {
+    std::fprintf(stderr, "cannot start the cluster: %s\n", s.ToString().c_str());
+    return false;
+  }
+  Client client(ForwardPort(cluster));
+  std::this_thread::sleep_for(milliseconds(200));
+  for (int round = 0; round < 2 * rounds; ++round) {
+    bool by_delete = round % 2 == 0;
+    std::string old = cluster.LeaseHolderPod();
+    int i = IndexOf(old);
+    int64_t t0 = NowNs();
+    if (by_delete) {
+      cluster.DeletePod(i, /*grace_seconds=*/0);
+    } else {
+      cluster.SetReady(i, false);
+    }
+    std::string next;
+    int64_t switched = 0;
+    bool ok = E2eCluster::WaitUntil(
+        [&] {
+          next = cluster.LeaseHolderPod();
+          if (next.empty() || next == old) return false;
+          switched = SwitchedAt(cluster, next, t0);
+          return switched != 0;
+        },
+        milliseconds(10000));
+    if (!ok) {
+      std::fprintf(stderr, "round %d: no failover from %s\n%s\n", round, old.c_str(),
+                   cluster.Logs().c_str());
+      return false;
+    }
+    (by_delete ? deleted : notready)->ms.push_back((switched - t0) / 1e6);
+    std::this_thread::sleep_for(milliseconds(300));
+    double g = client.GapMs(old, t0);
+    if (g >= 0) gap->ms.push_back(g);
+    // Put the old pod back as a follower, for the next round.
+    if (by_delete) {
+      E2eCluster::WaitUntil([&] { return cluster.AddPod(i).ok(); }, milliseconds(5000));
+    } else {
+      cluster.SetReady(i, true);
+    }
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  if (cluster.MaxSelectedEver() > 1) {
+    std::fprintf(stderr, "the Service selected two pods at once!\n");
+    return false;
+  }
+  return true;
+}
+
+// Part 2: Amoro's own database HA, three AMS nodes.
+bool RunAmoro(int rounds, milliseconds ttl, milliseconds heartbeat, Stats* out) {
+  PostgresServer server;
+  if (!server.Start().ok()) return false;
+  auto store = PostgresLeaseStore::Create(server.StoreOptions());
+  Status schema = store.ok() ? (*store)->ApplySchema() : store.status();
+  if (!schema.ok()) {
+    std::fprintf(stderr, "schema: %s\n", schema.ToString().c_str());
+    return false;
+  }
+  std::mt19937 rng(42);
+  for (int round = 0; round < rounds; ++round) {
+    std::string cluster = "amoro-" + std::to_string(round);
+    std::atomic<bool> stop{false};
+    std::atomic<int> dead{-1};
+    std::atomic<int64_t> new_leader_at{0};
+    std::atomic<int> leader{-1};
+    std::atomic<int64_t> died_at{0};
+    std::vector<std::thread> nodes;
+    for (int n = 0; n < 3; ++n) {
+      nodes.emplace_back([&, n] {
+        auto session = SqlSession::Open(
+            ComposeConnInfo(server.url(), server.password(), std::chrono::seconds(5)));
+        if (!session.ok()) return;
+        AmoroHaWriter writer(session->get(), cluster, "127.0.0.1:1261:node-" + std::to_string(n),
+                             "127.0.0.1", ttl);
+        bool is_leader = false;
+        // Nodes start at different phases of their heartbeat, as real ones do.
+        std::mt19937 phase(static_cast<unsigned>(round * 3 + n));
+        std::this_thread::sleep_for(milliseconds(phase() % heartbeat.count()));
+        while (!stop && dead != n) {
+          if (is_leader) {
+            auto renewed = writer.TryRenew();
+            is_leader = renewed.ok() && renewed.value();
+          } else {
+            auto acquired = writer.TryAcquire();
+            is_leader = acquired.ok() && acquired.value();
+            if (is_leader) {
+              if (leader >= 0 && dead == leader && new_leader_at == 0) new_leader_at = NowNs();
+              leader = n;
+            }
+          }
+          auto until = Clock::now() + heartbeat;
+          while (!stop && dead != n && Clock::now() < until) {
+            std::this_thread::sleep_for(milliseconds(20));
+          }
+        }
+      });
+    }
+    // Let a leader settle, then kill it at a random point of its heartbeat.
+    while (leader < 0) std::this_thread::sleep_for(milliseconds(20));
+    std::this_thread::sleep_for(heartbeat + milliseconds(rng() % heartbeat.count()));
+    died_at = NowNs();
+    dead = leader.load();
+    while (new_leader_at == 0) std::this_thread::sleep_for(milliseconds(20));
+    out->ms.push_back((new_leader_at - died_at) / 1e6);
+    std::printf("  amoro round %d: %.1f s\n", round + 1, out->ms.back() / 1000);
+    std::fflush(stdout);
+    stop = true;
+    for (auto& t : nodes) t.join();
+  }
+  return true;
+}
+
+}  // namespace
+}  // namespace amsha::testing
+
+int main(int argc, char** argv) {
+  using namespace amsha::testing;
+  int rounds = 50, amoro_rounds = 3;
+  milliseconds ttl(30000), heartbeat(10000);
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--rounds") rounds = std::stoi(value);
+    if (flag == "--amoro-rounds") amoro_rounds = std::stoi(value);
+    if (flag == "--amoro-ttl") ttl = *amsha::ParseDuration(value);
+    if (flag == "--amoro-heartbeat") heartbeat = *amsha::ParseDuration(value);
+  }
+  Stats deleted, notready, gap, amoro;
+  std::printf("ams-ha-controller failover benchmark (%d failovers of each kind)\n", rounds);
+  std::fflush(stdout);
+  if (!RunController(rounds, &deleted, &notready, &gap)) return 1;
+  Print("leader deleted -> Service switched", deleted);
+  Print("leader NotReady -> Service switched", notready);
+  Print("client gap through ams-leader", gap);
+  std::fflush(stdout);
+  if (amoro_rounds > 0) {
+    std::printf("\nbaseline: Amoro database HA (ttl %s, heartbeat %s), %d rounds\n",
+                amsha::FormatDuration(ttl).c_str(), amsha::FormatDuration(heartbeat).c_str(),
+                amoro_rounds);
+    std::fflush(stdout);
+    if (!RunAmoro(amoro_rounds, ttl, heartbeat, &amoro)) return 1;
+    Print("Amoro: leader death -> new lease", amoro);
+    std::printf("\n%-34s %12s %12s %8s\n", "", "controller", "Amoro", "ratio");
+    std::printf("%-34s %9.1f ms %9.1f ms %7.0fx\n", "p50 (deleted vs process death)",
+                deleted.Pct(50), amoro.Pct(50), amoro.Pct(50) / std::max(deleted.Pct(50), 0.001));
+    std::printf("%-34s %9.1f ms %9.1f ms %7.0fx\n", "max", deleted.Max(), amoro.Max(),
+                amoro.Max() / std::max(deleted.Max(), 0.001));
+  }
+  return 0;
+}
