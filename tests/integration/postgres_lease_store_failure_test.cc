@@ -131,7 +131,9 @@ TEST_F(PostgresLeaseStoreFailureTest, StoppedServerIsUnavailableUntilItIsBack) {
 }
 
 TEST_F(PostgresLeaseStoreFailureTest, FrozenBackendIsCutByTheWatchdog) {
-  auto store = NamedStore(milliseconds(500));
+  // Generous enough that a loaded CI machine does not time out the set-up.
+  constexpr milliseconds kStatementTimeout{1000};
+  auto store = NamedStore(kStatementTimeout);
   auto acquired = store->Acquire(key_, Holder("a"), kTtl);
   ASSERT_TRUE(acquired.ok());
   std::string pid = BackendPid(*admin_, name_.substr(0, 60));
@@ -144,15 +146,16 @@ TEST_F(PostgresLeaseStoreFailureTest, FrozenBackendIsCutByTheWatchdog) {
   kill(std::stoi(pid), SIGCONT);
   EXPECT_EQ(frozen.status().code(), StatusCode::kUnavailable) << frozen.status().ToString();
   EXPECT_NE(frozen.status().message().find("no answer from the database"), std::string::npos);
-  EXPECT_LT(waited, milliseconds(3000));
-  EXPECT_GE(waited, milliseconds(500));
+  // Cut at statement_timeout + 1 s: not before the server had its chance.
+  EXPECT_GE(waited, kStatementTimeout);
+  EXPECT_LT(waited, kStatementTimeout + milliseconds(2500));
   // The renew never ran: the lease is still at the version it had.
   auto renewed = store->Renew(key_, Holder("a").node_id, acquired->version, kTtl);
   ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
 }
 
 TEST_F(PostgresLeaseStoreFailureTest, LockWaitPastStatementTimeoutIsUnavailableOnTheSameSession) {
-  auto store = NamedStore(milliseconds(300));
+  auto store = NamedStore(milliseconds(800));
   auto acquired = store->Acquire(key_, Holder("a"), kTtl);
   ASSERT_TRUE(acquired.ok());
   std::string pid = BackendPid(*admin_, name_.substr(0, 60));
