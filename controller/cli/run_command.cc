@@ -1,6 +1,7 @@
 // `run`: the controller process. Wiring only: backends, loops, signals.
 #include <signal.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -14,7 +15,10 @@
 #include "election/controller_elector.h"
 #include "election/prober.h"
 #include "kube/pod_watcher.h"
-#include "metrics/metrics_sink.h"
+#include "lease/postgres_conninfo.h"
+#include "metrics/health_checks.h"
+#include "metrics/observability_server.h"
+#include "metrics/prometheus_metrics.h"
 
 namespace amsha {
 namespace {
@@ -62,14 +66,59 @@ Status Preflight(LeaseStore* store, KubeApi* api, const Config& config) {
   return Status::Ok();
 }
 
+// The password in any form it may take in a log line: as configured,
+// percent-encoded, and as written in the URL's user-info by mistake.
+void MaskDatabaseSecrets(const DatabaseConfig& database) {
+  AddLogSecret(database.password);
+  AddLogSecret(PercentEncode(database.password));
+  size_t scheme = database.url.find("://");
+  size_t at = database.url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return;
+  std::string userinfo = database.url.substr(scheme + 3, at - scheme - 3);
+  size_t colon = userinfo.find(':');
+  if (colon != std::string::npos) AddLogSecret(userinfo.substr(colon + 1));
+}
+
+// /healthz fails when a loop has not started a pass for this long. A pass
+// may wait on a few database calls during an outage (connect + statement
+// timeout each), so the bound leaves room for four and never goes below a
+// minute: a liveness restart must mean "stuck", never "slow".
+std::chrono::milliseconds LivenessBound(const Config& config) {
+  std::chrono::milliseconds call =
+      config.database.connect_timeout + config.database.statement_timeout;
+  return std::max<std::chrono::milliseconds>(std::chrono::minutes(1),
+                                             4 * call + config.controller.retry_period);
+}
+
 }  // namespace
 
 int RunController(const ParsedFlags& flags) {
   Config config;
   if (!LoadConfigOrExplain(flags, &config)) return kExitUsage;
   sigset_t stop_signals = BlockStopSignals();
+  MaskDatabaseSecrets(config.database);
 
-  NullMetricsSink metrics;
+  PrometheusMetrics::Options metrics_options;
+  metrics_options.version = AMS_HA_VERSION;
+  metrics_options.identity = config.controller.identity;
+  for (const ClusterConfig& cluster : config.clusters) {
+    metrics_options.clusters.push_back(cluster.name);
+  }
+  PrometheusMetrics metrics(metrics_options);
+  HealthChecks health(RealClock::Get(), LivenessBound(config));
+  ConditionCell database("not reached yet");
+  Heartbeat elector_beat(RealClock::Get());
+  health.AddCondition("config", [] { return ""; });  // loaded and valid, or we would not be here
+  health.AddCondition("database", [&database] { return database.Problem(); });
+  health.AddLoop("controller elector", [&elector_beat] { return elector_beat.Last(); });
+  // Declared before the server, which reads them until it stops.
+  std::vector<std::unique_ptr<PostgresLeaseStore>> stores;
+  std::vector<std::unique_ptr<PodWatcher>> watchers;
+  std::vector<std::unique_ptr<ClusterLoop>> loops;
+  auto server = ObservabilityServer::Start(config.metrics.address, &metrics, &health);
+  if (!server.ok()) return Fatal("metrics: " + server.status().message());
+  Log(LogLevel::kInfo, "metrics listening", {{"address", (*server)->address()}});
+
   auto api = OpenKubeApi(config, [&metrics](const std::string& verb, int code, double seconds) {
     metrics.KubeRequest(verb, code, seconds);
   });
@@ -88,9 +137,6 @@ int RunController(const ParsedFlags& flags) {
 
   ControllerElector controller(config.controller, controller_store->get(), RealClock::Get());
   TcpProber prober;
-  std::vector<std::unique_ptr<PostgresLeaseStore>> stores;
-  std::vector<std::unique_ptr<PodWatcher>> watchers;
-  std::vector<std::unique_ptr<ClusterLoop>> loops;
   for (const ClusterConfig& cluster : config.clusters) {
     auto store = OpenLeaseStore(config);
     if (!store.ok()) return Fatal("database: " + store.status().message());
@@ -106,6 +152,19 @@ int RunController(const ParsedFlags& flags) {
     deps.metrics = &metrics;
     deps.prober = &prober;
     auto loop = std::make_unique<ClusterLoop>(config, cluster, deps);
+    PodWatcher* w = watcher.get();
+    ClusterLoop* l = loop.get();
+    health.AddCondition("pod watch " + cluster.name, [w] {
+      return w->Synced() ? "" : "not synced: " + w->LastError().ToString();
+    });
+    health.AddLoop("cluster " + cluster.name, [l] { return l->LastPass(); });
+    metrics.OnScrape([&metrics, w, name = cluster.name] {
+      if (!w->Synced()) return;
+      std::vector<Pod> pods = w->Snapshot();
+      int ready = static_cast<int>(std::count_if(
+          pods.begin(), pods.end(), [](const Pod& p) { return p.ready && !p.Terminating(); }));
+      metrics.ClusterPods(name, static_cast<int>(pods.size()), ready);
+    });
     stores.push_back(std::move(store).value());
     watchers.push_back(std::move(watcher));
     loops.push_back(std::move(loop));
@@ -116,7 +175,14 @@ int RunController(const ParsedFlags& flags) {
   std::thread elector_thread([&] {
     bool was_active = false;
     do {
+      elector_beat.Beat();
       ControllerStep step = controller.Step();
+      // Every replica reports the database, so a standby's dashboard and
+      // readiness are as true as the active one's.
+      bool reachable = step.status.ok() || step.status.IsConflict();
+      database.Set(reachable ? "" : step.status.ToString());
+      metrics.DatabaseUp(reachable);
+      if (step.status.IsUnavailable()) metrics.DatabaseError();
       bool active = controller.IsActive();
       if (active != was_active) {
         Log(LogLevel::kInfo,
@@ -153,6 +219,7 @@ int RunController(const ParsedFlags& flags) {
         {{"error", released.ToString()}});
   }
   for (auto& watcher : watchers) watcher->Stop();
+  (*server)->Stop();
   Log(LogLevel::kInfo, "stopped");
   return kExitOk;
 }

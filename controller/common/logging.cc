@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <mutex>
 
 namespace amsha {
@@ -12,6 +13,9 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::atomic<int> g_format{static_cast<int>(LogFormat::kText)};
 std::mutex g_write_mu;
+std::mutex g_secrets_mu;
+std::deque<std::string> g_secrets;  // guarded by g_secrets_mu
+std::atomic<bool> g_have_secrets{false};
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -128,10 +132,40 @@ std::string FormatLogLine(LogFormat format, LogLevel level, const std::string& t
   return line;
 }
 
+void AddLogSecret(const std::string& secret) {
+  if (secret.size() < 4) return;
+  std::lock_guard<std::mutex> lock(g_secrets_mu);
+  for (const std::string& known : g_secrets) {
+    if (known == secret) return;
+  }
+  g_secrets.push_back(secret);
+  if (g_secrets.size() > 16) g_secrets.pop_front();
+  g_have_secrets = true;
+}
+
+std::string MaskLogSecrets(std::string text) {
+  if (!g_have_secrets) return text;
+  std::lock_guard<std::mutex> lock(g_secrets_mu);
+  for (const std::string& secret : g_secrets) {
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 4)) {
+      text.replace(at, secret.size(), "****");
+    }
+  }
+  return text;
+}
+
 void Log(LogLevel level, const std::string& message, const LogFields& fields) {
   if (!LogEnabled(level)) return;
-  std::string line =
-      FormatLogLine(static_cast<LogFormat>(g_format.load()), level, NowRfc3339(), message, fields);
+  std::string line;
+  if (g_have_secrets) {
+    LogFields masked = fields;
+    for (auto& field : masked) field.second = MaskLogSecrets(std::move(field.second));
+    line = FormatLogLine(static_cast<LogFormat>(g_format.load()), level, NowRfc3339(),
+                         MaskLogSecrets(message), masked);
+  } else {
+    line = FormatLogLine(static_cast<LogFormat>(g_format.load()), level, NowRfc3339(), message,
+                         fields);
+  }
   line += '\n';
   std::lock_guard<std::mutex> lock(g_write_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -4,7 +4,8 @@
 //
 // text:  2026-11-25T14:00:00.123Z INFO leader elected cluster=prod pod=ams-0
 // json:  {"ts":"...","level":"info","msg":"leader elected","cluster":"prod","pod":"ams-0"}
-// Never pass a password or token as a field. Thread-safe: a line is written
+// Never pass a password or token as a field; AddLogSecret() masks the known
+// ones anyway, as a last line of defence. Thread-safe: a line is written
 // whole under a lock.
 #ifndef AMS_HA_COMMON_LOGGING_H_
 #define AMS_HA_COMMON_LOGGING_H_
@@ -29,6 +30,14 @@ void SetLogFormat(LogFormat format);
 bool LogEnabled(LogLevel level);
 
 void Log(LogLevel level, const std::string& message, const LogFields& fields = {});
+
+// From now on, every occurrence of `secret` in a log message or field value
+// is written as "****" (the database password, a token). Secrets shorter than
+// 4 characters are ignored: masking them would garble every line. The last
+// 16 secrets are kept, so a rotating token may be added each time it changes.
+void AddLogSecret(const std::string& secret);
+// `text` with the registered secrets masked (what Log() does to each part).
+std::string MaskLogSecrets(std::string text);
 
 // Formats one line without writing it (for tests).
 std::string FormatLogLine(LogFormat format, LogLevel level, const std::string& timestamp,

@@ -28,5 +28,21 @@ TEST(LoggingTest, ParsesOnlyKnownLevelsAndFormats) {
   EXPECT_FALSE(ParseLogFormat("xml", &format));
 }
 
+TEST(LoggingTest, RegisteredSecretsNeverReachALogLine) {
+  AddLogSecret("s3cr3t-Pa55");
+  AddLogSecret("abc");  // too short to mask without garbling every line
+  EXPECT_EQ(MaskLogSecrets("dial failed: password=s3cr3t-Pa55, again s3cr3t-Pa55"),
+            "dial failed: password=****, again ****");
+  EXPECT_EQ(MaskLogSecrets("abc"), "abc");
+
+  ::testing::internal::CaptureStderr();
+  Log(LogLevel::kError, "cannot connect with s3cr3t-Pa55",
+      {{"url", "postgresql://u:s3cr3t-Pa55@h"}});
+  std::string line = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(line.find("s3cr3t-Pa55"), std::string::npos) << line;
+  EXPECT_NE(line.find("cannot connect with ****"), std::string::npos) << line;
+  EXPECT_NE(line.find("postgresql://u:****@h"), std::string::npos) << line;
+}
+
 }  // namespace
 }  // namespace amsha
