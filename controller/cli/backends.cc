@@ -4,13 +4,17 @@
 
 namespace amsha {
 
-StatusOr<std::unique_ptr<PostgresLeaseStore>> OpenLeaseStore(const Config& config) {
+PostgresConnectionOptions DatabaseOptions(const Config& config) {
   PostgresConnectionOptions options;
   options.url = config.database.url;
   options.password = config.database.password;
   options.connect_timeout = config.database.connect_timeout;
   options.statement_timeout = config.database.statement_timeout;
-  return PostgresLeaseStore::Create(options);
+  return options;
+}
+
+StatusOr<std::unique_ptr<PostgresLeaseStore>> OpenLeaseStore(const Config& config) {
+  return PostgresLeaseStore::Create(DatabaseOptions(config));
 }
 
 StatusOr<std::unique_ptr<RestKubeApi>> OpenKubeApi(const Config& config,

@@ -13,6 +13,10 @@
 
 namespace amsha {
 
+// The `database` section as connection options (also for the gate's
+// PostgresLeaseNotifier).
+PostgresConnectionOptions DatabaseOptions(const Config& config);
+
 StatusOr<std::unique_ptr<PostgresLeaseStore>> OpenLeaseStore(const Config& config);
 
 StatusOr<std::unique_ptr<RestKubeApi>> OpenKubeApi(const Config& config,

@@ -22,6 +22,9 @@ constexpr char kUsage[] =
     "                               leader, lease and pods of each cluster\n"
     "  switchover   --config FILE --cluster NAME --to POD [--timeout 30s]\n"
     "                               planned hand-over through the active controller\n"
+    "  gate         --config FILE --cluster NAME -- AMS-COMMAND [ARGS...]\n"
+    "                               in an AMS pod: run AMS only while this pod leads\n"
+    "                               (needs POD_NAME, POD_UID, POD_IP)\n"
     "\n"
     "Common flags:\n"
     "  --config FILE                the controller configuration (YAML)\n"
@@ -31,7 +34,9 @@ constexpr char kUsage[] =
     "  --help                       show this help\n"
     "  --version                    print the version\n"
     "\n"
-    "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n";
+    "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error;\n"
+    "gate: AMS's own status when AMS exits or is stopped by a signal, 3 when the\n"
+    "gate stopped AMS because this pod no longer leads.\n";
 
 struct Command {
   const char* name;
@@ -48,6 +53,7 @@ const std::vector<Command>& Commands() {
       {"init-schema", RunInitSchema, {"config"}, {}, true},
       {"status", RunStatus, {"config", "output"}, {}, true},
       {"switchover", RunSwitchover, {"config", "cluster", "to", "timeout"}, {}, true},
+      {"gate", RunGate, {"config", "cluster"}, {}, true},
   };
   return commands;
 }

@@ -17,6 +17,7 @@ int RunInitSchema(const ParsedFlags& flags);
 int RunController(const ParsedFlags& flags);
 int RunStatus(const ParsedFlags& flags);
 int RunSwitchover(const ParsedFlags& flags);
+int RunGate(const ParsedFlags& flags);
 
 }  // namespace amsha
 

@@ -198,10 +198,16 @@ int RunSwitchover(const ParsedFlags& flags) {
     std::cerr << "switchover: --cluster NAME and --to POD are required\n";
     return kExitUsage;
   }
-  bool known = std::any_of(config.clusters.begin(), config.clusters.end(),
-                           [&](const ClusterConfig& c) { return c.name == cluster; });
-  if (!known) {
+  auto found = std::find_if(config.clusters.begin(), config.clusters.end(),
+                            [&](const ClusterConfig& c) { return c.name == cluster; });
+  if (found == config.clusters.end()) {
     std::cerr << "switchover: cluster \"" << cluster << "\" is not in " << config.file << "\n";
+    return kExitUsage;
+  }
+  if (found->mode == ClusterMode::kFollow) {
+    std::cerr << "switchover: cluster \"" << cluster
+              << "\" is in follow mode: AMS elects itself (Amoro's ha.type: database) and the "
+                 "controller never writes its lease; restart the AMS leader to move it\n";
     return kExitUsage;
   }
   auto timeout = ParseDuration(flags.Get("timeout", "30s"));

@@ -63,7 +63,21 @@ struct ProbeConfig {
   milliseconds period{2000};
   milliseconds timeout{1000};
   int failure_threshold = 3;
+  // After the controller elects a pod (or adopts a holder on becoming
+  // active), probe failures of that pod do not count for this long: its AMS
+  // may still be waiting for the previous one to stop (the gate) and then
+  // starting its JVM. 0 for plain manage mode; about leaseTtl +
+  // gate.stopGracePeriod + the JVM's start time with the gate (docs/gate.md).
+  milliseconds startup_grace_period{0};
 };
+
+// Who holds the AMS lease of a cluster:
+//   kManage  the controller holds it on behalf of the pods (default);
+//   kFollow  AMS runs Amoro's own `ha.type: database` and holds it itself;
+//            the controller only reads the row and routes to the pod whose
+//            IP is the holder's node_ip. It never writes ha_lease then.
+enum class ClusterMode { kManage, kFollow };
+const char* ClusterModeName(ClusterMode mode);
 
 struct ClusterConfig {
   std::string name;          // ha_lease.cluster_name, Amoro's ha.cluster-name
@@ -74,6 +88,24 @@ struct ClusterConfig {
   milliseconds heartbeat_interval{10000};  // Amoro's ha.heartbeat-interval
   milliseconds not_ready_grace_period{5000};
   ProbeConfig probe;
+  ClusterMode mode = ClusterMode::kManage;
+};
+
+// `ams-ha-controller gate`, the wrapper of the AMS command in each AMS pod
+// (docs/gate.md). Ignored by the controller.
+struct GateConfig {
+  // SIGTERM to the AMS process group, this long, then SIGKILL.
+  milliseconds stop_grace_period{30000};
+  // How often the gate reads the lease when no NOTIFY wakes it.
+  milliseconds poll_interval{2000};
+  // A leader that cannot confirm its lease starts stopping AMS this long
+  // before the lease could expire (statement latency, clock rate).
+  milliseconds safety_margin{2000};
+  // The gate's own /readyz and /healthz (HTTP on the pod IP); 0: none.
+  int readiness_port = 1631;
+  // LISTEN for the controller's NOTIFY; false behind a pooler that cannot
+  // carry LISTEN (PgBouncer in transaction mode): polling only.
+  bool listen = true;
 };
 
 struct Config {
@@ -83,6 +115,7 @@ struct Config {
   ControllerConfig controller;
   MetricsConfig metrics;
   LabelsConfig labels;
+  GateConfig gate;
   std::vector<ClusterConfig> clusters;
   // Where each key was written ("controller.leaseDuration" -> file:line:col),
   // so that validation errors point at the line to fix.

@@ -137,7 +137,8 @@ void ReadProbe(MapReader& parent, const std::string& key, ProbeConfig* probe, Co
   r.Duration("period", &probe->period);
   r.Duration("timeout", &probe->timeout);
   r.Int("failureThreshold", &probe->failure_threshold);
-  r.RejectUnknownKeys("enabled, period, timeout, failureThreshold");
+  r.Duration("startupGracePeriod", &probe->startup_grace_period);
+  r.RejectUnknownKeys("enabled, period, timeout, failureThreshold, startupGracePeriod");
 }
 
 void ReadCluster(const YamlNode& node, const std::string& path, ClusterConfig* c, Config* config,
@@ -163,8 +164,17 @@ void ReadCluster(const YamlNode& node, const std::string& path, ClusterConfig* c
   r.Duration("heartbeatInterval", &c->heartbeat_interval);
   r.Duration("notReadyGracePeriod", &c->not_ready_grace_period);
   ReadProbe(r, "probe", &c->probe, config, errors);
+  std::string mode;
+  r.String("mode", &mode);
+  if (mode == "follow") {
+    c->mode = ClusterMode::kFollow;
+  } else if (!mode.empty() && mode != "manage") {
+    const YamlNode* v = r.Take("mode");
+    r.WrongType(*v, "mode", "manage or follow");
+  }
   r.RejectUnknownKeys(
-      "name, podSelector, service, ports, leaseTtl, heartbeatInterval, notReadyGracePeriod, probe");
+      "name, podSelector, service, ports, leaseTtl, heartbeatInterval, notReadyGracePeriod, "
+      "probe, mode");
 }
 
 void ResolveEnvironment(Config* config, const ConfigEnv& env, std::vector<std::string>* errors) {
@@ -189,6 +199,10 @@ void ResolveEnvironment(Config* config, const ConfigEnv& env, std::vector<std::s
 }
 
 }  // namespace
+
+const char* ClusterModeName(ClusterMode mode) {
+  return mode == ClusterMode::kFollow ? "follow" : "manage";
+}
 
 std::string Config::Where(const std::string& key_path) const {
   auto it = marks.find(key_path);
@@ -279,6 +293,17 @@ StatusOr<Config> LoadConfigFromString(const std::string& yaml, const std::string
       r.RejectUnknownKeys("role, leader, follower, pod");
     }
   }
+  {
+    MapReader r(root.Take("gate"), "gate", &config, &errors);
+    if (r.Valid()) {
+      r.Duration("stopGracePeriod", &config.gate.stop_grace_period);
+      r.Duration("pollInterval", &config.gate.poll_interval);
+      r.Duration("safetyMargin", &config.gate.safety_margin);
+      r.Int("readinessPort", &config.gate.readiness_port);
+      r.Bool("listen", &config.gate.listen);
+      r.RejectUnknownKeys("stopGracePeriod, pollInterval, safetyMargin, readinessPort, listen");
+    }
+  }
   const YamlNode* clusters = root.Take("clusters");
   if (!clusters || clusters->IsNull()) {
     root.MissingKey("clusters", "a list of AMS clusters (name, podSelector)");
@@ -292,7 +317,7 @@ StatusOr<Config> LoadConfigFromString(const std::string& yaml, const std::string
       config.clusters.push_back(std::move(c));
     }
   }
-  root.RejectUnknownKeys("kubernetes, database, controller, metrics, labels, clusters");
+  root.RejectUnknownKeys("kubernetes, database, controller, metrics, labels, gate, clusters");
 
   if (errors.empty()) ResolveEnvironment(&config, env, &errors);
   if (!errors.empty()) {

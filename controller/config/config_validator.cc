@@ -88,7 +88,10 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
                                         D(cl.lease_ttl) + ")");
   }
   milliseconds takeover = c.lease_duration + c.retry_period + cl.heartbeat_interval;
-  if (cl.lease_ttl <= takeover) {
+  const bool manage = cl.mode == ClusterMode::kManage;
+  // In follow mode AMS holds the lease with Amoro's own timing: the rules
+  // below protect leases the controller renews, so they do not apply.
+  if (manage && cl.lease_ttl <= takeover) {
     p.Add(at + "leaseTtl",
           "(" + D(cl.lease_ttl) +
               ") must be longer than controller.leaseDuration + controller.retryPeriod + "
@@ -97,7 +100,7 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
   }
   if (cl.not_ready_grace_period.count() < 0) {
     p.Add(at + "notReadyGracePeriod", "must not be negative");
-  } else if (cl.not_ready_grace_period >= cl.lease_ttl - cl.heartbeat_interval &&
+  } else if (manage && cl.not_ready_grace_period >= cl.lease_ttl - cl.heartbeat_interval &&
              cl.heartbeat_interval < cl.lease_ttl) {
     // The lease is not renewed while its pod is NotReady; it must outlive
     // the grace, or a flap shorter than the grace would still expire it.
@@ -114,6 +117,25 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
                                       ") must be positive and at most probe.period (" +
                                       D(cl.probe.period) + ")");
     }
+  }
+  // A gate re-reads the lease every pollInterval and must confirm it with
+  // more than safetyMargin left, or a leader fences itself between reads.
+  const GateConfig& g = config.gate;
+  if (manage && cl.heartbeat_interval < cl.lease_ttl &&
+      g.safety_margin + g.poll_interval >= cl.lease_ttl - cl.heartbeat_interval) {
+    p.Add("gate.safetyMargin", "(" + D(g.safety_margin) + ") + gate.pollInterval (" +
+                                   D(g.poll_interval) + ") must be shorter than " + at +
+                                   "leaseTtl - heartbeatInterval (" +
+                                   D(cl.lease_ttl - cl.heartbeat_interval) + ")");
+  }
+}
+
+void ValidateGate(const Config& config, Problems& p) {
+  const GateConfig& g = config.gate;
+  if (g.poll_interval.count() <= 0) p.Add("gate.pollInterval", "must be positive");
+  if (g.readiness_port < 0 || g.readiness_port > 65535) {
+    p.Add("gate.readinessPort",
+          std::to_string(g.readiness_port) + " is not a TCP port (1-65535, or 0 for none)");
   }
 }
 
@@ -147,6 +169,7 @@ std::vector<std::string> ValidateConfig(const Config& config) {
     p.Add("controller.leaseName", "must be 1-64 characters (ha_lease.cluster_name)");
   }
   ValidateTiming(config, p);
+  ValidateGate(config, p);
   if (!ValidHostPort(config.metrics.address)) {
     p.Add("metrics.address",
           "\"" + config.metrics.address + "\" must be host:port, e.g. 0.0.0.0:9464");

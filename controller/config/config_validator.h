@@ -9,6 +9,10 @@
 //     so that a controller takeover (at most leaseDuration + retryPeriod)
 //     always finishes before an AMS lease renewed one heartbeat earlier
 //     expires: a controller restart never costs an AMS failover.
+//   gate.safetyMargin + gate.pollInterval < leaseTtl - heartbeatInterval
+//     so that a gate confirms its pod's lease before it would fence it.
+// The two leaseTtl rules and the notReadyGracePeriod rule apply to clusters
+// in `mode: manage` only: in follow mode AMS holds the lease itself.
 #ifndef AMS_HA_CONFIG_CONFIG_VALIDATOR_H_
 #define AMS_HA_CONFIG_CONFIG_VALIDATOR_H_
 

@@ -50,6 +50,16 @@ void ClusterElector::Reset() {
   last_renew_.reset();
   renewed_node_id_.clear();
   published_node_id_.clear();
+  grace_adopted_holder_ = true;
+  followed_uid_.clear();
+  followed_pod_.clear();
+  followed_node_id_.clear();
+  adopting_ = true;
+}
+
+void ClusterElector::GraceProbes(const Pod& leader) {
+  if (config_.probe.startup_grace_period.count() <= 0) return;
+  health_->GraceProbes(leader.uid, clock_->Now() + config_.probe.startup_grace_period);
 }
 
 ClusterElector::Judgement ClusterElector::Judge(const Pod* holder) const {
@@ -112,6 +122,7 @@ ElectionOutcome ClusterElector::Step(const std::vector<Pod>& pods,
   }
   const std::optional<LeaseRecord>& record = read.value();
   outcome.record = record;
+  if (config_.mode == ClusterMode::kFollow) return Follow(record, pods);
   if (!record || !record->node_id || record->node_id->empty()) {
     return TakeEmpty(record ? &*record : nullptr, pods, nullptr, true);
   }
@@ -130,6 +141,13 @@ ElectionOutcome ClusterElector::Step(const std::vector<Pod>& pods,
     return outcome;
   }
 
+  if (holder && grace_adopted_holder_) {
+    // A controller that just became active cannot know when this holder
+    // was elected: its AMS may still be starting. Delays a failover, never
+    // causes one.
+    GraceProbes(*holder);
+  }
+  grace_adopted_holder_ = false;
   Judgement judgement = Judge(holder);
   if (switchover_to && holder && *switchover_to != holder->name) {
     std::vector<const Pod*> candidates = Candidates(pods, uid);
@@ -203,7 +221,10 @@ ElectionOutcome ClusterElector::TakeEmpty(const LeaseRecord* record, const std::
   outcome.leader = *next;
   last_renew_ = clock_->Now();
   renewed_node_id_ = lease_holder.node_id;
-  if (!was_held || *record->node_id != lease_holder.node_id) {
+  const bool new_holder = !was_held || *record->node_id != lease_holder.node_id;
+  if (new_holder || grace_adopted_holder_) GraceProbes(*next);
+  grace_adopted_holder_ = false;
+  if (new_holder) {
     outcome.transitioned = true;
     if (was_held) {
       outcome.previous_node_id = *record->node_id;
@@ -256,6 +277,7 @@ ElectionOutcome ClusterElector::ReplaceHolder(const LeaseRecord& record, const P
   if (holder) outcome.previous_pod = holder->name;
   outcome.summary =
       std::string("handed over to ") + successor->name + " (" + FailoverReasonName(reason) + ")";
+  GraceProbes(*successor);
   last_renew_ = clock_->Now();
   renewed_node_id_ = next.node_id;
   MaybePublish(outcome);
@@ -311,6 +333,66 @@ void ClusterElector::MaybePublish(ElectionOutcome& outcome) {
     // The lease is ours; the service rows are retried on the next step.
     outcome.summary += "; publishing service info failed: " + published.message();
   }
+}
+
+ElectionOutcome ClusterElector::Follow(const std::optional<LeaseRecord>& record,
+                                       const std::vector<Pod>& pods) {
+  ElectionOutcome outcome;
+  outcome.record = record;
+  const Pod* match = nullptr;
+  std::string why;
+  if (!record || !record->node_id || record->node_id->empty() || record->Expired()) {
+    why = "no AMS holds the lease (follow mode: AMS elects itself)";
+  } else {
+    const std::string ip = record->node_ip.value_or("");
+    int matches = 0;
+    for (const Pod& p : pods) {
+      if (!ip.empty() && p.pod_ip == ip) {
+        ++matches;
+        match = &p;
+      }
+    }
+    if (matches != 1) {
+      match = nullptr;
+      outcome.foreign_holder = *record->node_id;
+      why = "lease held by " + *record->node_id + " (node_ip \"" + ip + "\"), which " +
+            (matches == 0 ? "is the IP of no pod"
+                          : "is the IP of " + std::to_string(matches) + " pods") +
+            " of this cluster; routing none";
+    }
+  }
+  const bool adopting = adopting_;
+  adopting_ = false;
+  if (!match) {
+    outcome.routing = ElectionOutcome::Routing::kRouteNone;
+    outcome.summary = why;
+    if (!followed_uid_.empty() && !adopting) {
+      outcome.transitioned = true;
+      outcome.reason = FailoverReason::kLeaseExpired;
+      outcome.previous_node_id = followed_node_id_;
+      outcome.previous_pod = followed_pod_;
+    }
+    followed_uid_.clear();
+    followed_pod_.clear();
+    followed_node_id_.clear();
+    return outcome;
+  }
+  outcome.routing = ElectionOutcome::Routing::kRouteTo;
+  outcome.leader = *match;
+  outcome.summary = "following " + match->name + ", which holds the lease as " + *record->node_id;
+  if (match->uid != followed_uid_ && !adopting) {
+    outcome.transitioned = true;
+    if (!followed_uid_.empty()) {
+      // Amoro takes a lease over only once it has expired.
+      outcome.reason = FailoverReason::kLeaseExpired;
+      outcome.previous_node_id = followed_node_id_;
+      outcome.previous_pod = followed_pod_;
+    }
+  }
+  followed_uid_ = match->uid;
+  followed_pod_ = match->name;
+  followed_node_id_ = *record->node_id;
+  return outcome;
 }
 
 }  // namespace amsha

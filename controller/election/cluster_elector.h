@@ -16,6 +16,14 @@
 // in this step is ever routed to; when the database cannot be reached the
 // outcome says "keep the current routing". Time comes from the injected
 // Clock; lease expiry is judged by the database clock (LeaseRecord).
+// A pod it elects (or a holder it adopts after Reset) gets
+// probe.startupGracePeriod before failed probes count (HealthTracker).
+//
+// In `mode: follow` AMS elects itself (Amoro's ha.type: database) and the
+// step only reads: it routes to the one pod whose IP is the unexpired
+// holder's node_ip, routes none while the row is empty or expired, and
+// reports a holder whose node_ip matches no pod, or several, as foreign.
+// It never writes: no Acquire, Renew, HandOver, Release or service rows.
 // Thread-compatible: one thread drives one elector.
 #ifndef AMS_HA_ELECTION_CLUSTER_ELECTOR_H_
 #define AMS_HA_ELECTION_CLUSTER_ELECTOR_H_
@@ -109,6 +117,8 @@ class ClusterElector {
                                 FailoverReason reason);
   ElectionOutcome RenewHolder(const LeaseRecord& record, const Pod& holder);
   void MaybePublish(ElectionOutcome& outcome);
+  ElectionOutcome Follow(const std::optional<LeaseRecord>& record, const std::vector<Pod>& pods);
+  void GraceProbes(const Pod& leader);
 
   ClusterConfig config_;
   LeaseStore* store_;
@@ -117,6 +127,13 @@ class ClusterElector {
   std::optional<MonoTime> last_renew_;  // of the current holder, by this process
   std::string renewed_node_id_;
   std::string published_node_id_;
+  // Set by Reset(): the next live holder found gets a probe grace.
+  bool grace_adopted_holder_ = true;
+  // Follow mode: the pod last routed to ("" for none) and its holder row.
+  std::string followed_uid_;
+  std::string followed_pod_;
+  std::string followed_node_id_;
+  bool adopting_ = true;  // the first follow step after Reset announces nothing
 };
 
 }  // namespace amsha

@@ -67,8 +67,12 @@ milliseconds ClusterLoop::RunOnce() {
   }
 
   std::optional<SwitchoverRequest> switchover;
-  auto request_row = deps_.store->Read({cluster_.name, kSwitchoverServiceName});
-  if (request_row.ok()) switchover = PendingSwitchover(request_row.value());
+  // Follow mode writes nothing to ha_lease, not even a switchover answer;
+  // the `switchover` command refuses such a cluster itself.
+  if (cluster_.mode == ClusterMode::kManage) {
+    auto request_row = deps_.store->Read({cluster_.name, kSwitchoverServiceName});
+    if (request_row.ok()) switchover = PendingSwitchover(request_row.value());
+  }
 
   MonoTime step_start = deps_.clock->Now();
   ElectionOutcome outcome = elector_.Step(
@@ -108,10 +112,13 @@ void ClusterLoop::Act(const ElectionOutcome& outcome, const std::vector<Pod>& po
   deps_.metrics->ForeignHolder(cluster_.name, outcome.foreign_holder.has_value());
   if (outcome.foreign_holder && *outcome.foreign_holder != announced_foreign_) {
     announced_foreign_ = *outcome.foreign_holder;
-    std::string message = "ha_lease of cluster " + cluster_.name + " is held by " +
-                          *outcome.foreign_holder +
-                          ", which is not one of the cluster's pods; it is left alone until it "
-                          "expires, and no pod is routed meanwhile";
+    std::string message =
+        "ha_lease of cluster " + cluster_.name + " is held by " + *outcome.foreign_holder +
+        (cluster_.mode == ClusterMode::kFollow
+             ? ", whose node_ip is the IP of no pod of the cluster, or of several; no pod is "
+               "routed until exactly one pod has it"
+             : ", which is not one of the cluster's pods; it is left alone until it "
+               "expires, and no pod is routed meanwhile");
     Log(LogLevel::kWarn, "foreign lease holder",
         {{"cluster", cluster_.name}, {"holder", *outcome.foreign_holder}});
     EmitEvent("Service", cluster_.service, "", "ForeignLeaseHolder", message, true);
@@ -217,7 +224,8 @@ void ClusterLoop::EmitEvent(const std::string& kind, const std::string& name,
 }
 
 void ClusterLoop::ProbeOnce() {
-  if (!cluster_.probe.enabled) return;
+  // In follow mode AMS fails itself over; a probe could change nothing.
+  if (!cluster_.probe.enabled || cluster_.mode == ClusterMode::kFollow) return;
   std::optional<Pod> leader;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -8,7 +8,8 @@
 // a thread, woken early by pod changes and failed probes; a second thread
 // probes the current leader. Nothing is written until the pod cache has
 // synced (an empty cache is not "the leader is gone"), and nothing is
-// written to Kubernetes once the replica stops being active.
+// written to Kubernetes once the replica stops being active. In follow
+// mode it neither probes nor reads or answers switchover requests.
 // Thread safety: Start/Stop/Wake from any thread; RunOnce from one thread.
 #ifndef AMS_HA_ELECTION_CLUSTER_LOOP_H_
 #define AMS_HA_ELECTION_CLUSTER_LOOP_H_

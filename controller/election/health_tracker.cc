@@ -23,9 +23,21 @@ void HealthTracker::ObservePods(const std::vector<Pod>& pods) {
 }
 
 void HealthTracker::RecordProbe(const std::string& uid, bool ok) {
+  MonoTime now = clock_->Now();
   std::lock_guard<std::mutex> lock(mu_);
   State& state = states_[uid];
-  state.probe_failures = ok ? 0 : state.probe_failures + 1;
+  if (ok) {
+    state.probe_failures = 0;
+  } else if (!state.probe_grace_until || now >= *state.probe_grace_until) {
+    ++state.probe_failures;
+  }
+}
+
+void HealthTracker::GraceProbes(const std::string& uid, MonoTime until) {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& state = states_[uid];
+  state.probe_grace_until = until;
+  state.probe_failures = 0;
 }
 
 std::optional<MonoTime> HealthTracker::NotReadySince(const std::string& uid) const {

@@ -7,8 +7,11 @@
 // machine's timestamps; after a controller restart it starts again, which
 // delays a failover but never causes one. Also remembers every UID it has
 // seen in the cluster, so that a lease naming a pod that has since vanished
-// is recognised as ours. Thread-safe: the pod watcher, the prober and the
-// elector call it from different threads.
+// is recognised as ours. A freshly elected leader can be given a probe
+// grace (probe.startupGracePeriod): failed probes before its end are not
+// counted, so a JVM that is still starting is not failed over in a loop.
+// Thread-safe: the pod watcher, the prober and the elector call it from
+// different threads.
 #ifndef AMS_HA_ELECTION_HEALTH_TRACKER_H_
 #define AMS_HA_ELECTION_HEALTH_TRACKER_H_
 
@@ -30,8 +33,12 @@ class HealthTracker {
 
   // Updates readiness from a snapshot of the cluster's pods.
   void ObservePods(const std::vector<Pod>& pods);
-  // Records one probe of `uid`.
+  // Records one probe of `uid`. A failure before the pod's probe grace ends
+  // is not counted; a success always clears the count.
   void RecordProbe(const std::string& uid, bool ok);
+  // Failed probes of `uid` do not count until `until` (monotonic). Replaces
+  // any earlier grace of that pod and clears its failure count.
+  void GraceProbes(const std::string& uid, MonoTime until);
 
   // Since when `uid` has been seen NotReady (nullopt while Ready or unknown).
   std::optional<MonoTime> NotReadySince(const std::string& uid) const;
@@ -42,6 +49,7 @@ class HealthTracker {
   struct State {
     std::optional<MonoTime> not_ready_since;
     int probe_failures = 0;
+    std::optional<MonoTime> probe_grace_until;
   };
   const Clock* clock_;
   mutable std::mutex mu_;

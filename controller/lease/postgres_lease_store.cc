@@ -3,7 +3,12 @@
 // Status (lease/postgres_errors.h).
 #include "lease/postgres_lease_store.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <condition_variable>
@@ -13,6 +18,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/backoff.h"
+#include "common/logging.h"
 #include "lease/postgres_conninfo.h"
 #include "lease/postgres_errors.h"
 #include "lease/postgres_schema.h"
@@ -43,6 +50,15 @@ constexpr char kReturning[] =
     " RETURNING l.cluster_name, l.service_name, l.node_id, l.node_ip, l.server_info_json,"
     " l.lease_expire_ts, l.version, l.updated_at, db.now_ms";
 
+// Every write that changes who holds a row (acquire, hand over, release)
+// also queues pg_notify(kLeaseChannel, cluster_name): in the same statement,
+// hence the same transaction, so a listener is told exactly when the change
+// commits, and never about one that rolled back. Renewals stay silent.
+std::string Notifying(const std::string& update) {
+  return "WITH w AS (" + update + ") SELECT w.*, pg_notify('" + std::string(kLeaseChannel) +
+         "', w.cluster_name) FROM w";
+}
+
 // A statement blocked this long past its own statement_timeout means the
 // server is not running it (frozen, or the network swallows packets).
 constexpr std::chrono::milliseconds kWatchdogGrace{1000};
@@ -70,16 +86,17 @@ struct Statements {
                                            kDbNow +
                                            " AS db"
                                            " ON CONFLICT (cluster_name, service_name) DO NOTHING"},
-        acquire{"amsha_acquire",
-                "UPDATE " + t +
-                    " AS l SET node_id = $3, node_ip = $4, server_info_json = $5,"
-                    " lease_expire_ts = db.now_ms + $6::bigint, version = l.version + 1,"
-                    " updated_at = db.now_ms FROM " +
-                    kDbNow +
-                    " AS db"
-                    " WHERE l.cluster_name = $1 AND l.service_name = $2 AND (l.node_id IS NULL"
-                    " OR l.lease_expire_ts IS NULL OR l.lease_expire_ts <= db.now_ms)" +
-                    std::string(kReturning)},
+        acquire{
+            "amsha_acquire",
+            Notifying("UPDATE " + t +
+                      " AS l SET node_id = $3, node_ip = $4, server_info_json = $5,"
+                      " lease_expire_ts = db.now_ms + $6::bigint, version = l.version + 1,"
+                      " updated_at = db.now_ms FROM " +
+                      kDbNow +
+                      " AS db"
+                      " WHERE l.cluster_name = $1 AND l.service_name = $2 AND (l.node_id IS NULL"
+                      " OR l.lease_expire_ts IS NULL OR l.lease_expire_ts <= db.now_ms)" +
+                      std::string(kReturning))},
         renew{"amsha_renew",
               "UPDATE " + t +
                   " AS l SET lease_expire_ts = db.now_ms + $5::bigint,"
@@ -91,24 +108,24 @@ struct Statements {
                   std::string(kReturning)},
         // No expiry condition: the current holder's controller decides.
         hand_over{"amsha_hand_over",
-                  "UPDATE " + t +
-                      " AS l SET node_id = $5, node_ip = $6, server_info_json = $7,"
-                      " lease_expire_ts = db.now_ms + $8::bigint, version = l.version + 1,"
-                      " updated_at = db.now_ms FROM " +
-                      kDbNow +
-                      " AS db"
-                      " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
-                      " AND l.version = $4::int" +
-                      std::string(kReturning)},
+                  Notifying("UPDATE " + t +
+                            " AS l SET node_id = $5, node_ip = $6, server_info_json = $7,"
+                            " lease_expire_ts = db.now_ms + $8::bigint, version = l.version + 1,"
+                            " updated_at = db.now_ms FROM " +
+                            kDbNow +
+                            " AS db"
+                            " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
+                            " AND l.version = $4::int" +
+                            std::string(kReturning))},
         // Expired now, and version + 1 so that a Renew racing it fails.
         release{"amsha_release",
-                "UPDATE " + t +
-                    " AS l SET lease_expire_ts = db.now_ms, version = l.version + 1,"
-                    " updated_at = db.now_ms FROM " +
-                    kDbNow +
-                    " AS db"
-                    " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
-                    " AND l.version = $4::int"},
+                Notifying("UPDATE " + t +
+                          " AS l SET lease_expire_ts = db.now_ms, version = l.version + 1,"
+                          " updated_at = db.now_ms FROM " +
+                          kDbNow +
+                          " AS db"
+                          " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
+                          " AND l.version = $4::int RETURNING l.cluster_name")},
         publish{"amsha_publish",
                 "INSERT INTO " + t +
                     " AS l (cluster_name, service_name, node_id, node_ip,"
@@ -477,7 +494,7 @@ Status PostgresLeaseStore::Release(const LeaseKey& key, const std::string& node_
     pqxx::nontransaction tx(c);
     pqxx::result r = tx.exec_prepared(impl_->sql().release.name, key.cluster_name, key.service_name,
                                       node_id, version);
-    if (r.affected_rows() == 0) {
+    if (r.empty()) {
       return ConflictError(LeaseName(key) + " is not held by \"" + node_id + "\" at version " +
                            std::to_string(version));
     }
@@ -514,5 +531,212 @@ Status PostgresLeaseStore::ApplySchema() {
     return Status::Ok();
   });
 }
+
+// --- PostgresLeaseNotifier ---
+
+class PostgresLeaseNotifier::Impl {
+ public:
+  Impl(PostgresConnectionOptions options, std::string cluster)
+      : options_(std::move(options)),
+        conninfo_(ComposeConnInfo(options_.url, options_.password, options_.connect_timeout)),
+        cluster_(std::move(cluster)) {
+    if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    Poke();
+    thread_.join();
+    for (int fd : wake_pipe_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  bool Wait(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, timeout, [this] { return changed_ || interrupted_; });
+    bool changed = changed_;
+    changed_ = false;
+    interrupted_ = false;
+    return changed;
+  }
+
+  void Interrupt() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      interrupted_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  bool Listening() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return listening_;
+  }
+
+  void DropConnection() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
+  }
+
+  // Called on the notifier thread from inside get_notifs().
+  void Notified(const std::string& payload) {
+    if (payload != cluster_) return;
+    MarkChanged();
+  }
+
+ private:
+  class Receiver : public pqxx::notification_receiver {
+   public:
+    Receiver(pqxx::connection_base& c, Impl* impl)
+        : pqxx::notification_receiver(c, kLeaseChannel), impl_(impl) {}
+    void operator()(const std::string& payload, int) override { impl_->Notified(payload); }
+
+   private:
+    Impl* impl_;
+  };
+
+  void MarkChanged() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      changed_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  void Poke() {
+    if (wake_pipe_[1] < 0) return;
+    char c = 1;
+    ssize_t ignored = ::write(wake_pipe_[1], &c, 1);
+    (void)ignored;
+  }
+
+  void DrainPokes() {
+    char buf[64];
+    while (wake_pipe_[0] >= 0 && ::read(wake_pipe_[0], buf, sizeof(buf)) > 0) {
+    }
+  }
+
+  bool Stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stop_;
+  }
+
+  // A silent network would leave the socket waiting forever: keepalives
+  // (10 s idle, then 5 probes 4 s apart) and TCP_USER_TIMEOUT bound that.
+  static void KeepAlive(int fd) {
+    int one = 1, idle = 10, interval = 4, count = 5, user_timeout_ms = 30000;
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
+  }
+
+  struct Ended {
+    bool listened = false;  // LISTEN took effect before the end
+    std::string why;        // "" when stopping
+  };
+
+  // One connection's life: connect, LISTEN, deliver until it breaks.
+  Ended ListenOnce() {
+    std::unique_ptr<pqxx::connection> conn;
+    std::unique_ptr<Receiver> receiver;
+    Ended ended;
+    try {
+      conn = std::make_unique<pqxx::connection>(conninfo_);
+      receiver = std::make_unique<Receiver>(*conn, this);  // issues LISTEN
+      KeepAlive(conn->sock());
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        socket_ = conn->sock();
+        listening_ = true;
+      }
+      ended.listened = true;
+      Log(LogLevel::kInfo, "listening for lease changes",
+          {{"channel", kLeaseChannel}, {"cluster", cluster_}});
+      MarkChanged();  // anything sent before LISTEN took effect is lost
+      while (!Stopping()) {
+        pollfd fds[2] = {{conn->sock(), POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+        int n = ::poll(fds, 2, -1);
+        if (n < 0) continue;  // EINTR
+        if (fds[1].revents) DrainPokes();
+        if (fds[0].revents) {
+          conn->get_notifs();  // throws broken_connection once the peer is gone
+          if (!conn->is_open()) throw pqxx::broken_connection("connection closed");
+        }
+      }
+    } catch (const std::exception& e) {
+      ended.why = RedactSecret(PrimaryErrorLine(e.what()), options_.password);
+      if (ended.why.empty()) ended.why = "connection failed";
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      socket_ = -1;
+      listening_ = false;
+    }
+    // Close first, so that dropping the receiver sends no UNLISTEN (and
+    // libpqxx does not try to reconnect for it).
+    if (conn) conn->disconnect();
+    receiver.reset();
+    conn.reset();
+    return ended;
+  }
+
+  void Run() {
+    Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
+    bool first = true;
+    while (!Stopping()) {
+      Ended ended = ListenOnce();
+      if (Stopping()) break;
+      if (ended.listened) backoff.Reset();
+      // Once per outage, not once per attempt.
+      if (ended.listened || first) {
+        Log(LogLevel::kWarn, "not listening for lease changes; polling only until reconnected",
+            {{"cluster", cluster_}, {"error", ended.why}});
+      }
+      first = false;
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, backoff.Next(), [this] { return stop_; });
+    }
+  }
+
+  const PostgresConnectionOptions options_;
+  const std::string conninfo_;  // holds the password: never logged
+  const std::string cluster_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool changed_ = false;
+  bool interrupted_ = false;
+  bool listening_ = false;
+  bool stop_ = false;
+  int socket_ = -1;
+  int wake_pipe_[2] = {-1, -1};
+  std::thread thread_;  // last: starts after the fields it reads
+};
+
+StatusOr<std::unique_ptr<PostgresLeaseNotifier>> PostgresLeaseNotifier::Create(
+    PostgresConnectionOptions options, std::string cluster_name) {
+  if (cluster_name.empty()) return InvalidArgumentError("a lease notifier needs a cluster name");
+  if (options.connect_timeout.count() <= 0) {
+    return InvalidArgumentError("database connect timeout must be positive");
+  }
+  return std::unique_ptr<PostgresLeaseNotifier>(new PostgresLeaseNotifier(
+      std::make_unique<Impl>(std::move(options), std::move(cluster_name))));
+}
+
+PostgresLeaseNotifier::PostgresLeaseNotifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PostgresLeaseNotifier::~PostgresLeaseNotifier() = default;
+
+bool PostgresLeaseNotifier::Wait(std::chrono::milliseconds timeout) { return impl_->Wait(timeout); }
+void PostgresLeaseNotifier::Interrupt() { impl_->Interrupt(); }
+bool PostgresLeaseNotifier::Listening() const { return impl_->Listening(); }
+void PostgresLeaseNotifier::DropConnection() { impl_->DropConnection(); }
 
 }  // namespace amsha

@@ -19,9 +19,11 @@
 // that committed but was reported kUnavailable leaves the row at
 // version + 1 still held by the caller.
 //
-// LISTEN/NOTIFY (not built yet) will need its own connection, since this one
-// must stay free for bounded statements; it would reuse ComposeConnInfo()
-// (lease/postgres_conninfo.h) and the error mapping (lease/postgres_errors.h).
+// NOTIFY: Acquire, HandOver and Release (the writes that change who holds a
+// row) send pg_notify('ams_ha_lease', cluster_name) in the same statement,
+// so listeners hear of a change exactly when it commits. Renew is silent.
+// PostgresLeaseNotifier below LISTENs on a connection of its own, since the
+// store's must stay free for bounded statements.
 //
 // Thread safety: calls on one instance are serialized by a mutex (one
 // connection); open one store per thread for concurrency.
@@ -34,6 +36,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "lease/lease_change_notifier.h"
 #include "lease/lease_record.h"
 #include "lease/lease_store.h"
 
@@ -87,6 +90,42 @@ class PostgresLeaseStore : public LeaseStore {
  private:
   class Impl;
   explicit PostgresLeaseStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// PostgresLeaseNotifier: LISTEN ams_ha_lease on a connection of its own,
+// reporting notifications whose payload is one cluster's name.
+//
+// A background thread connects (bounded by connect_timeout), LISTENs and
+// then sleeps in poll() on the socket; TCP keepalives notice a dead peer
+// within about 30 s. When the connection breaks it reconnects with backoff
+// (100 ms up to 5 s) and reports a change once it listens again, since
+// notifications sent meanwhile are lost. Wait() never touches the network,
+// so a database outage never blocks the caller past its timeout.
+// Thread safety: as LeaseChangeNotifier; the destructor stops the thread
+// (it may wait for a connection attempt in progress, up to connect_timeout).
+class PostgresLeaseNotifier : public LeaseChangeNotifier {
+ public:
+  // kInvalidArgument for non-positive timeouts or an empty cluster name;
+  // starts the thread (and so the first connection attempt) at once.
+  static StatusOr<std::unique_ptr<PostgresLeaseNotifier>> Create(PostgresConnectionOptions options,
+                                                                 std::string cluster_name);
+  ~PostgresLeaseNotifier() override;
+
+  PostgresLeaseNotifier(const PostgresLeaseNotifier&) = delete;
+  PostgresLeaseNotifier& operator=(const PostgresLeaseNotifier&) = delete;
+
+  bool Wait(std::chrono::milliseconds timeout) override;
+  void Interrupt() override;
+
+  // True while the LISTEN connection is up (for logs, readiness and tests).
+  bool Listening() const;
+  // Drops the LISTEN connection now, as a broken network would (tests).
+  void DropConnection();
+
+ private:
+  class Impl;
+  explicit PostgresLeaseNotifier(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

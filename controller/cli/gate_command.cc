@@ -1,0 +1,144 @@
+// `gate`: the wrapper of the AMS command in each AMS pod (docs/gate.md).
+// Wiring only: configuration, identity, backends, signals, readiness.
+//
+//   ams-ha-controller gate --config FILE --cluster NAME -- AMS-COMMAND [ARGS...]
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "cli/backends.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "common/logging.h"
+#include "gate/gate_loop.h"
+#include "gate/readiness_server.h"
+
+namespace amsha {
+namespace {
+
+int Usage(const std::string& message) {
+  std::cerr << "gate: " << message << "\n";
+  return kExitUsage;
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+}  // namespace
+
+int RunGate(const ParsedFlags& flags) {
+  // Before any thread exists, so that every thread inherits the mask and
+  // only the signal thread below receives these.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Config config;
+  if (!LoadConfigOrExplain(flags, &config)) return kExitUsage;
+  const std::string name = flags.Get("cluster");
+  if (name.empty()) return Usage("--cluster NAME is required");
+  auto cluster = std::find_if(config.clusters.begin(), config.clusters.end(),
+                              [&](const ClusterConfig& c) { return c.name == name; });
+  if (cluster == config.clusters.end()) {
+    return Usage("cluster \"" + name + "\" is not in " + config.file);
+  }
+  if (cluster->mode == ClusterMode::kFollow) {
+    return Usage("cluster \"" + name +
+                 "\" is in follow mode: AMS elects itself there (ha.type: database); run AMS "
+                 "without the gate");
+  }
+  if (flags.rest.empty()) return Usage("give the AMS command after --");
+  auto command = ResolveExecutable(flags.rest[0]);
+  if (!command.ok()) return Usage(command.status().message());
+
+  GateIdentity me{Env("POD_NAME"), Env("POD_UID"), Env("POD_IP")};
+  std::string missing;
+  for (auto [var, value] : {std::pair<const char*, const std::string*>{"POD_NAME", &me.pod_name},
+                            {"POD_UID", &me.pod_uid},
+                            {"POD_IP", &me.pod_ip}}) {
+    if (value->empty()) missing += std::string(missing.empty() ? "" : ", ") + var;
+  }
+  if (!missing.empty()) {
+    return Usage(missing +
+                 " not set: pass metadata.name, metadata.uid and status.podIP through the "
+                 "downward API");
+  }
+
+  auto store = OpenLeaseStore(config);
+  if (!store.ok()) {
+    Log(LogLevel::kError, "database: " + store.status().message());
+    return kExitFailure;
+  }
+  std::unique_ptr<LeaseChangeNotifier> notifier;
+  if (config.gate.listen) {
+    auto listening = PostgresLeaseNotifier::Create(DatabaseOptions(config), name);
+    if (!listening.ok()) {
+      Log(LogLevel::kError, "database: " + listening.status().message());
+      return kExitFailure;
+    }
+    notifier = std::move(listening).value();
+  } else {
+    notifier = std::make_unique<PollingNotifier>();
+  }
+  AmsProcess ams(flags.rest);
+  GateLoop::Deps deps;
+  deps.store = store->get();
+  deps.notifier = notifier.get();
+  deps.ams = &ams;
+  deps.clock = RealClock::Get();
+  GateLoop loop(me, *cluster, config.gate, deps);
+
+  std::unique_ptr<ReadinessServer> readiness;
+  if (config.gate.readiness_port != 0) {
+    auto server =
+        ReadinessServer::Start(me.pod_ip, config.gate.readiness_port,
+                               [&loop](const std::string& path) { return loop.Health(path); });
+    if (!server.ok()) {
+      Log(LogLevel::kError, server.status().message());
+      return kExitFailure;
+    }
+    readiness = std::move(server).value();
+  }
+
+  Log(LogLevel::kInfo, "gate starting",
+      {{"version", AMS_HA_VERSION},
+       {"cluster", name},
+       {"pod", me.pod_name},
+       {"node_id", me.pod_ip + ":" + std::to_string(cluster->ports.optimizing) + ":" + me.pod_uid},
+       {"command", command.value()},
+       {"readiness", config.gate.readiness_port == 0
+                         ? "off"
+                         : me.pod_ip + ":" + std::to_string(readiness->port())},
+       {"notify", config.gate.listen ? "listen" : "off (polling only)"}});
+
+  std::atomic<bool> done{false};
+  std::thread signal_thread([&] {
+    while (true) {
+      int signal = 0;
+      if (sigwait(&signals, &signal) != 0) continue;
+      if (done) return;
+      if (signal == SIGCHLD) {
+        loop.Wake();
+      } else if (signal == SIGTERM || signal == SIGINT) {
+        loop.RequestStop(signal);
+      }
+    }
+  });
+
+  int code = loop.Run();
+  done = true;
+  pthread_kill(signal_thread.native_handle(), SIGUSR1);
+  signal_thread.join();
+  return code;
+}
+
+}  // namespace amsha

@@ -1,0 +1,118 @@
+// AmsGate: decides, one non-sleeping step at a time, whether the AMS process
+// of this pod may run. The heart of `ams-ha-controller gate` (docs/gate.md).
+//
+// Two rows of ha_lease decide:
+//   (cluster, "AMS")       the lease the controller holds for the elected
+//                          pod: node_id "<podIP>:<optimizingPort>:<podUID>".
+//                          It says WHICH pod should run AMS.
+//   (cluster, "AMS_GATE")  the gate row: held by the one gate whose AMS may be
+//                          running. It makes sure that no two AMS processes
+//                          ever run at once, whatever the lease does.
+// A gate starts AMS only when the lease names its pod, unexpired by the
+// database clock, AND it holds the gate row (taken with Acquire, which
+// succeeds only once the previous holder released it or let it expire). It
+// renews the gate row each time it confirms the lease, releases it only
+// after its AMS has exited, and stops AMS when:
+//   - the lease names another pod, or nobody, or has expired;
+//   - it cannot confirm the lease for longer than it could still be valid:
+//     the deadline is (start of the last read that confirmed it, on this
+//     process's monotonic clock) + (the expires-in read then) - safetyMargin;
+//   - the gate row was lost (someone else holds it: this gate was frozen).
+// The gate row's ttl, renewed with each confirmation, is expires-in +
+// stopGracePeriod + safetyMargin: a gate cut off from the database reaches
+// its deadline, stops AMS (SIGTERM, grace, SIGKILL) and is done before its
+// row can expire, so a successor that waits for the row never overlaps it.
+// A gate row naming this pod's own UID is left over from an earlier gate
+// process of this pod, whose AMS died with it (PR_SET_PDEATHSIG, or the
+// container restart): the gate takes it over at once.
+//
+// Time comes from the injected Clock; expiry is judged by the database
+// clock (LeaseRecord). Thread-compatible: the gate loop's thread only.
+#ifndef AMS_HA_GATE_AMS_GATE_H_
+#define AMS_HA_GATE_AMS_GATE_H_
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "config/config.h"
+#include "lease/lease_store.h"
+
+namespace amsha {
+
+// The gate's single row per cluster (service_name is VARCHAR(64)).
+inline constexpr char kGateServiceName[] = "AMS_GATE";
+
+// Who this gate is: from the downward API (POD_NAME, POD_UID, POD_IP).
+struct GateIdentity {
+  std::string pod_name;
+  std::string pod_uid;
+  std::string pod_ip;
+};
+
+struct GateDecision {
+  enum class Action {
+    kNone,      // keep things as they are
+    kStartAms,  // start the AMS command now (the gate row is held)
+    kStopAms,   // stop AMS, release the gate row, exit non-zero
+  };
+  Action action = Action::kNone;
+  // What the gate is doing or waiting for, and why. The text before the
+  // first " (" names the situation and stays the same while it lasts (the
+  // rest carries figures): the loop logs the summary when that part changes.
+  std::string summary;
+  // Step again after at most this long (a notification may come sooner).
+  std::chrono::milliseconds next_step{0};
+  // True when this step read the lease from the database.
+  bool database_ok = false;
+  Status status;  // the failed store call, if any
+};
+
+class AmsGate {
+ public:
+  AmsGate(GateIdentity me, ClusterConfig cluster, GateConfig gate, LeaseStore* store,
+          const Clock* clock);
+
+  // One step. `ams_running`: the AMS process this gate started is alive.
+  GateDecision Step(bool ams_running);
+
+  // Call once AMS has exited (or was never started): gives the gate row up
+  // so that the next leader need not wait for it to expire. OK when no row
+  // was held; kConflict when it was no longer ours.
+  Status ReleaseRow();
+  bool HoldsRow() const { return row_.has_value(); }
+
+  const std::string& node_id() const { return node_id_; }
+  LeaseKey lease_key() const { return {cluster_.name, kAmsServiceName}; }
+  LeaseKey gate_key() const { return {cluster_.name, kGateServiceName}; }
+
+ private:
+  GateDecision Follow(const std::optional<LeaseRecord>& lease, bool ams_running);
+  GateDecision Lead(const LeaseRecord& lease, MonoTime read_start, bool ams_running);
+  GateDecision WaitForRow(const LeaseRecord& lease);
+  GateDecision Stop(const std::string& why);
+  std::chrono::milliseconds RowTtl(const LeaseRecord& lease) const;
+  // When a leader must start stopping AMS if nothing is confirmed before.
+  MonoTime FenceDeadline() const;
+  std::chrono::milliseconds Until(MonoTime t) const;
+  LeaseHolder Holder() const;
+
+  const GateIdentity me_;
+  const ClusterConfig cluster_;
+  const GateConfig gate_;
+  LeaseStore* store_;
+  const Clock* clock_;
+  const std::string node_id_;
+  std::optional<LeaseRecord> row_;  // the gate row, while this gate holds it
+  std::optional<MonoTime> lease_deadline_;
+  std::optional<MonoTime> row_deadline_;
+};
+
+// "12.3s": for log lines.
+std::string Seconds(std::chrono::milliseconds d);
+
+}  // namespace amsha
+
+#endif  // AMS_HA_GATE_AMS_GATE_H_

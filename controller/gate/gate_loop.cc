@@ -1,0 +1,180 @@
+#include "gate/gate_loop.h"
+
+#include <signal.h>
+
+#include <algorithm>
+
+#include "common/logging.h"
+
+namespace amsha {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr int kReleaseAttempts = 3;
+constexpr milliseconds kReleaseRetry{300};
+
+const char* SignalName(int signal) {
+  switch (signal) {
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    default:
+      return "signal";
+  }
+}
+
+}  // namespace
+
+GateLoop::GateLoop(GateIdentity me, ClusterConfig cluster, GateConfig gate, Deps deps)
+    : me_(me),
+      cluster_(cluster),
+      gate_(gate),
+      deps_(deps),
+      gate_step_(std::move(me), std::move(cluster), gate, deps.store, deps.clock) {}
+
+void GateLoop::RequestStop(int signal) {
+  int expected = 0;
+  stop_signal_.compare_exchange_strong(expected, signal);
+  deps_.notifier->Interrupt();
+}
+
+void GateLoop::Wake() { deps_.notifier->Interrupt(); }
+
+void GateLoop::ReleaseRow() {
+  for (int attempt = 1; gate_step_.HoldsRow(); ++attempt) {
+    Status released = gate_step_.ReleaseRow();
+    if (released.ok() || released.IsConflict()) {
+      Log(LogLevel::kInfo, "gate row released", {{"cluster", cluster_.name}});
+      return;
+    }
+    if (attempt == kReleaseAttempts) {
+      Log(LogLevel::kWarn, "cannot release the gate row; the next leader waits for it to expire",
+          {{"cluster", cluster_.name}, {"error", released.ToString()}});
+      return;
+    }
+    deps_.notifier->Wait(kReleaseRetry);
+  }
+}
+
+int GateLoop::Finish(int code) {
+  ReleaseRow();
+  Log(LogLevel::kInfo, "gate exiting",
+      {{"cluster", cluster_.name}, {"code", std::to_string(code)}});
+  return code;
+}
+
+void GateLoop::Report(const GateDecision& decision) {
+  std::string situation = decision.summary.substr(0, decision.summary.find(" ("));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    summary_ = decision.summary;
+    if (decision.database_ok) last_database_ok_ = deps_.clock->Now();
+  }
+  if (situation == situation_) return;
+  situation_ = situation;
+  LogLevel level =
+      decision.status.ok() || decision.status.IsConflict() ? LogLevel::kInfo : LogLevel::kWarn;
+  Log(level, decision.summary, {{"cluster", cluster_.name}, {"pod", me_.pod_name}});
+}
+
+GateLoop::Pass GateLoop::RunOnce() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_pass_ = deps_.clock->Now();
+  }
+  Pass pass;
+  if (int signal = stop_signal_.load()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    int code = 0;
+    if (ams_started_ && deps_.ams->Running()) {
+      Log(LogLevel::kInfo, std::string("passing ") + SignalName(signal) + " to AMS",
+          {{"cluster", cluster_.name}, {"grace", Seconds(gate_.stop_grace_period)}});
+      code = deps_.ams->Stop(signal, gate_.stop_grace_period);
+      Log(LogLevel::kInfo, "AMS stopped",
+          {{"cluster", cluster_.name}, {"status", std::to_string(code)}});
+    } else if (ams_started_) {
+      code = deps_.ams->ExitStatus().value_or(0);
+    }
+    pass.exit_code = Finish(code);
+    return pass;
+  }
+  const bool running = ams_started_ && deps_.ams->Running();
+  if (ams_started_ && !running) {
+    int code = deps_.ams->ExitStatus().value_or(1);
+    Log(code == 0 ? LogLevel::kInfo : LogLevel::kWarn, "AMS exited on its own",
+        {{"cluster", cluster_.name}, {"status", std::to_string(code)}});
+    pass.exit_code = Finish(code);
+    return pass;
+  }
+
+  GateDecision decision = gate_step_.Step(running);
+  Report(decision);
+  switch (decision.action) {
+    case GateDecision::Action::kStartAms: {
+      Status started = deps_.ams->Start();
+      if (!started.ok()) {
+        Log(LogLevel::kError, "cannot start AMS",
+            {{"cluster", cluster_.name}, {"error", started.ToString()}});
+        pass.exit_code = Finish(1);
+        return pass;
+      }
+      ams_started_ = true;
+      Log(LogLevel::kInfo, "AMS started",
+          {{"cluster", cluster_.name}, {"pid", std::to_string(deps_.ams->pid())}});
+      break;
+    }
+    case GateDecision::Action::kStopAms: {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopping_ = true;
+      }
+      int code = deps_.ams->Stop(SIGTERM, gate_.stop_grace_period);
+      Log(LogLevel::kWarn, "AMS stopped; restarting as a follower",
+          {{"cluster", cluster_.name}, {"status", std::to_string(code)}});
+      pass.exit_code = Finish(kGateExitFenced);
+      return pass;
+    }
+    case GateDecision::Action::kNone:
+      break;
+  }
+  pass.wait = decision.next_step;
+  return pass;
+}
+
+int GateLoop::Run() {
+  while (true) {
+    Pass pass = RunOnce();
+    if (pass.exit_code) return *pass.exit_code;
+    if (pass.wait.count() > 0) deps_.notifier->Wait(pass.wait);
+  }
+}
+
+ReadinessServer::Answer GateLoop::Health(const std::string& path) const {
+  const MonoTime now = deps_.clock->Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  // A pass may legitimately take a few statement timeouts; stopping AMS may
+  // take the whole grace, and the gate is exiting then anyway.
+  const milliseconds stale = std::max(3 * gate_.poll_interval, milliseconds(10000));
+  const bool turning = stopping_ || now - last_pass_ <= stale;
+  if (path == "/healthz") {
+    return {turning,
+            turning ? "ok" : "the gate loop has not turned for more than " + Seconds(stale)};
+  }
+  if (!turning) return {false, "not ready: the gate loop is stuck"};
+  if (stopping_) return {false, "not ready: stopping AMS"};
+  if (!last_database_ok_) return {false, "not ready: the database was not reached yet"};
+  auto since = std::chrono::duration_cast<milliseconds>(now - *last_database_ok_);
+  // A follower that cannot read the lease could not start AMS either: the
+  // controller must not elect it. Short outages are tolerated.
+  if (since > cluster_.lease_ttl) {
+    return {false, "not ready: the database was last reached " + Seconds(since) + " ago"};
+  }
+  return {true, "ready: " + summary_};
+}
+
+}  // namespace amsha

@@ -1,0 +1,91 @@
+// GateLoop: the thin loop of `ams-ha-controller gate` around AmsGate (the
+// decisions), the AMS child process and the lease-change notifier.
+//
+// RunOnce() is one pass: handle a pending stop signal (pass it to AMS, wait
+// the grace, SIGKILL, release the gate row, exit with AMS's status), notice
+// an AMS that exited on its own (release the row, exit with its status),
+// otherwise step the gate and act on its decision (start AMS; or stop it,
+// release the row and exit with kGateExitFenced so the pod restarts as a
+// follower). It returns how long to wait, or the exit code. Run() loops,
+// sleeping in LeaseChangeNotifier::Wait(), which a NOTIFY, a signal
+// (RequestStop) or the AMS child's exit (Wake) cut short. Each change of
+// situation is logged once ("follower: lease held by ..., waiting").
+// Health() answers the readiness endpoint: ready while the loop turns and
+// the database was reached within leaseTtl, for followers and the leader
+// alike (docs/gate.md, "Readiness").
+// Thread safety: Run/RunOnce on one thread (the one that may fork AMS);
+// RequestStop, Wake and Health from any thread.
+#ifndef AMS_HA_GATE_GATE_LOOP_H_
+#define AMS_HA_GATE_GATE_LOOP_H_
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "config/config.h"
+#include "gate/ams_gate.h"
+#include "gate/ams_process.h"
+#include "gate/readiness_server.h"
+#include "lease/lease_change_notifier.h"
+#include "lease/lease_store.h"
+
+namespace amsha {
+
+// The gate stopped AMS because this pod no longer leads, or could not
+// confirm that it does: restart as a follower.
+inline constexpr int kGateExitFenced = 3;
+
+class GateLoop {
+ public:
+  struct Deps {
+    LeaseStore* store = nullptr;
+    LeaseChangeNotifier* notifier = nullptr;
+    AmsRunner* ams = nullptr;
+    const Clock* clock = nullptr;
+  };
+
+  GateLoop(GateIdentity me, ClusterConfig cluster, GateConfig gate, Deps deps);
+
+  struct Pass {
+    std::optional<int> exit_code;  // set once the gate is done
+    std::chrono::milliseconds wait{0};
+  };
+  // One pass. Blocks only while stopping AMS (up to stopGracePeriod).
+  Pass RunOnce();
+  // Passes until the gate is done; returns the process exit code.
+  int Run();
+
+  // A SIGTERM or SIGINT arrived: pass it to AMS and exit.
+  void RequestStop(int signal);
+  // AMS may have exited (SIGCHLD): step at once.
+  void Wake();
+  // "/readyz" or "/healthz".
+  ReadinessServer::Answer Health(const std::string& path) const;
+
+ private:
+  int Finish(int code);
+  void ReleaseRow();
+  void Report(const GateDecision& decision);
+
+  const GateIdentity me_;
+  const ClusterConfig cluster_;
+  const GateConfig gate_;
+  Deps deps_;
+  AmsGate gate_step_;
+  std::atomic<int> stop_signal_{0};
+  bool ams_started_ = false;
+  std::string situation_;  // of the last summary logged
+
+  mutable std::mutex mu_;
+  MonoTime last_pass_{};
+  std::optional<MonoTime> last_database_ok_;
+  std::string summary_;
+  bool stopping_ = false;
+};
+
+}  // namespace amsha
+
+#endif  // AMS_HA_GATE_GATE_LOOP_H_
