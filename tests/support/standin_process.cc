@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,10 +130,15 @@ Status StandinProcess::Start() {
 
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return InternalError("pipe failed");
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) return InternalError("fork failed");
   if (pid_ == 0) {
     ::setpgid(0, 0);
+    // If the test dies without running the destructor (a crash, a ctest
+    // timeout), the stand-in must not outlive it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     ::dup2(out[1], STDOUT_FILENO);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -12,7 +12,9 @@
 // Start() forks and execs <build>/tests/standin/kube-standin (override with
 // $KUBE_STANDIN_BIN) in its own process group with --dir in a fresh temp
 // directory, and waits up to 10 s for its `ready` line. The destructor
-// terminates the whole process group and removes the directory.
+// terminates the whole process group and removes the directory; should the
+// test die first, the kernel kills the stand-in (PR_SET_PDEATHSIG, tied to
+// the thread that called Start(): call it from the test's main thread).
 // Admin helpers return the HTTP code and the raw JSON body; parse it with
 // whatever JSON library the test already uses (this header stays free of
 // third-party types). Thread-safe after Start(): helpers open one connection
