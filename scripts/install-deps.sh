@@ -11,6 +11,7 @@ packages=(
   postgresql postgresql-client
   mariadb-server mariadb-client derby-tools default-jre-headless faketime
   unzip curl procps iproute2 python3
+  prometheus python3-yaml
 )
 
 missing=()
@@ -31,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -q
-  # Debian's postgresql and mariadb packages try to start system services;
+  # Debian's postgresql, mariadb and prometheus packages try to start system services;
   # on machines without an init system that fails harmlessly.
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
