@@ -17,8 +17,8 @@ COPY CMakeLists.txt ./
 COPY controller controller
 COPY sql sql
 # Configure (tests off, warnings as errors), build, install stripped into
-# /stage; then check --version and that the binary links only libraries of
-# the runtime package list below.
+# /stage with the portable bundle; then check --version, that the binary
+# links only libraries of the runtime package list, and the bundle.
 RUN scripts/build-release.sh build --build-dir /build --stage /stage \
  && scripts/build-release.sh verify --build-dir /build --stage /stage
 
@@ -30,10 +30,16 @@ RUN /tmp/build-release.sh runtime-deps \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin amsha
 COPY --from=build /stage/usr/local/bin/ams-ha-controller /usr/local/bin/ams-ha-controller
+# The portable bundle (binary, its libraries and the dynamic loader) that
+# AMS pods copy into a shared volume with an init container, to run
+# `ams-ha-controller gate` in an image that has none of these libraries:
+#   cp -a /opt/ams-ha-controller/. /ams-ha/   then   /ams-ha/bin/ams-ha-controller gate ...
+COPY --from=build /stage/opt/ams-ha-controller /opt/ams-ha-controller
 # The DDL for every engine, for operators who create ha_lease themselves
 # (`init-schema` embeds the PostgreSQL one).
 COPY sql /usr/local/share/ams-ha-controller/sql
 RUN ["/usr/local/bin/ams-ha-controller", "--version"]
+RUN ["/opt/ams-ha-controller/bin/ams-ha-controller", "--version"]
 USER 10001:10001
 # /metrics, /healthz and /readyz (metrics.address).
 EXPOSE 9464

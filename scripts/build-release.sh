@@ -6,18 +6,26 @@
 #   scripts/build-release.sh [all]        build-deps, build, verify
 #   scripts/build-release.sh build-deps   install the Debian 12 -dev packages
 #   scripts/build-release.sh build        configure (tests off, -Werror), build,
-#                                         install stripped into the staging dir
+#                                         install stripped into the staging dir,
+#                                         and make the portable bundle
 #   scripts/build-release.sh verify       the staged binary runs --version; it
 #                                         links only libraries of the runtime
 #                                         packages; every system header, CMake
 #                                         package and library the build used
-#                                         belongs to the build packages
+#                                         belongs to the build packages; the
+#                                         bundle runs with nothing outside it
 #   scripts/build-release.sh runtime-deps install the runtime packages (image)
 #   scripts/build-release.sh packages build|runtime   print a package list
 #
 # Options (after the command): --build-dir DIR (default build-release),
 # --stage DIR (default <build-dir>/stage). The binary lands in
-# <stage>/usr/local/bin/ams-ha-controller.
+# <stage>/usr/local/bin/ams-ha-controller, and the portable bundle in
+# <stage>/opt/ams-ha-controller: bin/ams-ha-controller (a launcher),
+# libexec/ams-ha-controller (the binary) and lib/ (every library it loads,
+# with the dynamic loader). The bundle is what AMS pods copy in to run
+# `ams-ha-controller gate` (their images have neither these libraries nor
+# Debian 12's glibc): the launcher starts the binary through the bundled
+# loader, against lib/ only.
 set -euo pipefail
 
 # What the build needs: compiler, CMake and the -dev packages of the
@@ -49,6 +57,7 @@ while [ $# -gt 0 ]; do
 done
 stage=${stage:-$build_dir/stage}
 binary=$stage/usr/local/bin/ams-ha-controller
+bundle=$stage/opt/ams-ha-controller
 
 say() { printf 'build-release: %s\n' "$*"; }
 die() { printf 'build-release: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -142,6 +151,41 @@ do_build() {
   DESTDIR=$stage cmake --install "$build_dir" --strip >/dev/null
   [ -x "$binary" ] || die "nothing installed at $binary"
   say "staged $binary ($(du -h "$binary" | cut -f1))"
+  make_bundle
+}
+
+make_bundle() {
+  mkdir -p "$bundle/bin" "$bundle/libexec" "$bundle/lib"
+  install -m 0755 "$binary" "$bundle/libexec/ams-ha-controller"
+  local lib
+  for lib in $(ldd "$binary" | grep -o '/[^ ]*'); do
+    install -m 0755 "$(realpath "$lib")" "$bundle/lib/$(basename "$lib")"
+  done
+  [ -x "$bundle/lib/ld-linux-x86-64.so.2" ] || die "no dynamic loader in the bundle"
+  cat >"$bundle/bin/ams-ha-controller" <<'LAUNCHER'
+#!/bin/sh
+# ams-ha-controller with the libraries it was built with (Debian 12), for
+# images that lack them, e.g. the gate in an AMS container: the bundled
+# dynamic loader runs the binary against this bundle's lib/ only.
+dir=$(cd "$(dirname "$0")/.." && pwd -P)
+exec "$dir/lib/ld-linux-x86-64.so.2" --library-path "$dir/lib" "$dir/libexec/ams-ha-controller" "$@"
+LAUNCHER
+  chmod 0755 "$bundle/bin/ams-ha-controller"
+  say "bundled $bundle ($(du -sh "$bundle" | cut -f1), $(ls "$bundle/lib" | wc -l) libraries)"
+}
+
+verify_bundle() {
+  [ -x "$bundle/bin/ams-ha-controller" ] || die "no bundle at $bundle (run: $0 build)"
+  local version resolved outside
+  version=$(env -i "$bundle/bin/ams-ha-controller" --version) || die "the bundle does not run"
+  [ "$version" = "$("$binary" --version)" ] || die "the bundle printed '$version'"
+  # What the bundled loader resolves, with no system library path to fall
+  # back on: every library must come from lib/.
+  resolved=$("$bundle/lib/ld-linux-x86-64.so.2" --inhibit-cache --library-path "$bundle/lib" \
+    --list "$bundle/libexec/ams-ha-controller") || die "the bundled loader cannot resolve the binary"
+  outside=$(grep '=>' <<<"$resolved" | grep -v "=> $bundle/lib/" || true)
+  [ -z "$outside" ] || die "the bundle resolves libraries outside lib/:"$'\n'"$outside"
+  say "bundle: runs with an empty environment; all $(grep -c '=>' <<<"$resolved") libraries resolve inside lib/"
 }
 
 do_verify() {
@@ -172,6 +216,7 @@ do_verify() {
   [ -n "$used" ] || die "no dependency files in $build_dir"
   check_owned_by "build inputs" "${BUILD_PACKAGES[@]}" <<<"$used"
   say "build inputs: $(wc -l <<<"$used") system files, all from: ${BUILD_PACKAGES[*]} (and their dependencies)"
+  verify_bundle
 }
 
 case "$command" in
