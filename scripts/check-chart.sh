@@ -138,8 +138,20 @@ if node -e '
     }
     if (ams.ha["cluster-name"] !== c.name) throw new Error(`ams.ha.cluster-name is not ${c.name}`);
     if (ams.ha.enabled !== false) throw new Error("Amoro HA must be off in manage mode");
+    const ams_container = sts.spec.template.spec.containers[0];
+    const gate = ams_container.command;
+    if (gate[1] !== "gate" || gate[gate.indexOf("--cluster") + 1] !== c.name) {
+      throw new Error("the AMS container must run under ams-ha-controller gate --cluster " + c.name);
+    }
+    const env = ams_container.env.map((e) => e.name);
+    for (const v of ["POD_NAME", "POD_UID", "POD_IP"]) if (!env.includes(v)) throw new Error(`gate needs ${v}`);
+    const config = sts.spec.template.spec.volumes.find((v) => v.configMap && v.configMap.name === "ams-ha-controller");
+    if (!config) throw new Error("the AMS pods must mount the controller ConfigMap ams-ha-controller");
+    const port = String(values.gate && values.gate.readinessPort || 1631);
+    const ports = Object.fromEntries(ams_container.ports.map((p) => [p.name, String(p.containerPort)]));
+    if (ports[ams_container.readinessProbe.httpGet.port] !== port) throw new Error("readiness must ask the gate");
   }' 2>"$work/out"; then
-  pass "example: the cluster selector matches the AMS pods; ams.ha.cluster-name equals the cluster name"
+  pass "example: the cluster selector matches the AMS pods; ams.ha.cluster-name equals the cluster name; AMS runs under the gate with the controller config and the gate answers readiness"
 else
   fail "example values and AMS StatefulSet disagree: $(cat "$work/out")"
 fi
@@ -308,6 +320,18 @@ expect_rejected "a cluster named like the controller lease" \
 clusters:
   - name: ams-ha-controller
     podSelector: app=amoro
+EOF
+expect_rejected "an unknown cluster mode" "clusters.0.mode: clusters.0.mode must be one of the following" <<'EOF'
+clusters:
+  - name: amoro
+    podSelector: app=amoro
+    mode: elect
+EOF
+expect_rejected "a gate that would fence a live leader" \
+  "gate.safetyMargin (15s) + gate.pollInterval (5s) must be shorter than clusters[0].leaseTtl - heartbeatInterval (20000ms)" <<'EOF'
+gate:
+  safetyMargin: 15s
+  pollInterval: 5s
 EOF
 expect_rejected "a label key with a space" "labels.role: Does not match pattern" <<'EOF'
 labels:

@@ -42,6 +42,11 @@ values to fix.
 {{- if and $v.metrics.serviceMonitor.enabled $v.metrics.podMonitor.enabled }}
 {{- fail "metrics.serviceMonitor.enabled and metrics.podMonitor.enabled: enable one of them, not both (each replica would be scraped twice)" }}
 {{- end }}
+{{- $poll := include "ams-ha-controller.ms" $v.gate.pollInterval | int64 }}
+{{- $margin := include "ams-ha-controller.ms" $v.gate.safetyMargin | int64 }}
+{{- if le $poll 0 }}
+{{- fail "gate.pollInterval must be positive" }}
+{{- end }}
 {{- $names := dict }}
 {{- $services := dict }}
 {{- range $i, $c := $v.clusters }}
@@ -67,11 +72,17 @@ values to fix.
 {{- if or (le $heartbeat 0) (ge $heartbeat $ttl) }}
 {{- fail (printf "%s.heartbeatInterval (%s) must be positive and shorter than leaseTtl (%s)" $at $heartbeatText $ttlText) }}
 {{- end }}
-{{- if le $ttl (add $lease $retry $heartbeat) }}
+{{- /* In follow mode AMS holds the lease with Amoro's own timing: the
+       rules protecting leases the controller renews do not apply. */}}
+{{- $manage := ne (toString $c.mode) "follow" }}
+{{- if and $manage (le $ttl (add $lease $retry $heartbeat)) }}
 {{- fail (printf "%s.leaseTtl (%s) must be longer than controller.leaseDuration + controller.retryPeriod + heartbeatInterval (%dms), so that a controller takeover never lets an AMS lease expire" $at $ttlText (add $lease $retry $heartbeat)) }}
 {{- end }}
-{{- if ge $grace (sub $ttl $heartbeat) }}
+{{- if and $manage (ge $grace (sub $ttl $heartbeat)) }}
 {{- fail (printf "%s.notReadyGracePeriod (%s) must be shorter than leaseTtl - heartbeatInterval (%dms)" $at $graceText (sub $ttl $heartbeat)) }}
+{{- end }}
+{{- if and $manage (ge (add $margin $poll) (sub $ttl $heartbeat)) }}
+{{- fail (printf "gate.safetyMargin (%s) + gate.pollInterval (%s) must be shorter than %s.leaseTtl - heartbeatInterval (%dms)" $v.gate.safetyMargin $v.gate.pollInterval $at (sub $ttl $heartbeat)) }}
 {{- end }}
 {{- $probe := default dict $c.probe }}
 {{- if ne (toString $probe.enabled) "false" }}
