@@ -24,8 +24,9 @@ step "checking formatting (clang-format, Google base)"
 scripts/format.sh --check
 
 step "building in $build"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMS_HA_WERROR=ON >"$build.cmake.log" 2>&1 ||
-  { cat "$build.cmake.log"; exit 1; }
+mkdir -p "$build"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMS_HA_WERROR=ON >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j"$(nproc)"
 
 step "running tests"
