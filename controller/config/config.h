@@ -99,8 +99,8 @@ struct GateConfig {
   // How often the gate reads the lease when no NOTIFY wakes it.
   milliseconds poll_interval{2000};
   // A leader that cannot confirm its lease starts stopping AMS this long
-  // before the lease could expire (statement latency, clock rate).
-  milliseconds safety_margin{2000};
+  // before the lease could expire (the rates of two clocks, scheduling).
+  milliseconds safety_margin{1000};
   // The gate's own /readyz and /healthz (HTTP on the pod IP); 0: none.
   int readiness_port = 1631;
   // LISTEN for the controller's NOTIFY; false behind a pooler that cannot

@@ -11,8 +11,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// While the lease is confirmed with less than safetyMargin left (a
-// controller takeover), re-read this often rather than spin.
+// While the lease is confirmed with little time left (a controller
+// takeover), re-read this often rather than spin.
 constexpr milliseconds kMinStep{200};
 
 // The pod named in a gate row's server_info_json ({"pod":"ams-0"}).
@@ -62,9 +62,22 @@ MonoTime AmsGate::FenceDeadline() const {
   return std::min(*lease_deadline_, *row_deadline_);
 }
 
+std::optional<MonoTime> AmsGate::fence_deadline() const {
+  if (!lease_deadline_ || !row_deadline_) return std::nullopt;
+  return std::min(*lease_deadline_, *row_deadline_);
+}
+
 milliseconds AmsGate::Until(MonoTime t) const {
   auto d = std::chrono::duration_cast<milliseconds>(t - clock_->Now());
   return std::max(d, milliseconds(0));
+}
+
+milliseconds AmsGate::LeaderStep() const {
+  // Confirm again well before the fence deadline (GateLoop enforces it on
+  // its own, without waiting for a read in flight): halfway there, at most
+  // a poll interval away.
+  return std::max(std::min(gate_.poll_interval, Until(FenceDeadline()) / 2),
+                  std::min(kMinStep, gate_.poll_interval));
 }
 
 GateDecision AmsGate::Stop(const std::string& why) {
@@ -185,8 +198,7 @@ GateDecision AmsGate::Lead(const LeaseRecord& lease, MonoTime read_start, bool a
     // Start stopping by then, and AMS is gone before the row can expire.
     row_deadline_ = write_start + ttl - gate_.stop_grace_period - gate_.safety_margin;
   }
-  d.next_step = std::max(std::min(gate_.poll_interval, Until(FenceDeadline())),
-                         std::min(kMinStep, gate_.poll_interval));
+  d.next_step = LeaderStep();
   if (ams_running) {
     d.summary = "leader: AMS running";
     return d;
@@ -229,8 +241,7 @@ GateDecision AmsGate::WaitForRow(const LeaseRecord& lease) {
     row_deadline_ = write_start + ttl - gate_.stop_grace_period - gate_.safety_margin;
     d.action = GateDecision::Action::kStartAms;
     d.summary = "leader: starting AMS (took over the gate row of this pod's previous gate process)";
-    d.next_step = std::max(std::min(gate_.poll_interval, Until(FenceDeadline())),
-                           std::min(kMinStep, gate_.poll_interval));
+    d.next_step = LeaderStep();
     return d;
   }
   const milliseconds expires_in(std::max<int64_t>(row->ExpiresInMs(), 0));

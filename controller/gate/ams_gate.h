@@ -84,6 +84,11 @@ class AmsGate {
   Status ReleaseRow();
   bool HoldsRow() const { return row_.has_value(); }
 
+  // While AMS runs: when the gate must begin stopping it unless the lease is
+  // confirmed again first (the earlier of the lease deadline and the gate
+  // row's). nullopt when nothing is confirmed.
+  std::optional<MonoTime> fence_deadline() const;
+
   const std::string& node_id() const { return node_id_; }
   LeaseKey lease_key() const { return {cluster_.name, kAmsServiceName}; }
   LeaseKey gate_key() const { return {cluster_.name, kGateServiceName}; }
@@ -97,6 +102,7 @@ class AmsGate {
   // When a leader must start stopping AMS if nothing is confirmed before.
   MonoTime FenceDeadline() const;
   std::chrono::milliseconds Until(MonoTime t) const;
+  std::chrono::milliseconds LeaderStep() const;
   LeaseHolder Holder() const;
 
   const GateIdentity me_;

@@ -88,13 +88,14 @@ Status AmsProcess::Start() {
   }
   // Also here, so that a Signal() right after Start() reaches the group.
   ::setpgid(pid, pid);
+  std::lock_guard<std::mutex> lock(mu_);
   pid_ = pid;
   running_ = true;
   exit_status_.reset();
   return Status::Ok();
 }
 
-void AmsProcess::Reap() {
+void AmsProcess::ReapLocked() {
   // As PID 1 every orphan of the container is ours to reap, AMS among them.
   const bool init = ::getpid() == 1;
   if (!running_ && !init) return;
@@ -112,21 +113,24 @@ void AmsProcess::Reap() {
 }
 
 bool AmsProcess::Running() {
-  Reap();
+  std::lock_guard<std::mutex> lock(mu_);
+  ReapLocked();
   return running_;
 }
 
 void AmsProcess::Signal(int signal) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (running_) ::kill(-pid_, signal);
 }
 
 int AmsProcess::Stop(int first_signal, milliseconds grace) {
   if (!Running()) return exit_status_.value_or(0);
-  ::kill(-pid_, first_signal);
+  Signal(first_signal);
   auto deadline = std::chrono::steady_clock::now() + grace;
   while (Running() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(kReapPoll);
   }
+  std::lock_guard<std::mutex> lock(mu_);
   if (running_) {
     ::kill(-pid_, SIGKILL);
     int status = 0;

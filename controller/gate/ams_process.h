@@ -8,14 +8,17 @@
 // that fences it. When the gate is PID 1 it also reaps orphans that get
 // re-parented to it. The gate loop (gate/gate_loop.h) drives it through
 // AmsRunner so that the loop is unit-tested with a fake.
-// Thread-compatible: the gate loop's thread only (fork happens there, which
-// PR_SET_PDEATHSIG ties to).
+// Thread safety: Start, Running and Stop on the gate loop's thread (fork
+// happens there, which PR_SET_PDEATHSIG ties to); Signal from any thread
+// (the gate's fence enforcer), serialized with reaping by a mutex so that a
+// signal never reaches a process group whose leader was already reaped.
 #ifndef AMS_HA_GATE_AMS_PROCESS_H_
 #define AMS_HA_GATE_AMS_PROCESS_H_
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +37,7 @@ class AmsRunner {
   virtual bool Running() = 0;
   // Once it has exited: its exit code, or 128 + the signal that killed it.
   virtual std::optional<int> ExitStatus() const = 0;
-  // Sends `signal` to the AMS process group (if it runs).
+  // Sends `signal` to the AMS process group (if it runs). Any thread.
   virtual void Signal(int signal) = 0;
   // Sends `first_signal` to the group, waits up to `grace` for the process
   // to exit, then SIGKILLs the group; returns once it is reaped, with its
@@ -61,9 +64,10 @@ class AmsProcess : public AmsRunner {
   pid_t pid() const override { return pid_; }
 
  private:
-  void Reap();
+  void ReapLocked();
 
   std::vector<std::string> argv_;
+  std::mutex mu_;
   pid_t pid_ = 0;
   bool running_ = false;
   std::optional<int> exit_status_;

@@ -3,7 +3,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <thread>
 
+#include "common/cancellation.h"
 #include "common/logging.h"
 
 namespace amsha {
@@ -12,6 +14,7 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr int kReleaseAttempts = 3;
+constexpr milliseconds kFenceCheck{50};
 constexpr milliseconds kReleaseRetry{300};
 
 const char* SignalName(int signal) {
@@ -95,6 +98,7 @@ GateLoop::Pass GateLoop::RunOnce() {
       Log(LogLevel::kInfo, std::string("passing ") + SignalName(signal) + " to AMS",
           {{"cluster", cluster_.name}, {"grace", Seconds(gate_.stop_grace_period)}});
       code = deps_.ams->Stop(signal, gate_.stop_grace_period);
+      PublishFence(false);
       Log(LogLevel::kInfo, "AMS stopped",
           {{"cluster", cluster_.name}, {"status", std::to_string(code)}});
     } else if (ams_started_) {
@@ -104,7 +108,27 @@ GateLoop::Pass GateLoop::RunOnce() {
     return pass;
   }
   const bool running = ams_started_ && deps_.ams->Running();
+  bool fenced = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fenced = fenced_at_.has_value();
+  }
+  if (fenced) {
+    // EnforceFence() began the stop while a database call was blocking.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    int code = running ? deps_.ams->Stop(SIGTERM, gate_.stop_grace_period)
+                       : deps_.ams->ExitStatus().value_or(1);
+    PublishFence(false);
+    Log(LogLevel::kWarn, "AMS stopped at the fence deadline; restarting as a follower",
+        {{"cluster", cluster_.name}, {"status", std::to_string(code)}});
+    pass.exit_code = Finish(kGateExitFenced);
+    return pass;
+  }
   if (ams_started_ && !running) {
+    PublishFence(false);
     int code = deps_.ams->ExitStatus().value_or(1);
     Log(code == 0 ? LogLevel::kInfo : LogLevel::kWarn, "AMS exited on its own",
         {{"cluster", cluster_.name}, {"status", std::to_string(code)}});
@@ -114,6 +138,7 @@ GateLoop::Pass GateLoop::RunOnce() {
 
   GateDecision decision = gate_step_.Step(running);
   Report(decision);
+  PublishFence(running);
   switch (decision.action) {
     case GateDecision::Action::kStartAms: {
       Status started = deps_.ams->Start();
@@ -124,6 +149,7 @@ GateLoop::Pass GateLoop::RunOnce() {
         return pass;
       }
       ams_started_ = true;
+      PublishFence(true);
       Log(LogLevel::kInfo, "AMS started",
           {{"cluster", cluster_.name}, {"pid", std::to_string(deps_.ams->pid())}});
       break;
@@ -134,6 +160,7 @@ GateLoop::Pass GateLoop::RunOnce() {
         stopping_ = true;
       }
       int code = deps_.ams->Stop(SIGTERM, gate_.stop_grace_period);
+      PublishFence(false);
       Log(LogLevel::kWarn, "AMS stopped; restarting as a follower",
           {{"cluster", cluster_.name}, {"status", std::to_string(code)}});
       pass.exit_code = Finish(kGateExitFenced);
@@ -147,11 +174,56 @@ GateLoop::Pass GateLoop::RunOnce() {
 }
 
 int GateLoop::Run() {
+  Cancellation done;
+  std::thread fence([&] {
+    while (!done.WaitFor(kFenceCheck)) EnforceFence();
+  });
+  int code = 0;
   while (true) {
     Pass pass = RunOnce();
-    if (pass.exit_code) return *pass.exit_code;
+    if (pass.exit_code) {
+      code = *pass.exit_code;
+      break;
+    }
     if (pass.wait.count() > 0) deps_.notifier->Wait(pass.wait);
   }
+  done.Cancel();
+  fence.join();
+  return code;
+}
+
+void GateLoop::PublishFence(bool ams_alive) {
+  std::optional<MonoTime> deadline = ams_alive ? gate_step_.fence_deadline() : std::nullopt;
+  std::lock_guard<std::mutex> lock(mu_);
+  ams_alive_ = ams_alive;
+  // A running AMS without a confirmation has no time left.
+  fence_deadline_ = ams_alive ? deadline.value_or(deps_.clock->Now()) : deadline;
+}
+
+void GateLoop::EnforceFence() {
+  const MonoTime now = deps_.clock->Now();
+  int signal = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ams_alive_ || !fence_deadline_) return;
+    if (!fenced_at_) {
+      if (now < *fence_deadline_) return;
+      fenced_at_ = now;
+      signal = SIGTERM;
+    } else if (!fence_killed_ && now - *fenced_at_ >= gate_.stop_grace_period) {
+      fence_killed_ = true;
+      signal = SIGKILL;
+    } else {
+      return;
+    }
+  }
+  Log(LogLevel::kWarn,
+      signal == SIGTERM
+          ? "the lease could not be confirmed before it might expire: stopping AMS (SIGTERM)"
+          : "AMS did not stop within the grace: SIGKILL",
+      {{"cluster", cluster_.name}, {"pod", me_.pod_name}});
+  deps_.ams->Signal(signal);
+  deps_.notifier->Interrupt();
 }
 
 ReadinessServer::Answer GateLoop::Health(const std::string& path) const {

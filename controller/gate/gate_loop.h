@@ -13,8 +13,15 @@
 // Health() answers the readiness endpoint: ready while the loop turns and
 // the database was reached within leaseTtl, for followers and the leader
 // alike (docs/gate.md, "Readiness").
+//
+// Fencing must not wait for a database call: a statement to a server that
+// vanished blocks for up to statementTimeout (+1 s) or connectTimeout. So
+// EnforceFence(), run every 50 ms by a thread of Run(), sends SIGTERM to AMS
+// the moment AmsGate's fence deadline passes without a new confirmation, and
+// SIGKILL stopGracePeriod later, whatever the loop's thread is doing; the
+// loop then finishes the stop and exits with kGateExitFenced.
 // Thread safety: Run/RunOnce on one thread (the one that may fork AMS);
-// RequestStop, Wake and Health from any thread.
+// RequestStop, Wake, Health and EnforceFence from any thread.
 #ifndef AMS_HA_GATE_GATE_LOOP_H_
 #define AMS_HA_GATE_GATE_LOOP_H_
 
@@ -64,8 +71,11 @@ class GateLoop {
   void Wake();
   // "/readyz" or "/healthz".
   ReadinessServer::Answer Health(const std::string& path) const;
+  // Signals AMS if the fence deadline (or it + stopGracePeriod) has passed.
+  void EnforceFence();
 
  private:
+  void PublishFence(bool ams_alive);
   int Finish(int code);
   void ReleaseRow();
   void Report(const GateDecision& decision);
@@ -84,6 +94,11 @@ class GateLoop {
   std::optional<MonoTime> last_database_ok_;
   std::string summary_;
   bool stopping_ = false;
+  // Fencing state shared with EnforceFence().
+  bool ams_alive_ = false;
+  std::optional<MonoTime> fence_deadline_;
+  std::optional<MonoTime> fenced_at_;  // when EnforceFence sent SIGTERM
+  bool fence_killed_ = false;
 };
 
 }  // namespace amsha

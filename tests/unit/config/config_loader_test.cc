@@ -126,8 +126,63 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ClusterWithoutSelector", "database: {url: x}\nclusters:\n  - name: a\n",
                 "c.yaml:3:5: clusters[0].podSelector: required key is missing"},
         BadCase{"SectionIsNotAMap", "database: postgres\nclusters: []\n",
-                "c.yaml:1:11: database: expected a map, got a scalar"}),
+                "c.yaml:1:11: database: expected a map, got a scalar"},
+        BadCase{"UnknownMode",
+                "database: {url: x}\nclusters:\n  - name: a\n    podSelector: a=b\n    mode: "
+                "watch\n",
+                "c.yaml:5:11: clusters[0].mode: expected manage or follow, got \"watch\""},
+        BadCase{"UnknownGateKey", "database: {url: x}\ngate:\n  grace: 5s\nclusters: []\n",
+                "c.yaml:3:3: gate.grace: unknown key; expected one of stopGracePeriod, "
+                "pollInterval, safetyMargin, readinessPort, listen"},
+        BadCase{"WrongStartupGrace",
+                "database: {url: x}\nclusters:\n  - name: a\n    podSelector: a=b\n    probe: "
+                "{startupGracePeriod: 60}\n",
+                "clusters[0].probe.startupGracePeriod: expected a duration"}),
     [](const auto& info) { return info.param.name; });
+
+TEST(ConfigLoaderTest, TheGateSectionModeAndStartupGraceHaveTheDocumentedDefaults) {
+  auto c = LoadConfigFromString(kMinimal, "c.yaml", FakeEnv());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->gate.stop_grace_period, std::chrono::seconds(30));
+  EXPECT_EQ(c->gate.poll_interval, std::chrono::seconds(2));
+  EXPECT_EQ(c->gate.safety_margin, std::chrono::seconds(1));
+  EXPECT_EQ(c->gate.readiness_port, 1631);
+  EXPECT_TRUE(c->gate.listen);
+  EXPECT_EQ(c->clusters[0].mode, ClusterMode::kManage);
+  EXPECT_EQ(c->clusters[0].probe.startup_grace_period, std::chrono::seconds(0));
+}
+
+TEST(ConfigLoaderTest, ReadsTheGateSectionModeAndStartupGrace) {
+  auto c = LoadConfigFromString(R"(database:
+  url: postgresql://ams@db:5432/amoro
+gate:
+  stopGracePeriod: 45s
+  pollInterval: 500ms
+  safetyMargin: 3s
+  readinessPort: 8081
+  listen: false
+clusters:
+  - name: prod
+    podSelector: app=amoro
+    probe:
+      startupGracePeriod: 1m30s
+  - name: legacy
+    podSelector: app=legacy
+    service: legacy-leader
+    mode: follow
+)",
+                                "c.yaml", FakeEnv());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->gate.stop_grace_period, std::chrono::seconds(45));
+  EXPECT_EQ(c->gate.poll_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(c->gate.safety_margin, std::chrono::seconds(3));
+  EXPECT_EQ(c->gate.readiness_port, 8081);
+  EXPECT_FALSE(c->gate.listen);
+  EXPECT_EQ(c->clusters[0].probe.startup_grace_period, std::chrono::seconds(90));
+  EXPECT_EQ(c->clusters[0].mode, ClusterMode::kManage);
+  EXPECT_EQ(c->clusters[1].mode, ClusterMode::kFollow);
+  EXPECT_STREQ(ClusterModeName(c->clusters[1].mode), "follow");
+}
 
 TEST(ConfigLoaderTest, ReportsEveryProblemOnItsOwnLine) {
   auto c = LoadConfigFromString("database: {url: x, user: y}\nclusters: []\nfoo: 1\n", "c.yaml",

@@ -96,8 +96,30 @@ INSTANTIATE_TEST_SUITE_P(
              "clusters[0].notReadyGracePeriod: (20s) must be shorter than leaseTtl - "
              "heartbeatInterval (20s)"},
         Case{"NoClusters", [](Config& c) { c.clusters.clear(); },
-             "clusters: must list at least one AMS cluster"}),
+             "clusters: must list at least one AMS cluster"},
+        Case{"ZeroGatePollInterval", [](Config& c) { c.gate.poll_interval = seconds(0); },
+             "gate.pollInterval: must be positive"},
+        Case{"GateReadinessPortOutOfRange", [](Config& c) { c.gate.readiness_port = 65536; },
+             "gate.readinessPort: 65536 is not a TCP port (1-65535, or 0 for none)"},
+        Case{"GateWouldFenceALeaderBetweenTwoReads",
+             [](Config& c) {
+               c.gate.safety_margin = seconds(10);
+               c.gate.poll_interval = seconds(10);
+             },
+             "gate.safetyMargin: (10s) + gate.pollInterval (10s) must be shorter than "
+             "clusters[0].leaseTtl - heartbeatInterval (20s)"}),
     [](const auto& info) { return info.param.name; });
+
+TEST(ConfigValidatorTest, FollowModeSkipsTheRulesForLeasesTheControllerRenews) {
+  Config c = Valid();
+  c.clusters[0].mode = ClusterMode::kFollow;
+  // Amoro's own timing, shorter than a controller takeover.
+  c.clusters[0].lease_ttl = seconds(3);
+  c.clusters[0].heartbeat_interval = seconds(1);
+  EXPECT_TRUE(ValidateConfig(c).empty());
+  c.clusters[0].mode = ClusterMode::kManage;
+  EXPECT_FALSE(ValidateConfig(c).empty());
+}
 
 TEST(ConfigValidatorTest, ProblemsPointAtTheLineWhereTheKeyWasWritten) {
   Config c = Valid();

@@ -1,0 +1,140 @@
+// ClusterLoop for a cluster in `mode: follow`: routes, labels, Events and
+// metrics follow Amoro's own lease; nothing is written to ha_lease for it.
+#include <gtest/gtest.h>
+
+#include "election/cluster_loop.h"
+#include "routing/desired_state.h"
+#include "support/fake_kube_api.h"
+#include "support/fake_lease_store.h"
+#include "support/recording_metrics_sink.h"
+
+namespace amsha {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::FakeLeaseStore;
+using testing::RecordingMetricsSink;
+
+class NeverProber : public Prober {
+ public:
+  bool Probe(const std::string&, int, milliseconds) override {
+    ++probes;
+    return false;
+  }
+  int probes = 0;
+};
+
+class ClusterLoopFollowTest : public ::testing::Test {
+ protected:
+  ClusterLoopFollowTest() : store_(&clock_), api_("ams") {
+    config_.controller.identity = "ctl-0";
+    ClusterConfig cluster;
+    cluster.name = "prod";
+    cluster.pod_selector = "app=amoro";
+    cluster.mode = ClusterMode::kFollow;
+    config_.clusters.push_back(cluster);
+    for (int i = 0; i < 3; ++i) {
+      std::string name = "ams-" + std::to_string(i);
+      api_.PutPod(api_.MakePod(name, {{"app", "amoro"}}, true, "10.2.0." + std::to_string(i)));
+    }
+    Service svc;
+    svc.name = "ams-leader";
+    api_.PutService(svc);
+    controller_ = std::make_unique<ControllerElector>(config_.controller, &store_, &clock_);
+    PodWatcher::Options options;
+    options.label_selector = "app=amoro";
+    watcher_ = std::make_unique<PodWatcher>(&api_, options, &clock_);
+    ClusterLoop::Deps deps;
+    deps.store = &store_;
+    deps.api = &api_;
+    deps.watcher = watcher_.get();
+    deps.controller = controller_.get();
+    deps.clock = &clock_;
+    deps.metrics = &metrics_;
+    deps.prober = &prober_;
+    loop_ = std::make_unique<ClusterLoop>(config_, config_.clusters[0], deps);
+    controller_->Step();
+  }
+
+  void Pass() {
+    Cancellation never;
+    if (watcher_->Synced()) api_.ScriptWatchEnd(Status::Ok());
+    watcher_->Step(never);
+    loop_->RunOnce();
+  }
+  void AmoroHolds(int pod, milliseconds ttl = seconds(30)) {
+    std::string ip = "10.2.0." + std::to_string(pod);
+    store_.Put({"prod", kAmsServiceName}, {ip + ":1261:amoro-" + ip, ip, "{}"}, ttl);
+  }
+  std::vector<std::string> Selected() const {
+    return SelectedPods(api_.FindService("ams-leader")->selector, api_.Pods());
+  }
+  // Every store call that touched cluster "prod" other than a read.
+  std::vector<std::string> WritesToTheCluster() const {
+    std::vector<std::string> out;
+    for (const std::string& call : store_.Calls()) {
+      if (call.rfind("Read ", 0) != 0 && call.find("/prod") != std::string::npos) {
+        out.push_back(call);
+      }
+    }
+    return out;
+  }
+
+  FakeClock clock_;
+  FakeLeaseStore store_;
+  FakeKubeApi api_;
+  Config config_;
+  RecordingMetricsSink metrics_;
+  NeverProber prober_;
+  std::unique_ptr<ControllerElector> controller_;
+  std::unique_ptr<PodWatcher> watcher_;
+  std::unique_ptr<ClusterLoop> loop_;
+};
+
+TEST_F(ClusterLoopFollowTest, RoutesToTheHolderAndFollowsItsTakeover) {
+  AmoroHolds(1);
+  Pass();
+  EXPECT_EQ(Selected(), std::vector<std::string>{"ams-1"});
+  EXPECT_EQ(metrics_.leader["prod"], "ams-1");
+  AmoroHolds(2);
+  Pass();
+  EXPECT_EQ(Selected(), std::vector<std::string>{"ams-2"});
+  EXPECT_EQ(metrics_.failovers, std::vector<std::string>{"prod/lease_expired"});
+}
+
+TEST_F(ClusterLoopFollowTest, AnUnmatchedHolderIsReportedOnceAndNothingIsRouted) {
+  store_.Put({"prod", kAmsServiceName}, {"10.9.9.9:1261:x", "10.9.9.9", "{}"}, seconds(30));
+  Pass();
+  Pass();
+  EXPECT_TRUE(Selected().empty());
+  EXPECT_TRUE(metrics_.foreign["prod"]);
+  int foreign_events = 0;
+  for (const Event& e : api_.Events()) {
+    if (e.reason == "ForeignLeaseHolder") {
+      ++foreign_events;
+      EXPECT_NE(e.message.find("whose node_ip is the IP of no pod of the cluster"),
+                std::string::npos)
+          << e.message;
+    }
+  }
+  EXPECT_EQ(foreign_events, 1);
+}
+
+TEST_F(ClusterLoopFollowTest, WritesNothingToHaLeaseNotEvenASwitchoverAnswer) {
+  AmoroHolds(0);
+  Pass();
+  store_.Acquire({"prod", kSwitchoverServiceName}, SwitchoverRequestHolder("ams-2"), seconds(30));
+  store_.ClearCalls();
+  for (int i = 0; i < 5; ++i) {
+    loop_->ProbeOnce();
+    clock_.Advance(seconds(3));
+    Pass();
+  }
+  EXPECT_TRUE(WritesToTheCluster().empty()) << ::testing::PrintToString(WritesToTheCluster());
+  EXPECT_EQ(prober_.probes, 0) << "AMS fails itself over: nothing to probe";
+  EXPECT_EQ(Selected(), std::vector<std::string>{"ams-0"});
+}
+
+}  // namespace
+}  // namespace amsha

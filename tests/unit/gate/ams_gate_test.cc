@@ -1,0 +1,304 @@
+#include "gate/ams_gate.h"
+
+#include <gtest/gtest.h>
+
+#include "support/fake_lease_store.h"
+
+namespace amsha {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::FakeLeaseStore;
+using Action = GateDecision::Action;
+
+constexpr char kCluster[] = "prod";
+
+GateIdentity Pod(int i) {
+  return {"ams-" + std::to_string(i), "uid-" + std::to_string(i), "10.0.0." + std::to_string(i)};
+}
+
+// The controller's view: the lease naming pod `i` as HolderFor would.
+LeaseHolder LeaseFor(int i) {
+  GateIdentity p = Pod(i);
+  return {p.pod_ip + ":1261:" + p.pod_uid, p.pod_ip, "{}"};
+}
+
+class AmsGateTest : public ::testing::Test {
+ protected:
+  AmsGateTest() : store_(&clock_) {
+    cluster_.name = kCluster;
+    cluster_.pod_selector = "app=amoro";
+    gate_config_.stop_grace_period = seconds(5);
+    gate_config_.poll_interval = seconds(2);
+    gate_config_.safety_margin = seconds(1);
+    gate_ = MakeGate(0);
+  }
+
+  std::unique_ptr<AmsGate> MakeGate(int pod) {
+    return std::make_unique<AmsGate>(Pod(pod), cluster_, gate_config_, &store_, &clock_);
+  }
+  void LeaseTo(int pod, milliseconds ttl = seconds(30)) {
+    store_.Put({kCluster, kAmsServiceName}, LeaseFor(pod), ttl);
+  }
+  std::optional<LeaseRecord> GateRow() const { return store_.Row({kCluster, kGateServiceName}); }
+  // Starts AMS on gate_ (pod 0) and returns the decision.
+  GateDecision BecomeLeader() {
+    LeaseTo(0);
+    GateDecision d = gate_->Step(false);
+    EXPECT_EQ(d.action, Action::kStartAms) << d.summary;
+    return d;
+  }
+
+  FakeClock clock_;
+  FakeLeaseStore store_;
+  ClusterConfig cluster_;
+  GateConfig gate_config_;
+  std::unique_ptr<AmsGate> gate_;
+};
+
+TEST_F(AmsGateTest, AFollowerWaitsAndWritesNothingWhileTheLeaseNamesAnotherPod) {
+  LeaseTo(1);
+  GateDecision d = gate_->Step(false);
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_TRUE(d.database_ok);
+  EXPECT_EQ(d.summary, "follower: lease held by 10.0.0.1:1261:uid-1 (node_ip 10.0.0.1), waiting");
+  EXPECT_EQ(d.next_step, gate_config_.poll_interval);
+  EXPECT_EQ(store_.Calls(), std::vector<std::string>{"Read AMS/prod"});
+}
+
+TEST_F(AmsGateTest, AFollowerSaysSoWhenNoPodHoldsTheLease) {
+  GateDecision d = gate_->Step(false);
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.summary, "follower: no pod holds the lease; waiting for the controller to elect one");
+  LeaseTo(0, seconds(1));
+  clock_.Advance(seconds(2));
+  EXPECT_EQ(gate_->Step(false).action, Action::kNone) << "an expired lease names nobody";
+}
+
+TEST_F(AmsGateTest, StartsAmsWhenTheLeaseNamesThisPodAndTakesTheGateRowFirst) {
+  LeaseTo(0, seconds(30));
+  GateDecision d = gate_->Step(false);
+  ASSERT_EQ(d.action, Action::kStartAms) << d.summary;
+  EXPECT_EQ(d.summary,
+            "leader: starting AMS (the lease names this pod and expires in 30.0s; this gate holds "
+            "the gate row)");
+  auto row = GateRow();
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->node_id, "10.0.0.0:1261:uid-0");
+  EXPECT_EQ(row->server_info_json, R"({"pod":"ams-0"})");
+  // expires-in + stopGracePeriod + safetyMargin
+  EXPECT_EQ(*row->lease_expire_ts_ms, store_.DbNowMs() + 30000 + 5000 + 1000);
+  EXPECT_TRUE(gate_->HoldsRow());
+}
+
+TEST_F(AmsGateTest, NeverWritesTheAmsLeaseItself) {
+  BecomeLeader();
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(seconds(1));
+    gate_->Step(true);
+  }
+  LeaseTo(1);
+  gate_->Step(true);
+  gate_->ReleaseRow();
+  for (const std::string& call : store_.Calls()) {
+    EXPECT_TRUE(call.rfind("Read ", 0) == 0 || call.find("AMS_GATE/") != std::string::npos) << call;
+  }
+}
+
+TEST_F(AmsGateTest, ANewLeaderWaitsForThePreviousGateToGiveUpItsRow) {
+  auto previous = MakeGate(1);
+  LeaseTo(1);
+  ASSERT_EQ(previous->Step(false).action, Action::kStartAms);
+  LeaseTo(0);  // the controller hands over to pod 0
+  clock_.Advance(seconds(1));
+  GateDecision d = gate_->Step(false);
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.summary, "leader: waiting for ams-1's AMS to stop (gate row expires in 35.0s)");
+  EXPECT_EQ(d.next_step, gate_config_.poll_interval);
+  // The old gate sees the move, stops its AMS, then releases the row.
+  GateDecision old = previous->Step(true);
+  EXPECT_EQ(old.action, Action::kStopAms);
+  EXPECT_EQ(old.summary, "lease moved to 10.0.0.0:1261:uid-0: stopping AMS");
+  ASSERT_TRUE(previous->ReleaseRow().ok());
+  EXPECT_FALSE(previous->HoldsRow());
+  EXPECT_EQ(gate_->Step(false).action, Action::kStartAms);
+}
+
+TEST_F(AmsGateTest, ANewLeaderStartsOnceAVanishedGatesRowExpires) {
+  auto vanished = MakeGate(1);
+  LeaseTo(1);
+  ASSERT_EQ(vanished->Step(false).action, Action::kStartAms);  // then never steps again
+  LeaseTo(0, seconds(60));
+  GateDecision d = gate_->Step(false);
+  ASSERT_EQ(d.action, Action::kNone);
+  clock_.Advance(seconds(35) + milliseconds(999));
+  EXPECT_EQ(gate_->Step(false).action, Action::kNone) << "the row is still valid";
+  clock_.Advance(milliseconds(1));
+  GateDecision started = gate_->Step(false);
+  EXPECT_EQ(started.action, Action::kStartAms) << started.summary;
+}
+
+TEST_F(AmsGateTest, WhileWaitingItStepsAgainWhenTheRowExpiresIfThatIsSooner) {
+  auto previous = MakeGate(1);
+  LeaseTo(1);
+  ASSERT_EQ(previous->Step(false).action, Action::kStartAms);
+  clock_.Advance(seconds(35));
+  LeaseTo(0);
+  GateDecision d = gate_->Step(false);
+  EXPECT_EQ(d.next_step, milliseconds(1010));
+}
+
+TEST_F(AmsGateTest, TakesOverTheRowLeftByAnEarlierGateProcessOfTheSamePod) {
+  BecomeLeader();
+  auto restarted = MakeGate(0);  // the container restarted: AMS died with the old gate
+  GateDecision d = restarted->Step(false);
+  EXPECT_EQ(d.action, Action::kStartAms);
+  EXPECT_EQ(d.summary,
+            "leader: starting AMS (took over the gate row of this pod's previous gate process)");
+  EXPECT_EQ(store_.CountCalls("HandOver"), 1);
+}
+
+TEST_F(AmsGateTest, StopsAmsWhenTheLeaseMovesToAnotherPod) {
+  BecomeLeader();
+  LeaseTo(2);
+  GateDecision d = gate_->Step(true);
+  EXPECT_EQ(d.action, Action::kStopAms);
+  EXPECT_EQ(d.summary, "lease moved to 10.0.0.2:1261:uid-2: stopping AMS");
+}
+
+TEST_F(AmsGateTest, StopsAmsWhenTheLeaseExpiresOrIsReleased) {
+  BecomeLeader();
+  clock_.Advance(seconds(31));
+  EXPECT_EQ(gate_->Step(true).summary, "the lease has expired: stopping AMS");
+}
+
+TEST_F(AmsGateTest, RenewsTheGateRowWithEveryConfirmationAndStaysRunning) {
+  BecomeLeader();
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(seconds(2));
+    LeaseTo(0);  // the controller renews
+    GateDecision d = gate_->Step(true);
+    EXPECT_EQ(d.action, Action::kNone);
+    EXPECT_EQ(d.summary, "leader: AMS running");
+  }
+  EXPECT_EQ(store_.CountCalls("Renew"), 3);
+  EXPECT_EQ(*GateRow()->lease_expire_ts_ms, store_.DbNowMs() + 36000);
+}
+
+TEST_F(AmsGateTest, KeepsAmsRunningThroughADatabaseOutageShorterThanTheLease) {
+  BecomeLeader();  // confirmed with 30 s left, margin 1 s: fence deadline in 29 s
+  store_.SetUnavailable(true);
+  clock_.Advance(seconds(28));
+  GateDecision d = gate_->Step(true);
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_FALSE(d.database_ok);
+  EXPECT_EQ(d.summary,
+            "leader: cannot confirm the lease (fake database is down); AMS keeps running for at "
+            "most 1.0s unless the lease is confirmed");
+  EXPECT_EQ(d.next_step, seconds(1)) << "wakes at the deadline, not a poll later";
+  store_.SetUnavailable(false);
+  LeaseTo(0);
+  EXPECT_EQ(gate_->Step(true).action, Action::kNone);
+}
+
+TEST_F(AmsGateTest, StopsAmsOnceTheLeaseCouldHaveExpiredWithoutAConfirmation) {
+  BecomeLeader();
+  store_.SetUnavailable(true);
+  clock_.Advance(seconds(29) - milliseconds(1));
+  EXPECT_EQ(gate_->Step(true).action, Action::kNone);
+  clock_.Advance(milliseconds(1));
+  GateDecision d = gate_->Step(true);
+  EXPECT_EQ(d.action, Action::kStopAms);
+  EXPECT_EQ(d.summary,
+            "cannot confirm the lease (fake database is down) and it may have expired by now: "
+            "stopping AMS");
+}
+
+TEST_F(AmsGateTest, TheGateRowOutlivesTheFenceDeadlinePlusTheStopGrace) {
+  // Whatever the lease had left when last confirmed, a partitioned leader
+  // has stopped AMS (deadline + grace) before its row can expire.
+  for (int left : {30000, 12000, 3000, 1500}) {
+    store_.Clear({kCluster, kGateServiceName});
+    gate_ = MakeGate(0);
+    LeaseTo(0, milliseconds(left));
+    ASSERT_EQ(gate_->Step(false).action, Action::kStartAms);
+    const int64_t row_expiry = *GateRow()->lease_expire_ts_ms;
+    store_.SetUnavailable(true);
+    int64_t stopped_at = 0;
+    for (int ms = 0; ms <= left && !stopped_at; ms += 10) {
+      if (gate_->Step(true).action == Action::kStopAms) stopped_at = store_.DbNowMs();
+      clock_.Advance(milliseconds(10));
+    }
+    store_.SetUnavailable(false);
+    ASSERT_NE(stopped_at, 0) << "left " << left;
+    EXPECT_LE(stopped_at + gate_config_.stop_grace_period.count(),
+              row_expiry - gate_config_.safety_margin.count())
+        << "left " << left;
+  }
+}
+
+TEST_F(AmsGateTest, StopsAmsWhenAnotherGateHoldsTheRowAfterThisOneFroze) {
+  BecomeLeader();
+  clock_.Advance(seconds(40));  // frozen: neither renewed nor stopped
+  LeaseTo(1);
+  auto other = MakeGate(1);
+  ASSERT_EQ(other->Step(false).action, Action::kStartAms);
+  LeaseTo(0);  // and back, as a confused controller might
+  GateDecision d = gate_->Step(true);
+  EXPECT_EQ(d.action, Action::kStopAms);
+  EXPECT_EQ(d.summary,
+            "the gate row is no longer this pod's (this gate could not renew it in time): stopping "
+            "AMS");
+}
+
+TEST_F(AmsGateTest, AdoptsItsRowWhenARenewalCommittedButItsReplyWasLost) {
+  BecomeLeader();
+  // The renewal commits (version + 1) but the gate never hears of it.
+  auto row = GateRow();
+  ASSERT_TRUE(
+      store_.Renew({kCluster, kGateServiceName}, *row->node_id, row->version, seconds(36)).ok());
+  clock_.Advance(seconds(2));
+  GateDecision d = gate_->Step(true);
+  EXPECT_EQ(d.action, Action::kNone) << d.summary;
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(gate_->Step(true).action, Action::kNone);
+  EXPECT_TRUE(gate_->ReleaseRow().ok());
+  EXPECT_TRUE(GateRow()->Expired());
+}
+
+TEST_F(AmsGateTest, GivesTheRowBackWhenTheLeaseMovesBeforeAmsStarted) {
+  BecomeLeader();  // the row is taken; suppose starting AMS failed and it did not run
+  LeaseTo(1);
+  GateDecision d = gate_->Step(false);
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_FALSE(gate_->HoldsRow());
+  EXPECT_TRUE(GateRow()->Expired());
+}
+
+TEST_F(AmsGateTest, ReleasingTheRowLetsTheNextLeaderStartAtOnce) {
+  BecomeLeader();
+  ASSERT_TRUE(gate_->ReleaseRow().ok());
+  EXPECT_TRUE(GateRow()->Expired());
+  EXPECT_TRUE(gate_->ReleaseRow().ok()) << "releasing twice is harmless";
+  LeaseTo(1);
+  EXPECT_EQ(MakeGate(1)->Step(false).action, Action::kStartAms);
+}
+
+TEST_F(AmsGateTest, ALeaderRereadsSoonWhileTheLeaseIsAboutToExpire) {
+  LeaseTo(0, milliseconds(800));  // less than the 1 s margin left: a controller takeover
+  GateDecision d = gate_->Step(false);
+  ASSERT_EQ(d.action, Action::kStartAms);
+  EXPECT_EQ(d.next_step, milliseconds(200)) << "neither spinning nor waiting a whole poll";
+}
+
+TEST_F(AmsGateTest, WaitsWithoutWritingWhileTheDatabaseCannotBeRead) {
+  store_.SetUnavailable(true);
+  GateDecision d = gate_->Step(false);
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.summary, "waiting: cannot read the lease: fake database is down");
+  EXPECT_TRUE(d.status.IsUnavailable());
+}
+
+}  // namespace
+}  // namespace amsha

@@ -1,0 +1,243 @@
+#include "gate/gate_loop.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "support/fake_lease_store.h"
+
+namespace amsha {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::FakeLeaseStore;
+
+// An AMS process that lives in the test's imagination.
+class FakeAms : public AmsRunner {
+ public:
+  Status Start() override {
+    ++starts;
+    if (!start_error.ok()) return start_error;
+    running = true;
+    exit_status.reset();
+    return Status::Ok();
+  }
+  bool Running() override { return running; }
+  std::optional<int> ExitStatus() const override { return exit_status; }
+  void Signal(int signal) override {
+    if (running) signals.push_back(signal);
+  }
+  int Stop(int first_signal, milliseconds grace) override {
+    stops.push_back({first_signal, grace});
+    if (running) {
+      running = false;
+      exit_status = 128 + first_signal;
+    }
+    return exit_status.value_or(0);
+  }
+  pid_t pid() const override { return 4242; }
+  // AMS exits by itself with `code`.
+  void Exit(int code) {
+    running = false;
+    exit_status = code;
+  }
+
+  bool running = false;
+  std::optional<int> exit_status;
+  Status start_error;
+  int starts = 0;
+  std::vector<int> signals;
+  std::vector<std::pair<int, milliseconds>> stops;
+};
+
+// Returns at once: the tests decide when time passes.
+class FakeNotifier : public LeaseChangeNotifier {
+ public:
+  bool Wait(milliseconds) override {
+    ++waits;
+    return false;
+  }
+  void Interrupt() override { ++interrupts; }
+  int waits = 0;
+  int interrupts = 0;
+};
+
+class GateLoopTest : public ::testing::Test {
+ protected:
+  GateLoopTest() : store_(&clock_) {
+    cluster_.name = "prod";
+    cluster_.lease_ttl = seconds(30);
+    gate_.stop_grace_period = seconds(7);
+    gate_.poll_interval = seconds(2);
+    gate_.safety_margin = seconds(1);
+    GateLoop::Deps deps;
+    deps.store = &store_;
+    deps.notifier = &notifier_;
+    deps.ams = &ams_;
+    deps.clock = &clock_;
+    loop_ = std::make_unique<GateLoop>(GateIdentity{"ams-0", "uid-0", "10.0.0.1"}, cluster_, gate_,
+                                       deps);
+  }
+
+  void LeaseTo(const std::string& uid, milliseconds ttl = seconds(30)) {
+    store_.Put({"prod", kAmsServiceName}, {"10.0.0.9:1261:" + uid, "10.0.0.9", "{}"}, ttl);
+  }
+  std::optional<LeaseRecord> GateRow() { return store_.Row({"prod", kGateServiceName}); }
+  // Runs passes until AMS runs.
+  void BecomeLeader() {
+    LeaseTo("uid-0");
+    GateLoop::Pass pass = loop_->RunOnce();
+    ASSERT_FALSE(pass.exit_code.has_value());
+    ASSERT_TRUE(ams_.running);
+  }
+
+  FakeClock clock_;
+  FakeLeaseStore store_;
+  FakeAms ams_;
+  FakeNotifier notifier_;
+  ClusterConfig cluster_;
+  GateConfig gate_;
+  std::unique_ptr<GateLoop> loop_;
+};
+
+TEST_F(GateLoopTest, AFollowerNeitherStartsAmsNorExits) {
+  LeaseTo("uid-1");
+  for (int i = 0; i < 3; ++i) {
+    GateLoop::Pass pass = loop_->RunOnce();
+    EXPECT_FALSE(pass.exit_code.has_value());
+    EXPECT_EQ(pass.wait, seconds(2));
+  }
+  EXPECT_EQ(ams_.starts, 0);
+}
+
+TEST_F(GateLoopTest, StartsAmsWhenItsPodLeads) {
+  BecomeLeader();
+  EXPECT_EQ(ams_.starts, 1);
+  EXPECT_TRUE(GateRow().has_value());
+  GateLoop::Pass pass = loop_->RunOnce();
+  EXPECT_FALSE(pass.exit_code.has_value());
+  EXPECT_EQ(ams_.starts, 1) << "started once";
+}
+
+TEST_F(GateLoopTest, StopsAmsReleasesTheRowAndExitsFencedWhenTheLeaseMoves) {
+  BecomeLeader();
+  LeaseTo("uid-2");
+  GateLoop::Pass pass = loop_->RunOnce();
+  ASSERT_TRUE(pass.exit_code.has_value());
+  EXPECT_EQ(*pass.exit_code, kGateExitFenced);
+  ASSERT_EQ(ams_.stops.size(), 1u);
+  EXPECT_EQ(ams_.stops[0].first, SIGTERM);
+  EXPECT_EQ(ams_.stops[0].second, seconds(7)) << "the configured grace";
+  EXPECT_TRUE(GateRow()->Expired()) << "released after AMS stopped";
+}
+
+TEST_F(GateLoopTest, PassesSigtermToAmsThenExitsWithItsStatus) {
+  BecomeLeader();
+  loop_->RequestStop(SIGTERM);
+  EXPECT_EQ(notifier_.interrupts, 1) << "a waiting loop is woken";
+  GateLoop::Pass pass = loop_->RunOnce();
+  ASSERT_TRUE(pass.exit_code.has_value());
+  EXPECT_EQ(*pass.exit_code, 128 + SIGTERM);
+  EXPECT_EQ(ams_.stops[0].first, SIGTERM);
+  EXPECT_TRUE(GateRow()->Expired());
+}
+
+TEST_F(GateLoopTest, PassesSigintAsSigint) {
+  BecomeLeader();
+  loop_->RequestStop(SIGINT);
+  loop_->RequestStop(SIGTERM);  // the first signal wins
+  EXPECT_EQ(*loop_->RunOnce().exit_code, 128 + SIGINT);
+}
+
+TEST_F(GateLoopTest, AFollowerExitsZeroOnSigterm) {
+  LeaseTo("uid-1");
+  loop_->RunOnce();
+  loop_->RequestStop(SIGTERM);
+  GateLoop::Pass pass = loop_->RunOnce();
+  EXPECT_EQ(pass.exit_code, 0);
+  EXPECT_TRUE(ams_.stops.empty());
+}
+
+TEST_F(GateLoopTest, ExitsWithAmsStatusWhenAmsExitsOnItsOwn) {
+  BecomeLeader();
+  ams_.Exit(42);
+  loop_->Wake();
+  GateLoop::Pass pass = loop_->RunOnce();
+  EXPECT_EQ(pass.exit_code, 42);
+  EXPECT_TRUE(GateRow()->Expired()) << "the next leader need not wait";
+}
+
+TEST_F(GateLoopTest, ExitsOneAndGivesTheRowBackWhenAmsCannotStart) {
+  ams_.start_error = NotFoundError("no such command");
+  LeaseTo("uid-0");
+  GateLoop::Pass pass = loop_->RunOnce();
+  EXPECT_EQ(pass.exit_code, 1);
+  EXPECT_TRUE(GateRow()->Expired());
+}
+
+TEST_F(GateLoopTest, TheFenceSignalsAmsAtTheDeadlineEvenWhileTheLoopIsBlocked) {
+  BecomeLeader();  // lease 30 s, margin 1 s: fence deadline in 29 s
+  clock_.Advance(seconds(29) - milliseconds(1));
+  loop_->EnforceFence();
+  EXPECT_TRUE(ams_.signals.empty());
+  clock_.Advance(milliseconds(1));
+  loop_->EnforceFence();
+  EXPECT_EQ(ams_.signals, std::vector<int>{SIGTERM});
+  loop_->EnforceFence();
+  EXPECT_EQ(ams_.signals.size(), 1u) << "once";
+  clock_.Advance(seconds(7));
+  loop_->EnforceFence();
+  EXPECT_EQ(ams_.signals, (std::vector<int>{SIGTERM, SIGKILL})) << "SIGKILL after the grace";
+  // The loop's thread comes back and finishes the stop.
+  GateLoop::Pass pass = loop_->RunOnce();
+  EXPECT_EQ(pass.exit_code, kGateExitFenced);
+}
+
+TEST_F(GateLoopTest, AConfirmationMovesTheFenceDeadline) {
+  BecomeLeader();
+  clock_.Advance(seconds(20));
+  LeaseTo("uid-0");  // renewed by the controller
+  loop_->RunOnce();
+  clock_.Advance(seconds(20));
+  loop_->EnforceFence();
+  EXPECT_TRUE(ams_.signals.empty());
+}
+
+TEST_F(GateLoopTest, AFollowerIsReadyOnceItHasReadTheLease) {
+  EXPECT_FALSE(loop_->Health("/readyz").ok) << "nothing read yet";
+  LeaseTo("uid-1");
+  loop_->RunOnce();
+  ReadinessServer::Answer ready = loop_->Health("/readyz");
+  EXPECT_TRUE(ready.ok);
+  EXPECT_EQ(ready.text,
+            "ready: follower: lease held by 10.0.0.9:1261:uid-1 (node_ip 10.0.0.9), "
+            "waiting");
+}
+
+TEST_F(GateLoopTest, StaysReadyThroughAShortOutageButNotALongOne) {
+  LeaseTo("uid-1");
+  loop_->RunOnce();
+  store_.SetUnavailable(true);
+  clock_.Advance(seconds(2));
+  loop_->RunOnce();
+  EXPECT_TRUE(loop_->Health("/readyz").ok);
+  for (int i = 0; i < 15; ++i) {
+    clock_.Advance(seconds(2));
+    loop_->RunOnce();
+  }
+  ReadinessServer::Answer answer = loop_->Health("/readyz");
+  EXPECT_FALSE(answer.ok);
+  EXPECT_EQ(answer.text, "not ready: the database was last reached 32.0s ago");
+  EXPECT_TRUE(loop_->Health("/healthz").ok) << "alive, just cut off";
+}
+
+TEST_F(GateLoopTest, IsNeitherHealthyNorReadyWhenTheLoopStopsTurning) {
+  LeaseTo("uid-1");
+  loop_->RunOnce();
+  clock_.Advance(seconds(11));
+  EXPECT_FALSE(loop_->Health("/healthz").ok);
+  EXPECT_FALSE(loop_->Health("/readyz").ok);
+}
+
+}  // namespace
+}  // namespace amsha
