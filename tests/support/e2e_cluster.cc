@@ -193,6 +193,15 @@ void E2eCluster::KillController(int i, int signal) {
   controllers_[i]->Wait(milliseconds(5000));
 }
 
+int E2eCluster::MetricsPort(int i, milliseconds timeout) {
+  static const std::string kLine = "metrics listening address=127.0.0.1:";
+  if (i >= static_cast<int>(controllers_.size()) || !controllers_[i]) return 0;
+  if (!controllers_[i]->WaitForLog(kLine, timeout)) return 0;
+  std::string log = controllers_[i]->Log();
+  // The last line wins: a restarted controller logs a new port.
+  return std::atoi(log.c_str() + log.rfind(kLine) + kLine.size());
+}
+
 std::string E2eCluster::ActiveController() {
   auto store = PostgresLeaseStore::Create(postgres_.StoreOptions());
   if (!store.ok()) return "";

@@ -69,6 +69,11 @@ class E2eCluster {
   ChildProcess* controller(int i) { return controllers_[i].get(); }
   // The identity named in the controllers' row (unexpired), or "".
   std::string ActiveController();
+  // The port of controller i's /metrics, /healthz and /readyz (its config
+  // asks for 127.0.0.1:0), read from its "metrics listening
+  // address=127.0.0.1:PORT" log line; waits for that line up to `timeout`.
+  // 0 when it never came.
+  int MetricsPort(int i, std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
 
   // --- observation ---
   // The pods the Service selects now, by the stand-in's record.
