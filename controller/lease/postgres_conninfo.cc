@@ -92,13 +92,13 @@ Status ValidateTableName(const std::string& table) {
     schema = table.substr(0, dot);
     name = table.substr(dot + 1);
     if (!IsIdentifierPart(schema) || schema.size() > 63) {
-      return InvalidArgumentError("database.table \"" + table +
+      return InvalidArgumentError("lease table \"" + table +
                                   "\": the schema must match [a-z_][a-z0-9_]* (at most 63 "
                                   "characters)");
     }
   }
   if (!IsIdentifierPart(name) || name.size() > 52) {
-    return InvalidArgumentError("database.table \"" + table +
+    return InvalidArgumentError("lease table \"" + table +
                                 "\": the table name must match [a-z_][a-z0-9_]* (at most 52 "
                                 "characters), optionally after \"schema.\"");
   }

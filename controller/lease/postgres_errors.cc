@@ -102,7 +102,7 @@ Status StatusFromSqlError(const std::string& sqlstate, const std::string& messag
   }
   if (sqlstate == "3F000") {
     return FailedPreconditionError(line + InDatabase(c) + ": create schema " + SchemaOf(c.table) +
-                                   " or fix database.table");
+                                   " or use the default table ha_lease");
   }
   if (sqlstate == "3D000") {
     return FailedPreconditionError(line + ": create the database or fix database.url");
