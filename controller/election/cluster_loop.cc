@@ -137,14 +137,31 @@ void ClusterLoop::Act(const ElectionOutcome& outcome, const std::vector<Pod>& po
     Log(LogLevel::kWarn, "routing incomplete; retrying",
         {{"cluster", cluster_.name}, {"error", routed.status.ToString()}});
   }
+  std::string routed_before, routed_now;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    routed_before = routed_leader_ ? routed_leader_->name : "";
     if (routed.status.ok() || leader == nullptr) routed_leader_ = outcome.leader;
+    routed_now = routed_leader_ ? routed_leader_->name : "";
   }
   deps_.metrics->SetLeader(cluster_.name, leader ? leader->name : "", node_id);
 
   double seconds = std::chrono::duration<double>(deps_.clock->Now() - step_start).count();
-  if (outcome.transitioned) Announce(outcome, seconds);
+  if (outcome.transitioned) {
+    Announce(outcome, seconds);
+  } else if (routed_now != routed_before) {
+    // Routing moved while the lease kept its holder: a replica that just
+    // became active adopting the leader, a live holder taking back its
+    // expired lease, or traffic withdrawn for a foreign holder. Still a
+    // decision an operator must be able to find, once.
+    Log(LogLevel::kInfo, routed_now.empty() ? "no pod routed" : "routing the lease holder",
+        {{"cluster", cluster_.name},
+         {"from", routed_before.empty() ? "-" : routed_before},
+         {"to", routed_now.empty() ? "-" : routed_now},
+         {"reason", outcome.summary},
+         {"version", outcome.record ? std::to_string(outcome.record->version) : ""},
+         {"took_ms", std::to_string(static_cast<int64_t>(seconds * 1000))}});
+  }
 
   if (switchover) {
     if (outcome.transitioned && outcome.reason == FailoverReason::kSwitchover) {

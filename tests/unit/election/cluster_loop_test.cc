@@ -196,5 +196,59 @@ TEST_F(ClusterLoopTest, ADatabaseOutageKeepsTheServiceAsItIs) {
   EXPECT_GE(metrics_.db_errors, 1);
 }
 
+// Lines of `log` that contain `text`.
+int CountLines(const std::string& log, const std::string& text) {
+  int n = 0;
+  for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(ClusterLoopTest, EachLeadershipDecisionIsLoggedOnceWithItsFields) {
+  controller_->Step();
+  ::testing::internal::CaptureStderr();
+  Pass();
+  Pass();
+  std::string old_leader = Selected()[0];
+  ASSERT_TRUE(api_.MarkPodTerminating(old_leader).ok());
+  Pass();
+  Pass();
+  std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(CountLines(log, "leader elected cluster=prod from=- to=" + old_leader +
+                                " reason=initial version="),
+            1)
+      << log;
+  EXPECT_EQ(CountLines(log, "leader elected cluster=prod from=" + old_leader +
+                                " to=" + Selected()[0] + " reason=pod_deleted version="),
+            1)
+      << log;
+  EXPECT_EQ(CountLines(log, "leader elected"), 2) << log;
+  EXPECT_EQ(CountLines(log, " took_ms="), 2) << log;
+}
+
+TEST_F(ClusterLoopTest, AReplicaThatAdoptsTheLeaderLogsTheRoutingOnce) {
+  controller_->Step();
+  Pass();
+  std::string leader = Selected()[0];
+  // A second loop, as on a replica that just became active: it routes the
+  // holder it finds in the row, without a transition.
+  ClusterLoop::Deps deps;
+  deps.store = &store_;
+  deps.api = &api_;
+  deps.watcher = watcher_.get();
+  deps.controller = controller_.get();
+  deps.clock = &clock_;
+  deps.metrics = &metrics_;
+  deps.prober = &prober_;
+  ClusterLoop adopter(config_, config_.clusters[0], deps);
+  ::testing::internal::CaptureStderr();
+  SyncPods();
+  adopter.RunOnce();
+  adopter.RunOnce();
+  std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(CountLines(log, "routing the lease holder cluster=prod from=- to=" + leader), 1) << log;
+  EXPECT_EQ(CountLines(log, "leader elected"), 0) << "no transition: " << log;
+  EXPECT_EQ(metrics_.transitions["prod"], 1);
+}
+
 }  // namespace
 }  // namespace amsha
