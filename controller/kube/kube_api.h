@@ -32,6 +32,15 @@ class KubeApi {
 
   // Pods matching `label_selector` (equality or set-based, passed through).
   virtual StatusOr<PodList> ListPods(const std::string& label_selector) = 0;
+  // The same, abandoned with kCancelled when `cancel` fires (within a
+  // second), so that a watcher stops promptly even while a list hangs. The
+  // default ignores `cancel`. Implementations that override only one of the
+  // two add `using KubeApi::ListPods;`.
+  virtual StatusOr<PodList> ListPods(const std::string& label_selector,
+                                     const Cancellation& cancel) {
+    (void)cancel;
+    return ListPods(label_selector);
+  }
 
   // Streams pod events from `resource_version` (with bookmarks) into
   // `on_event` until the server closes the stream (returns OK: reconnect),

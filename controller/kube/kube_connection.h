@@ -28,7 +28,8 @@ struct KubeConnection {
   std::string ca_pem;
   bool insecure_skip_tls_verify = false;
   // Bearer token: a fixed one, or a file re-read when it changes. When both
-  // are set the fixed token wins, as in kubectl.
+  // are set the file wins and the fixed token is the fallback, as in
+  // client-go (see TokenSource).
   std::string token;
   std::string token_file;
   // Client certificate authentication (PEM).

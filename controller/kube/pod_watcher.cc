@@ -37,7 +37,8 @@ void PodWatcher::Run() {
 milliseconds PodWatcher::Step(const Cancellation& cancel) {
   const std::string& selector = options_.label_selector;
   if (need_list_) {
-    StatusOr<PodList> list = api_->ListPods(selector);
+    StatusOr<PodList> list = api_->ListPods(selector, cancel);
+    if (!list.ok() && list.status().code() == StatusCode::kCancelled) return milliseconds(0);
     if (!list.ok()) {
       {
         std::lock_guard<std::mutex> lock(mu_);

@@ -440,7 +440,7 @@ class RestKubeApi::Impl {
   // once if re-reading the token file shows a new token.
   StatusOr<Response> Send(const http::method& method, const std::string& url,
                           const std::string& body, const std::string& content_type,
-                          const RequestTarget& target) {
+                          const RequestTarget& target, const Cancellation* cancel) {
     for (int attempt = 0;; ++attempt) {
       http::http_request request(method);
       request.set_request_uri(url);
@@ -448,14 +448,16 @@ class RestKubeApi::Impl {
       if (!content_type.empty()) request.set_body(body, content_type);
       MonoTime start = options_.clock->Now();
       Response response;
+      CancelLink link(cancel);
       try {
-        http::http_response r = client_.request(request).get();
+        http::http_response r = client_.request(request, link.token()).get();
         response.code = r.status_code();
         response.body = r.extract_utf8string(true).get();
         auto retry = r.headers().find("Retry-After");
         if (retry != r.headers().end()) response.retry_after = retry->second;
       } catch (const std::exception& e) {
         Observe(target.verb, 0, start);
+        if (cancel && cancel->IsCancelled()) return CancelledError(target.verb + " cancelled");
         return TransportError(target, e, options_.request_timeout);
       }
       Observe(target.verb, response.code, start);
@@ -467,8 +469,8 @@ class RestKubeApi::Impl {
   // Send() plus the error mapping for non-2xx answers.
   StatusOr<std::string> Call(const http::method& method, const std::string& url,
                              const std::string& body, const std::string& content_type,
-                             const RequestTarget& target) {
-    StatusOr<Response> r = Send(method, url, body, content_type, target);
+                             const RequestTarget& target, const Cancellation* cancel = nullptr) {
+    StatusOr<Response> r = Send(method, url, body, content_type, target, cancel);
     if (!r.ok()) return r.status();
     if (r->code < 200 || r->code > 299) {
       return kube_wire::ErrorFromResponse(r->code, r->body, target, r->retry_after);
@@ -485,27 +487,13 @@ class RestKubeApi::Impl {
         ns, selector, rv, static_cast<int>(options_.watch_timeout.count())));
     AddHeaders(&request);
 
-    // Cancel() closes the connection through cpprest's cancellation token;
-    // the blocked read below then fails at once. The token source is a
-    // shared handle, so the callback stays valid however late it runs.
-    pplx::cancellation_token_source cts;
-    int callback = cancel.OnCancel([cts]() mutable { cts.cancel(); });
-    struct Unregister {
-      const Cancellation& cancel;
-      int id;
-      pplx::cancellation_token_source cts;
-      // Also closes a stream we stop reading early, so it is not pooled.
-      ~Unregister() {
-        cancel.RemoveCallback(id);
-        cts.cancel();
-      }
-    } unregister{cancel, callback, cts};
-
+    // Also closes a stream we stop reading early, so it is not pooled.
+    CancelLink link(&cancel, /*close_at_end=*/true);
     MonoTime start = options_.clock->Now();
     int code = 0;
     Status result;
     try {
-      http::http_response response = watch_client_.request(request, cts.get_token()).get();
+      http::http_response response = watch_client_.request(request, link.token()).get();
       code = response.status_code();
       if (code != 200) {
         std::string body = response.extract_utf8string(true).get();
@@ -518,21 +506,49 @@ class RestKubeApi::Impl {
       result = CancelledError("watch cancelled");
     } catch (const std::exception& e) {
       result = cancel.IsCancelled() ? CancelledError("watch cancelled")
-                                    : TransportError(target, e, IdleTimeout());
+                                    : TransportError(target, e, IdleTimeout(options_));
     }
     Observe("watch", code, start);
     return result;
   }
 
-  const KubeConnection& connection() const { return conn_; }
   const RestKubeApiOptions& options() const { return options_; }
 
-  std::chrono::milliseconds IdleTimeout() const {
-    if (options_.watch_idle_timeout.count() > 0) return options_.watch_idle_timeout;
-    return options_.watch_timeout + std::chrono::seconds(30);
+  // How long a watch may stay silent before it counts as dead.
+  static std::chrono::milliseconds IdleTimeout(const RestKubeApiOptions& options) {
+    if (options.watch_idle_timeout.count() > 0) return options.watch_idle_timeout;
+    return options.watch_timeout + std::chrono::seconds(30);
   }
 
  private:
+  // Ties a Cancellation to one request: Cancel() closes the connection
+  // through cpprest's cancellation token, so a blocked request or read fails
+  // at once. The token source is a shared handle, so the callback stays
+  // valid however late Cancel() runs it.
+  class CancelLink {
+   public:
+    explicit CancelLink(const Cancellation* cancel, bool close_at_end = false)
+        : cancel_(cancel), close_at_end_(close_at_end) {
+      if (cancel_) {
+        pplx::cancellation_token_source cts = cts_;
+        id_ = cancel_->OnCancel([cts]() mutable { cts.cancel(); });
+      }
+    }
+    ~CancelLink() {
+      if (cancel_) cancel_->RemoveCallback(id_);
+      if (close_at_end_) cts_.cancel();
+    }
+    pplx::cancellation_token token() const {
+      return cancel_ ? cts_.get_token() : pplx::cancellation_token::none();
+    }
+
+   private:
+    const Cancellation* cancel_;
+    const bool close_at_end_;
+    pplx::cancellation_token_source cts_;
+    int id_ = 0;
+  };
+
   // Reads the chunked body on this thread, one JSON event per line.
   Status ReadEvents(http::http_response& response, const RequestTarget& target,
                     const std::function<void(const PodWatchEvent&)>& on_event,
@@ -641,11 +657,7 @@ StatusOr<std::unique_ptr<RestKubeApi>> RestKubeApi::Create(const KubeConnection&
   try {
     auto request_config = make_config(options.request_timeout);
     RestKubeApiOptions copy = options;
-    std::chrono::milliseconds idle =
-        options.watch_idle_timeout.count() > 0
-            ? options.watch_idle_timeout
-            : std::chrono::milliseconds(options.watch_timeout) + std::chrono::seconds(30);
-    auto watch_config = make_config(idle);
+    auto watch_config = make_config(Impl::IdleTimeout(options));
     auto impl = std::make_unique<Impl>(connection, std::move(copy), request_config, watch_config);
     return std::unique_ptr<RestKubeApi>(new RestKubeApi(std::move(impl), ns));
   } catch (const std::exception& e) {
@@ -660,9 +672,15 @@ RestKubeApi::RestKubeApi(std::unique_ptr<Impl> impl, std::string namespace_name)
 RestKubeApi::~RestKubeApi() = default;
 
 StatusOr<PodList> RestKubeApi::ListPods(const std::string& label_selector) {
+  Cancellation never;
+  return ListPods(label_selector, never);
+}
+
+StatusOr<PodList> RestKubeApi::ListPods(const std::string& label_selector,
+                                        const Cancellation& cancel) {
   StatusOr<std::string> body =
       impl_->Call(http::methods::GET, kube_wire::ListPodsUrl(namespace_, label_selector), "", "",
-                  {"list", "pods", "", namespace_});
+                  {"list", "pods", "", namespace_}, &cancel);
   if (!body.ok()) return body.status();
   return kube_wire::ParsePodList(*body);
 }

@@ -68,6 +68,8 @@ class RestKubeApi : public KubeApi {
 
   const std::string& Namespace() const override { return namespace_; }
   StatusOr<PodList> ListPods(const std::string& label_selector) override;
+  StatusOr<PodList> ListPods(const std::string& label_selector,
+                             const Cancellation& cancel) override;
   Status WatchPods(const std::string& label_selector, const std::string& resource_version,
                    const std::function<void(const PodWatchEvent&)>& on_event,
                    const Cancellation& cancel) override;

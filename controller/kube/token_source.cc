@@ -12,22 +12,22 @@
 namespace amsha {
 
 TokenSource::TokenSource(std::string fixed, std::string file)
-    : fixed_(std::move(fixed)), file_(std::move(file)) {
-  if (fixed_.empty() && !file_.empty()) {
+    : fixed_(std::move(fixed)), file_(std::move(file)), token_(fixed_) {
+  if (!file_.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     ReloadLocked(/*force=*/true);
   }
 }
 
 std::string TokenSource::Get() {
-  if (!fixed_.empty() || file_.empty()) return fixed_;
+  if (file_.empty()) return fixed_;
   std::lock_guard<std::mutex> lock(mu_);
   ReloadLocked(/*force=*/false);
   return token_;
 }
 
 bool TokenSource::Refresh() {
-  if (!fixed_.empty() || file_.empty()) return false;
+  if (file_.empty()) return false;
   std::lock_guard<std::mutex> lock(mu_);
   return ReloadLocked(/*force=*/true);
 }

@@ -21,8 +21,10 @@ namespace amsha {
 
 class TokenSource {
  public:
-  // `fixed` wins when non-empty; otherwise `file` (when non-empty) is read.
-  // Both empty: no token (client certificates or no authentication).
+  // `file` wins when non-empty (as in client-go, so rotation works even when
+  // a kubeconfig names both); `fixed` is then only the fallback until the
+  // file is first readable. Both empty: no token (client certificates or no
+  // authentication).
   TokenSource(std::string fixed, std::string file);
 
   // The token to send now ("" for none).

@@ -58,9 +58,21 @@ FakeKubeApi::~FakeKubeApi() = default;
 // --- KubeApi ---
 
 StatusOr<PodList> FakeKubeApi::ListPods(const std::string& label_selector) {
+  Cancellation never;
+  return ListPods(label_selector, never);
+}
+
+StatusOr<PodList> FakeKubeApi::ListPods(const std::string& label_selector,
+                                        const Cancellation& cancel) {
   RunHook(Method::kListPods);
-  std::lock_guard<std::mutex> lock(mu_);
   std::string detail = "selector=" + label_selector;
+  if (!WaitOutHang(Method::kListPods, &cancel)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Status s = CancelledError("list cancelled");
+    LogCallLocked(Method::kListPods, detail, s);
+    return s;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
   Status failure;
   if (TakeFailureLocked(Method::kListPods, &failure)) {
     LogCallLocked(Method::kListPods, detail, failure);
@@ -85,6 +97,12 @@ Status FakeKubeApi::WatchPods(const std::string& label_selector,
                               const std::function<void(const PodWatchEvent&)>& on_event,
                               const Cancellation& cancel) {
   RunHook(Method::kWatchPods);
+  if (!WaitOutHang(Method::kWatchPods, &cancel)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Status s = CancelledError("watch cancelled");
+    LogCallLocked(Method::kWatchPods, "selector=" + label_selector + " rv=" + resource_version, s);
+    return s;
+  }
   StatusOr<LabelSelector> parsed = LabelSelector::Parse(label_selector);
   // Wakes this watch when cancelled. Registered before taking mu_ because
   // OnCancel runs the callback at once if already cancelled.
@@ -213,6 +231,7 @@ Status FakeKubeApi::WatchPods(const std::string& label_selector,
 
 StatusOr<Pod> FakeKubeApi::PatchPodLabels(const std::string& pod_name, const LabelPatch& labels) {
   RunHook(Method::kPatchPodLabels);
+  WaitOutHang(Method::kPatchPodLabels, nullptr);
   std::lock_guard<std::mutex> lock(mu_);
   std::string detail = "pod=" + pod_name + " labels=" + FormatPatch(labels);
   Status failure;
@@ -237,6 +256,7 @@ StatusOr<Pod> FakeKubeApi::PatchPodLabels(const std::string& pod_name, const Lab
 
 StatusOr<Service> FakeKubeApi::GetService(const std::string& name) {
   RunHook(Method::kGetService);
+  WaitOutHang(Method::kGetService, nullptr);
   std::lock_guard<std::mutex> lock(mu_);
   std::string detail = "service=" + name;
   Status failure;
@@ -256,6 +276,7 @@ StatusOr<Service> FakeKubeApi::GetService(const std::string& name) {
 
 StatusOr<Service> FakeKubeApi::PatchService(const std::string& name, const ServicePatch& patch) {
   RunHook(Method::kPatchService);
+  WaitOutHang(Method::kPatchService, nullptr);
   std::lock_guard<std::mutex> lock(mu_);
   std::string detail = "service=" + name + " selector=" +
                        (patch.selector ? FormatLabels(*patch.selector) : "unchanged") +
@@ -288,6 +309,7 @@ StatusOr<Service> FakeKubeApi::PatchService(const std::string& name, const Servi
 
 Status FakeKubeApi::CreateEvent(const Event& event) {
   RunHook(Method::kCreateEvent);
+  WaitOutHang(Method::kCreateEvent, nullptr);
   std::lock_guard<std::mutex> lock(mu_);
   std::string detail = "reason=" + event.reason + " object=" + event.involved_object.kind + "/" +
                        event.involved_object.name;
@@ -431,7 +453,24 @@ void FakeKubeApi::ScriptWatchEnd(Status end) {
 void FakeKubeApi::ClearKnobs() {
   std::lock_guard<std::mutex> lock(mu_);
   failures_.clear();
+  hangs_.clear();
   scripted_ends_.clear();
+}
+
+void FakeKubeApi::HangNext(Method method, int count) {
+  std::lock_guard<std::mutex> lock(mu_);
+  hangs_[method] += count;
+}
+
+void FakeKubeApi::ReleaseHangs() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++release_generation_;
+  cv_.notify_all();
+}
+
+bool FakeKubeApi::WaitForHanging(int n, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return hanging_ >= n; });
 }
 
 void FakeKubeApi::EndWatches(Status end) {
@@ -531,6 +570,36 @@ bool FakeKubeApi::TakeFailureLocked(Method method, Status* status) {
 void FakeKubeApi::LogCallLocked(Method method, std::string detail, const Status& result) {
   calls_.push_back({method, std::move(detail), result});
   cv_.notify_all();
+}
+
+bool FakeKubeApi::WaitOutHang(Method method, const Cancellation* cancel) {
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = hangs_.find(method);
+    if (it == hangs_.end() || it->second == 0) return true;
+    --it->second;
+    ++hanging_;
+    generation = release_generation_;
+    cv_.notify_all();
+  }
+  // Registered outside mu_: OnCancel runs the callback at once if cancelled.
+  int id = cancel ? cancel->OnCancel([this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    cv_.notify_all();
+  })
+                  : 0;
+  bool released;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] {
+      return release_generation_ != generation || (cancel && cancel->IsCancelled());
+    });
+    released = release_generation_ != generation;
+    --hanging_;
+  }
+  if (cancel) cancel->RemoveCallback(id);
+  return released;
 }
 
 void FakeKubeApi::RunHook(Method method) {

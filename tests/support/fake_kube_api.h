@@ -59,7 +59,10 @@ class FakeKubeApi : public KubeApi {
 
   // --- KubeApi ---
   const std::string& Namespace() const override { return namespace_; }
+  using KubeApi::ListPods;
   StatusOr<PodList> ListPods(const std::string& label_selector) override;
+  StatusOr<PodList> ListPods(const std::string& label_selector,
+                             const Cancellation& cancel) override;
   Status WatchPods(const std::string& label_selector, const std::string& resource_version,
                    const std::function<void(const PodWatchEvent&)>& on_event,
                    const Cancellation& cancel) override;
@@ -97,7 +100,14 @@ class FakeKubeApi : public KubeApi {
   // returns `end` at once instead of waiting (OK: a normal server close).
   // kGone is returned before replaying anything, as the server's 410 is.
   void ScriptWatchEnd(Status end);
-  // Forgets pending FailNext failures and scripted watch ends.
+  // The next `count` calls of `method` hang, as calls to a stalled API
+  // server do, until ReleaseHangs() (then they proceed) or the call's
+  // Cancellation fires (ListPods with one, WatchPods: then kCancelled).
+  void HangNext(Method method, int count);
+  void ReleaseHangs();
+  // Waits (up to `timeout`) until `n` calls are hanging; false on timeout.
+  bool WaitForHanging(int n, std::chrono::milliseconds timeout) const;
+  // Forgets pending FailNext failures, hangs and scripted watch ends.
   void ClearKnobs();
   // Ends every open watch now with `end` (OK: a normal server close).
   void EndWatches(Status end = Status::Ok());
@@ -138,6 +148,8 @@ class FakeKubeApi : public KubeApi {
   bool TakeFailureLocked(Method method, Status* status);
   void LogCallLocked(Method method, std::string detail, const Status& result);
   void RunHook(Method method);
+  // Blocks if a hang is pending for `method`; false when cancelled.
+  bool WaitOutHang(Method method, const Cancellation* cancel);
 
   const std::string namespace_;
   mutable std::mutex mu_;
@@ -152,6 +164,9 @@ class FakeKubeApi : public KubeApi {
   // Watches from a resourceVersion below this get kGone.
   int64_t oldest_servable_rv_ = 100;
   std::map<Method, std::deque<Status>> failures_;
+  std::map<Method, int> hangs_;
+  int hanging_ = 0;
+  uint64_t release_generation_ = 0;
   std::deque<Status> scripted_ends_;
   // Bumped by EndWatches(); an open watch that sees it move returns end_status_.
   uint64_t end_generation_ = 0;

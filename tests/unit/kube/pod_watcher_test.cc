@@ -376,6 +376,33 @@ TEST_F(PodWatcherTest, TheThreadDeliversChangesAndStopEndsAnOpenWatchPromptly) {
   EXPECT_EQ(api_.CallsOf(Method::kWatchPods).back().result.code(), StatusCode::kCancelled);
 }
 
+TEST_F(PodWatcherTest, StopEndsAHangingListPromptlyWithoutCountingAnError) {
+  api_.HangNext(Method::kListPods, 1);
+  PodWatcher watcher(&api_, TestOptions());
+  watcher.Start();
+  ASSERT_TRUE(api_.WaitForHanging(1, std::chrono::seconds(10)));
+
+  auto start = std::chrono::steady_clock::now();
+  watcher.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_FALSE(watcher.Synced());
+  EXPECT_EQ(watcher.stats().errors, 0);
+  EXPECT_EQ(api_.CallsOf(Method::kListPods).back().result.code(), StatusCode::kCancelled);
+}
+
+TEST_F(PodWatcherTest, AListThatHangsAndThenAnswersStillSyncs) {
+  api_.HangNext(Method::kListPods, 1);
+  AddPod("ams-0");
+  std::thread release([this] {
+    ASSERT_TRUE(api_.WaitForHanging(1, std::chrono::seconds(10)));
+    api_.ReleaseHangs();
+  });
+  EXPECT_EQ(watcher_.Step(never_), milliseconds(0));
+  release.join();
+  EXPECT_TRUE(watcher_.Synced());
+  EXPECT_EQ(Describe(watcher_.Snapshot()), Describe(Expected(api_)));
+}
+
 TEST_F(PodWatcherTest, StopWakesWaitersAndIsIdempotent) {
   PodWatcher watcher(&api_, TestOptions());
   watcher.Start();

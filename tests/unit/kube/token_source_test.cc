@@ -31,10 +31,13 @@ class TokenSourceTest : public ::testing::Test {
   std::string path_;
 };
 
-TEST_F(TokenSourceTest, AFixedTokenWinsOverTheFile) {
-  Rotate("from-file");
+TEST_F(TokenSourceTest, TheFileWinsOverAFixedTokenWhichIsOnlyTheFallback) {
   TokenSource source("fixed", path_);
-  EXPECT_EQ(source.Get(), "fixed");
+  EXPECT_EQ(source.Get(), "fixed");  // no file yet
+  Rotate("from-file");
+  EXPECT_EQ(source.Get(), "from-file");
+  TokenSource fixed_only("fixed", "");
+  EXPECT_EQ(fixed_only.Get(), "fixed");
 }
 
 TEST_F(TokenSourceTest, TheFileIsReadOnceAndTrailingNewlinesAreDropped) {
