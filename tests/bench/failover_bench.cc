@@ -8,9 +8,12 @@
 // replicas + three fake AMS pods (E2eCluster), notReadyGracePeriod 0.
 //   deleted:  leader pod deleted  -> the Service selects the new leader
 //   notready: leader NotReady     -> the Service selects the new leader
+//   probe:    the leader's AMS stops answering while its pod stays Ready
+//             (a lost node) -> switched after probe.failureThreshold (2)
+//             failed probes, probe.period (300ms) apart
 //   client:   the gap a client sees connecting through the stand-in's
 //             forwarding of ams-leader: last answer from the old leader to
-//             the first answer from the new one (over both kinds).
+//             the first answer from the new one (deleted and NotReady).
 // Times: from the benchmark's admin call (CLOCK_MONOTONIC) to the stand-in's
 // record of the selector switch (same clock).
 // Part 2 (baseline): three threads electing themselves with the statements
@@ -150,7 +153,7 @@ class Client {
 
 int IndexOf(const std::string& pod) { return std::stoi(pod.substr(pod.find('-') + 1)); }
 
-bool RunController(int rounds, Stats* deleted, Stats* notready, Stats* gap) {
+bool RunController(int rounds, Stats* deleted, Stats* notready, Stats* probe, Stats* gap) {
   E2eOptions options;
   options.not_ready_grace = "0s";
   E2eCluster cluster(options);
@@ -161,15 +164,17 @@ bool RunController(int rounds, Stats* deleted, Stats* notready, Stats* gap) {
   }
   Client client(ForwardPort(cluster));
   std::this_thread::sleep_for(milliseconds(200));
-  for (int round = 0; round < 2 * rounds; ++round) {
-    bool by_delete = round % 2 == 0;
+  for (int round = 0; round < 3 * rounds; ++round) {
+    enum { kDelete, kNotReady, kProbe } kind = static_cast<decltype(kDelete)>(round % 3);
     std::string old = cluster.LeaseHolderPod();
     int i = IndexOf(old);
     int64_t t0 = NowNs();
-    if (by_delete) {
+    if (kind == kDelete) {
       cluster.DeletePod(i, /*grace_seconds=*/0);
-    } else {
+    } else if (kind == kNotReady) {
       cluster.SetReady(i, false);
+    } else {
+      cluster.KillAms(i);  // Ready in the API, but nobody answers: a lost node
     }
     std::string next;
     int64_t switched = 0;
@@ -186,15 +191,19 @@ bool RunController(int rounds, Stats* deleted, Stats* notready, Stats* gap) {
                    cluster.Logs().c_str());
       return false;
     }
-    (by_delete ? deleted : notready)->ms.push_back((switched - t0) / 1e6);
+    Stats* stats = kind == kDelete ? deleted : kind == kNotReady ? notready : probe;
+    stats->ms.push_back((switched - t0) / 1e6);
     std::this_thread::sleep_for(milliseconds(300));
     double g = client.GapMs(old, t0);
-    if (g >= 0) gap->ms.push_back(g);
+    if (g >= 0 && kind != kProbe) gap->ms.push_back(g);
     // Put the old pod back as a follower, for the next round.
-    if (by_delete) {
+    if (kind == kDelete) {
       E2eCluster::WaitUntil([&] { return cluster.AddPod(i).ok(); }, milliseconds(5000));
-    } else {
+    } else if (kind == kNotReady) {
       cluster.SetReady(i, true);
+    } else if (!cluster.StartAms(i).ok()) {
+      std::fprintf(stderr, "cannot restart fake-ams %d\n", i);
+      return false;
     }
     std::this_thread::sleep_for(milliseconds(200));
   }
@@ -283,12 +292,13 @@ int main(int argc, char** argv) {
     if (flag == "--amoro-ttl") ttl = *amsha::ParseDuration(value);
     if (flag == "--amoro-heartbeat") heartbeat = *amsha::ParseDuration(value);
   }
-  Stats deleted, notready, gap, amoro;
+  Stats deleted, notready, probe, gap, amoro;
   std::printf("ams-ha-controller failover benchmark (%d failovers of each kind)\n", rounds);
   std::fflush(stdout);
-  if (!RunController(rounds, &deleted, &notready, &gap)) return 1;
+  if (!RunController(rounds, &deleted, &notready, &probe, &gap)) return 1;
   Print("leader deleted -> Service switched", deleted);
   Print("leader NotReady -> Service switched", notready);
+  Print("leader unreachable -> switched", probe);
   Print("client gap through ams-leader", gap);
   std::fflush(stdout);
   if (amoro_rounds > 0) {
