@@ -94,6 +94,8 @@ HttpResponse ApiHandler::Dispatch(const HttpRequest& req, const std::vector<std:
   bool discovery = false;
   if (p.size() == 1 && (p[0] == "version" || p[0] == "api" || p[0] == "apis")) {
     discovery = true;
+  } else if (p.size() >= 2 && p[0] == "openapi" && p[1] == "v3") {
+    discovery = true;
   } else if (p.size() == 2 && p[0] == "api" && p[1] == "v1") {
     discovery = true;
   } else if (p.size() >= 3 && p[0] == "api" && p[1] == "v1") {
@@ -125,6 +127,13 @@ HttpResponse ApiHandler::Dispatch(const HttpRequest& req, const std::vector<std:
   if (discovery) {
     if (req.method != "GET") return ErrorResponse(MethodNotAllowed());
     if (p[0] == "version") return JsonResponse(200, VersionInfo());
+    if (p[0] == "openapi") {
+      if (p.size() == 2) return JsonResponse(200, OpenApiV3Index());
+      if (p.size() == 4 && p[2] == "api" && p[3] == "v1") {
+        return JsonResponse(200, OpenApiV3CoreV1());
+      }
+      return ErrorResponse(PathNotFound());
+    }
     if (p[0] == "apis") return JsonResponse(200, ApiGroupList());
     if (p.size() == 1) return JsonResponse(200, ApiVersions(server_address_));
     return JsonResponse(200, CoreV1Resources());

@@ -78,6 +78,46 @@ Json ApiGroupList() {
   return g;
 }
 
+Json OpenApiV3Index() {
+  Json path = Json::object();
+  path["serverRelativeURL"] = Json::string("/openapi/v3/api/v1?hash=standin");
+  Json index = Json::object();
+  index["paths"] = Json::object();
+  index["paths"]["api/v1"] = path;
+  return index;
+}
+
+Json OpenApiV3CoreV1() {
+  Json paths = Json::object();
+  for (const char* resource : {"pods", "services", "events"}) {
+    Json gvk = Json::object();
+    gvk["group"] = Json::string("");
+    gvk["version"] = Json::string("v1");
+    gvk["kind"] = Json::string(KindOf(resource));
+    Json patch = Json::object();
+    patch["x-kubernetes-group-version-kind"] = gvk;
+    patch["responses"] = Json::object();
+    Json param = Json::object();
+    param["name"] = Json::string("fieldValidation");
+    param["in"] = Json::string("query");
+    param["schema"] = Json::object();
+    param["schema"]["type"] = Json::string("string");
+    // Like the API server: the query parameters of PATCH sit on the operation.
+    patch["parameters"] = Json::array();
+    patch["parameters"][0] = param;
+    Json item = Json::object();
+    item["patch"] = patch;
+    paths[std::string("/api/v1/namespaces/{namespace}/") + resource + "/{name}"] = item;
+  }
+  Json doc = Json::object();
+  doc["openapi"] = Json::string("3.0.0");
+  doc["info"] = Json::object();
+  doc["info"]["title"] = Json::string("Kubernetes API stand-in");
+  doc["info"]["version"] = Json::string("v1.31.0");
+  doc["paths"] = paths;
+  return doc;
+}
+
 bool IsServedResource(const std::string& resource) {
   return resource == "pods" || resource == "services" || resource == "events";
 }

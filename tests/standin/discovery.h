@@ -16,6 +16,13 @@ Json VersionInfo();
 Json ApiVersions(const std::string& server_address);
 Json CoreV1Resources();
 Json ApiGroupList();
+// A minimal OpenAPI v3 index (/openapi/v3) and core/v1 document
+// (/openapi/v3/api/v1): only the PATCH operations with their group-version-
+// kind and the fieldValidation parameter, which is what kubectl checks to
+// leave validation to the server instead of downloading full schemas.
+// (The stand-in accepts fieldValidation and does not enforce it.)
+Json OpenApiV3Index();
+Json OpenApiV3CoreV1();
 // Whether `resource` is one the stand-in stores (pods, services, events).
 bool IsServedResource(const std::string& resource);
 // "PodList" for "pods".
