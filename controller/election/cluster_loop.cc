@@ -250,8 +250,12 @@ void ClusterLoop::ProbeOnce() {
   }
   if (!leader || leader->pod_ip.empty()) return;
   bool ok = deps_.prober->Probe(leader->pod_ip, cluster_.ports.rest, cluster_.probe.timeout);
-  health_.RecordProbe(leader->uid, ok);
-  if (!ok) {
+  bool counted = health_.RecordProbe(leader->uid, ok);
+  if (!ok && !counted) {
+    // A freshly elected leader's AMS may still be starting.
+    Log(LogLevel::kDebug, "leader probe failed within probe.startupGracePeriod; not counted",
+        {{"cluster", cluster_.name}, {"pod", leader->name}});
+  } else if (!ok) {
     Log(LogLevel::kWarn, "leader probe failed",
         {{"cluster", cluster_.name},
          {"pod", leader->name},

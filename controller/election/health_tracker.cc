@@ -22,15 +22,17 @@ void HealthTracker::ObservePods(const std::vector<Pod>& pods) {
   states_.swap(next);
 }
 
-void HealthTracker::RecordProbe(const std::string& uid, bool ok) {
+bool HealthTracker::RecordProbe(const std::string& uid, bool ok) {
   MonoTime now = clock_->Now();
   std::lock_guard<std::mutex> lock(mu_);
   State& state = states_[uid];
   if (ok) {
     state.probe_failures = 0;
-  } else if (!state.probe_grace_until || now >= *state.probe_grace_until) {
-    ++state.probe_failures;
+    return true;
   }
+  if (state.probe_grace_until && now < *state.probe_grace_until) return false;
+  ++state.probe_failures;
+  return true;
 }
 
 void HealthTracker::GraceProbes(const std::string& uid, MonoTime until) {

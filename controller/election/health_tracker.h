@@ -34,8 +34,8 @@ class HealthTracker {
   // Updates readiness from a snapshot of the cluster's pods.
   void ObservePods(const std::vector<Pod>& pods);
   // Records one probe of `uid`. A failure before the pod's probe grace ends
-  // is not counted; a success always clears the count.
-  void RecordProbe(const std::string& uid, bool ok);
+  // is not counted (returns false); a success always clears the count.
+  bool RecordProbe(const std::string& uid, bool ok);
   // Failed probes of `uid` do not count until `until` (monotonic). Replaces
   // any earlier grace of that pod and clears its failure count.
   void GraceProbes(const std::string& uid, MonoTime until);

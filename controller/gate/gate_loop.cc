@@ -48,8 +48,12 @@ void GateLoop::Wake() { deps_.notifier->Interrupt(); }
 void GateLoop::ReleaseRow() {
   for (int attempt = 1; gate_step_.HoldsRow(); ++attempt) {
     Status released = gate_step_.ReleaseRow();
-    if (released.ok() || released.IsConflict()) {
+    if (released.ok()) {
       Log(LogLevel::kInfo, "gate row released", {{"cluster", cluster_.name}});
+      return;
+    }
+    if (released.IsConflict()) {
+      Log(LogLevel::kInfo, "gate row already expired and taken over", {{"cluster", cluster_.name}});
       return;
     }
     if (attempt == kReleaseAttempts) {

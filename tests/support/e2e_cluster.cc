@@ -136,7 +136,10 @@ Status E2eCluster::WriteConfig() {
     << "\n    notReadyGracePeriod: " << options_.not_ready_grace
     << "\n    probe:\n      enabled: " << (options_.probe ? "true" : "false")
     << "\n      period: " << options_.probe_period << "\n      timeout: " << options_.probe_timeout
-    << "\n      failureThreshold: " << options_.probe_failure_threshold << "\n";
+    << "\n      failureThreshold: " << options_.probe_failure_threshold
+    << "\n      startupGracePeriod: " << options_.probe_startup_grace
+    << "\n    mode: " << options_.mode << "\n"
+    << options_.extra_yaml;
   return f ? Status::Ok() : InternalError("cannot write " + config_path_);
 }
 
@@ -248,6 +251,25 @@ std::string E2eCluster::PodUidToName(const std::string& uid) {
     }
   }
   return "";
+}
+
+std::map<std::string, E2ePodState> E2eCluster::PodStates() const {
+  std::map<std::string, E2ePodState> out;
+  web::json::value state = ParseJson(standin_->State());
+  if (!state.is_object() || !state.has_field("pods")) return out;
+  for (const auto& pod : state.at("pods").as_array()) {
+    const auto& meta = pod.at("metadata");
+    E2ePodState s;
+    s.uid = meta.at("uid").as_string();
+    s.terminating = meta.has_field("deletionTimestamp") && !meta.at("deletionTimestamp").is_null();
+    if (pod.has_field("status") && pod.at("status").has_field("conditions")) {
+      for (const auto& c : pod.at("status").at("conditions").as_array()) {
+        if (c.at("type").as_string() == "Ready") s.ready = c.at("status").as_string() == "True";
+      }
+    }
+    out[meta.at("name").as_string()] = s;
+  }
+  return out;
 }
 
 std::string E2eCluster::LeaseHolderPod() {

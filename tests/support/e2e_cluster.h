@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,7 +43,21 @@ struct E2eOptions {
   std::string probe_period = "300ms";
   std::string probe_timeout = "200ms";
   int probe_failure_threshold = 2;
-  bool start_ams = true;  // start a fake-ams per pod
+  std::string probe_startup_grace = "0s";
+  std::string mode = "manage";  // or "follow"
+  bool start_ams = true;        // start a fake-ams per pod
+  // Extra top-level YAML for the config file (e.g. a `gate:` section).
+  std::string extra_yaml;
+  // Pod i gets 127.0.0.(pod_ip_base + i): suites that may run at the same
+  // time use different bases, so their AMS ports never collide.
+  int pod_ip_base = 20;
+};
+
+// A pod as the stand-in has it now (PodStates()).
+struct E2ePodState {
+  std::string uid;
+  bool ready = false;
+  bool terminating = false;
 };
 
 class E2eCluster {
@@ -56,7 +71,7 @@ class E2eCluster {
 
   // --- pods and their AMS processes ---
   static std::string PodName(int i) { return "ams-" + std::to_string(i); }
-  std::string PodIp(int i) const { return "127.0.0." + std::to_string(20 + i); }
+  std::string PodIp(int i) const { return "127.0.0." + std::to_string(options_.pod_ip_base + i); }
   Status AddPod(int i, bool ready = true);
   Status StartAms(int i);
   void KillAms(int i);  // the pod stays Ready: like a node that stopped answering
@@ -93,6 +108,9 @@ class E2eCluster {
   bool Agrees();
   // Controller logs, for failure messages.
   std::string Logs();
+  // Every pod the stand-in has, by name. Reads only the stand-in, so it is
+  // safe from any thread (a kubelet stand-in thread, say).
+  std::map<std::string, E2ePodState> PodStates() const;
 
   PostgresServer& postgres() { return postgres_; }
   StandinProcess& standin() { return *standin_; }

@@ -10,6 +10,9 @@
 // it is serving and "stop <monotonic ns> <name>" when it stops (SIGTERM or
 // SIGINT), so tests can prove that no two AMS processes were ever active at
 // the same instant (CLOCK_MONOTONIC is shared by all processes of a machine).
+// SIGUSR1 makes it hang like a wedged JVM or a lost node: it closes its
+// listeners (connections are refused, probes fail) but keeps running and
+// stays active in the journal until it is stopped.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -28,8 +31,10 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_hang{false};
 
 void OnSignal(int) { g_stop = true; }
+void OnHang(int) { g_hang = true; }
 
 long long MonoNanos() {
   timespec ts{};
@@ -94,6 +99,9 @@ int main(int argc, char** argv) {
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  struct sigaction hang {};
+  hang.sa_handler = OnHang;
+  sigaction(SIGUSR1, &hang, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   std::vector<pollfd> fds;
@@ -107,6 +115,10 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   const std::string reply = name + "\n";
   while (!g_stop) {
+    if (g_hang && !fds.empty()) {
+      for (pollfd& p : fds) close(p.fd);
+      fds.clear();
+    }
     int n = poll(fds.data(), fds.size(), 200);
     if (n <= 0) continue;
     for (pollfd& p : fds) {

@@ -189,6 +189,7 @@ class StartupGraceTest : public ::testing::Test {
 TEST_F(StartupGraceTest, ProbeFailuresOfAFreshLeaderDoNotCountDuringTheGrace) {
   ASSERT_EQ(Step().leader->name, "ams-0");
   Run(seconds(59));
+  EXPECT_FALSE(health_.RecordProbe("uid-ams-0", false)) << "not counted";
   FailProbes("ams-0", 10);
   clock_.Advance(cluster_.heartbeat_interval / 10);
   ElectionOutcome o = Step();
@@ -200,7 +201,8 @@ TEST_F(StartupGraceTest, ProbeFailuresOfAFreshLeaderDoNotCountDuringTheGrace) {
 TEST_F(StartupGraceTest, AfterTheGraceFailuresCountAgain) {
   Step();
   Run(seconds(60));
-  FailProbes("ams-0", 2);
+  EXPECT_TRUE(health_.RecordProbe("uid-ams-0", false)) << "counted";
+  FailProbes("ams-0", 1);
   ElectionOutcome o = Step();
   EXPECT_TRUE(o.transitioned);
   EXPECT_EQ(o.reason, FailoverReason::kProbeFailed);
