@@ -77,7 +77,11 @@ admin_post /admin/pods '{"namespace":"ams","name":"ams-0","labels":{"app":"ams",
 admin_post /admin/pods '{"namespace":"ams","name":"ams-1","labels":{"app":"ams","role":"follower"}}'
 admin_post /admin/pods '{"namespace":"ams","name":"db-0","labels":{"app":"db"}}'
 
-expect_contains "get pods" "$(k get pods)" "ams-0"
+table=$(k get pods)
+expect_contains "get pods prints the server's table" "$table" "READY   STATUS    RESTARTS   AGE"
+expect_contains "get pods row" "$table" "ams-0   1/1     Running   0"
+expect_contains "get pods -o wide" "$(k get pods -o wide)" "127.0.0."
+expect_contains "get pods -L" "$(k get pod ams-0 -L role)" "leader"
 expect "equality selector" "$(names -l app=ams)" "pod/ams-0 pod/ams-1"
 expect "double-equals and inequality" "$(names -l 'app==ams,role!=leader')" "pod/ams-1"
 expect "set-based in" "$(names -l 'role in (leader, candidate)')" "pod/ams-0"
@@ -132,7 +136,7 @@ expect_contains "selector record saw ams-0" "$(curl -sS "$admin/admin/record/sel
 api_curl -f -o /dev/null -X POST -H 'Content-Type: application/json' "$api/api/v1/namespaces/ams/events" \
   -d '{"metadata":{"generateName":"ams-0."},"involvedObject":{"kind":"Pod","name":"ams-0","namespace":"ams"},"reason":"LeaderElected","message":"ams-0 leads","type":"Normal"}'
 expect "get events" "$(k get events -o jsonpath='{.items[*].reason}')" "LeaderElected"
-expect_contains "get events table" "$(k get events)" "ams-0."
+expect_contains "get events table" "$(k get events)" "Normal   LeaderElected   pod/ams-0   ams-0 leads"
 expect "events by field selector" \
   "$(k get events --field-selector involvedObject.name=ams-0 -o jsonpath='{.items[*].message}')" "ams-0 leads"
 
@@ -148,6 +152,9 @@ wait "$watch_pid" 2>/dev/null || true
 watch_pid=""
 
 # --- delete pod: graceful, kubectl waits until it is gone ------------------
+k get pods -w >"$dir/watch-table.out" 2>&1 &
+watch_pid=$!
+for _ in $(seq 50); do grep -q 'db-0' "$dir/watch-table.out" 2>/dev/null && break; sleep 0.1; done
 start=$(date +%s%N)
 expect "delete pod" "$(k delete pod ams-1 --grace-period=1)" 'pod "ams-1" deleted'
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
@@ -155,6 +162,10 @@ if [ "$elapsed_ms" -ge 700 ]; then pass "delete waited for the grace period (${e
   fail "delete returned after ${elapsed_ms} ms, before the 1 s grace"; fi
 expect_contains "deleted pod is gone" "$(k get pod ams-1 2>&1 || true)" 'pods "ams-1" not found'
 expect "remaining pods" "$(names)" "pod/ams-0 pod/db-0"
+expect_contains "watch table showed Terminating" "$(cat "$dir/watch-table.out")" "Terminating"
+kill "$watch_pid" 2>/dev/null || true
+wait "$watch_pid" 2>/dev/null || true
+watch_pid=""
 
 # --- every request kubectl made was authenticated -------------------------
 # (kubectl retries discovery: every 401 must be on /api or /apis.)

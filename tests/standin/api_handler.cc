@@ -8,6 +8,7 @@
 #include "standin/field_selector.h"
 #include "standin/label_selector.h"
 #include "standin/patch.h"
+#include "standin/table.h"
 #include "standin/validation.h"
 #include "standin/watch_stream.h"
 
@@ -165,6 +166,11 @@ HttpResponse ApiHandler::Serve(const HttpRequest& req, const Route& route,
   ApiError err;
   if (verb == "get") {
     err = store_->Get(route.resource, route.ns, route.name, &out);
+    if (err.ok() && WantsTable(req.Header("accept"))) {
+      return JsonResponse(
+          200, ToTable(route.resource, {out}, StringField(out, {"metadata", "resourceVersion"}),
+                       req.Query("includeObject")));
+    }
   } else if (verb == "create") {
     auto body = ParseJson(req.body);
     if (!body) return ErrorResponse(BadRequest("the request body is not valid JSON"));
@@ -207,6 +213,9 @@ HttpResponse ApiHandler::List(const HttpRequest& req, const Route& route) {
                fields->Matches(obj);
       },
       &items, &rv);
+  if (WantsTable(req.Header("accept"))) {
+    return JsonResponse(200, ToTable(route.resource, items, rv, req.Query("includeObject")));
+  }
   Json list = Json::object();
   list["kind"] = Json::string(ListKindOf(route.resource));
   list["apiVersion"] = Json::string("v1");
@@ -231,6 +240,12 @@ HttpResponse ApiHandler::Watch(const HttpRequest& req, const Route& route) {
   options.bookmarks = Truthy(req.Query("allowWatchBookmarks"));
   options.kind = KindOf(route.resource);
   options.timeout = watch_timeout_;
+  if (WantsTable(req.Header("accept"))) {
+    options.transform = [resource = route.resource,
+                         include = req.Query("includeObject")](const Json& obj) {
+      return ToTable(resource, {obj}, StringField(obj, {"metadata", "resourceVersion"}), include);
+    };
+  }
   std::string timeout = req.Query("timeoutSeconds");
   if (!timeout.empty()) {
     try {

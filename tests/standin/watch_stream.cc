@@ -59,7 +59,9 @@ bool WatchStream::Send(ChunkSink& sink, const std::vector<StoredEvent>& events) 
   std::string out;
   for (const auto& ev : events) {
     auto filtered = FilterEvent(ev, options_.labels, options_.fields);
-    if (filtered) out += Line(filtered->type, filtered->object);
+    if (!filtered) continue;
+    out += Line(filtered->type,
+                options_.transform ? options_.transform(filtered->object) : filtered->object);
   }
   return sink.Write(out);
 }

@@ -13,6 +13,7 @@
 #define AMS_HA_TESTS_STANDIN_WATCH_STREAM_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,8 @@ struct WatchOptions {
   bool bookmarks = false;
   std::chrono::seconds timeout{300};
   std::string kind;  // of bookmark objects: Pod, Service, Event
+  // Applied to each event's object (e.g. to render it as a Table); none = as is.
+  std::function<Json(const Json&)> transform;
 };
 
 // The event as the watch must see it, or nullopt when it is filtered out.
