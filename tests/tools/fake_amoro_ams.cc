@@ -1,0 +1,207 @@
+// fake-amoro-ams: a stand-in for one Apache Amoro AMS with its own database
+// HA (ha.type: database), for follow-mode tests and demos.
+//
+//   AMS_HA_DB_PASSWORD=... fake-amoro-ams --db URL --cluster prod --name ams-0
+//       --ip 127.0.0.50 [--ttl 3s] [--heartbeat 1s] [--journal FILE]
+//
+// Every heartbeat it does what Amoro's DataBaseHighAvailabilityContainer
+// does, with Amoro's own statements (tests/support/amoro_ha_writer.h) and
+// its client-clock timing: a follower tries to acquire the AMS lease, the
+// leader renews it at the version it last saw. While it leads it listens on
+// <ip>:1630 and answers every connection with its name (like fake-ams), and
+// journals "start/stop <CLOCK_MONOTONIC ns> <name>". A failed renewal ends
+// its leadership. On SIGTERM it stops serving and exits without releasing
+// the lease (the next AMS waits for it to expire), as Amoro does. Its
+// database sessions carry application_name=fake-amoro-ams.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "common/duration.h"
+#include "lease/postgres_conninfo.h"
+#include "support/amoro_ha_writer.h"
+#include "support/sql_session.h"
+
+namespace {
+
+using std::chrono::milliseconds;
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+long long MonoNanos() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+void Journal(const std::string& path, const char* what, const std::string& name) {
+  if (path.empty()) return;
+  FILE* f = std::fopen(path.c_str(), "a");
+  if (!f) return;
+  std::fprintf(f, "%s %lld %s\n", what, MonoNanos(), name.c_str());
+  std::fflush(f);
+  fsync(fileno(f));
+  std::fclose(f);
+}
+
+// Serves "<name>\n" on ip:1630 on its own thread while it exists.
+class Server {
+ public:
+  Server(const std::string& ip, const std::string& name) : reply_(name + "\n") {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(1630);
+    inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 64) != 0) {
+      std::fprintf(stderr, "fake-amoro-ams: cannot listen on %s:1630: %s\n", ip.c_str(),
+                   std::strerror(errno));
+      close(fd_);
+      fd_ = -1;
+      return;
+    }
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~Server() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  void Serve() {
+    while (!done_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      ssize_t ignored = write(c, reply_.data(), reply_.size());
+      (void)ignored;
+      close(c);
+    }
+  }
+  std::string reply_;
+  int fd_ = -1;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string db, cluster, name, ip, journal;
+  milliseconds ttl(3000), heartbeat(1000);
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--db") {
+      db = value;
+    } else if (flag == "--cluster") {
+      cluster = value;
+    } else if (flag == "--name") {
+      name = value;
+    } else if (flag == "--ip") {
+      ip = value;
+    } else if (flag == "--journal") {
+      journal = value;
+    } else if (flag == "--ttl" || flag == "--heartbeat") {
+      auto d = amsha::ParseDuration(value);
+      if (!d) {
+        std::fprintf(stderr, "fake-amoro-ams: %s needs a duration\n", flag.c_str());
+        return 2;
+      }
+      (flag == "--ttl" ? ttl : heartbeat) = *d;
+    } else {
+      std::fprintf(stderr, "fake-amoro-ams: unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  if (db.empty() || cluster.empty() || name.empty() || ip.empty()) {
+    std::fprintf(stderr,
+                 "usage: fake-amoro-ams --db URL --cluster NAME --name NAME --ip IP [--ttl 3s] "
+                 "[--heartbeat 1s] [--journal FILE]\n");
+    return 2;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const char* password = std::getenv("AMS_HA_DB_PASSWORD");
+  const std::string conninfo =
+      amsha::ComposeConnInfo(db, password ? password : "", std::chrono::seconds(5)) +
+      (amsha::IsPostgresUri(db) ? "&" : " ") + "application_name=fake-amoro-ams";
+  // Amoro's node_id is host:port:uuid; a new uuid per process start.
+  std::mt19937_64 rng(std::random_device{}());
+  char uuid[17];
+  std::snprintf(uuid, sizeof(uuid), "%016llx", static_cast<unsigned long long>(rng()));
+  const std::string node_id = ip + ":1261:" + uuid;
+
+  std::unique_ptr<amsha::testing::SqlSession> session;
+  std::unique_ptr<amsha::testing::AmoroHaWriter> writer;
+  std::unique_ptr<Server> server;
+  std::printf("fake-amoro-ams %s node_id=%s ttl=%lldms heartbeat=%lldms\n", name.c_str(),
+              node_id.c_str(), static_cast<long long>(ttl.count()),
+              static_cast<long long>(heartbeat.count()));
+  std::fflush(stdout);
+  while (!g_stop) {
+    if (!session) {
+      auto opened = amsha::testing::SqlSession::Open(conninfo);
+      if (opened.ok()) {
+        session = std::move(opened).value();
+        writer = std::make_unique<amsha::testing::AmoroHaWriter>(session.get(), cluster, node_id,
+                                                                 ip, ttl);
+      }
+    }
+    if (writer) {
+      bool leads = false;
+      auto result = server ? writer->TryRenew() : writer->TryAcquire();
+      if (result.ok()) {
+        leads = result.value();
+      } else {
+        std::fprintf(stderr, "fake-amoro-ams: %s\n", result.status().ToString().c_str());
+        writer.reset();
+        session.reset();  // reconnect next round
+      }
+      if (leads && !server) {
+        server = std::make_unique<Server>(ip, name);
+        Journal(journal, "start", name);
+        std::printf("leader %s\n", name.c_str());
+        std::fflush(stdout);
+      } else if (!leads && server) {
+        server.reset();
+        Journal(journal, "stop", name);
+        std::printf("lost leadership %s\n", name.c_str());
+        std::fflush(stdout);
+      }
+    }
+    auto until = std::chrono::steady_clock::now() + heartbeat;
+    while (!g_stop && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
+  if (server) {
+    server.reset();
+    Journal(journal, "stop", name);
+  }
+  return 0;
+}
