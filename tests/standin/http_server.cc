@@ -151,6 +151,15 @@ struct HttpServer::Impl {
       boost::system::error_code ec;
       http::request_parser<http::string_body> parser;
       parser.body_limit(16 * 1024 * 1024);
+      http::read_header(stream, buffer, parser, ec);
+      if (ec) break;
+      // curl asks before sending bodies over 1 KiB; without an answer it
+      // waits a second.
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, 11};
+        http::write(stream, go_on, ec);
+        if (ec) break;
+      }
       http::read(stream, buffer, parser, ec);
       if (ec) break;
       const auto& req = parser.get();
