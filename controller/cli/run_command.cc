@@ -90,6 +90,13 @@ std::chrono::milliseconds LivenessBound(const Config& config) {
                                              4 * call + config.controller.retry_period);
 }
 
+// The replica the row names now, when it is not this one ("unknown" while
+// the row cannot be read).
+std::string OtherActive(const ControllerElector& controller) {
+  std::string other = controller.ActiveIdentity();
+  return other.empty() || other == controller.identity() ? "unknown" : other;
+}
+
 }  // namespace
 
 int RunController(const ParsedFlags& flags) {
@@ -188,7 +195,7 @@ int RunController(const ParsedFlags& flags) {
         Log(LogLevel::kInfo,
             active ? "became the active controller" : "no longer active; standing by",
             {{"identity", config.controller.identity},
-             {"active", active ? config.controller.identity : controller.ActiveIdentity()}});
+             {"active", active ? config.controller.identity : OtherActive(controller)}});
         for (auto& loop : loops) loop->Wake();
       }
       if (!step.status.ok()) {

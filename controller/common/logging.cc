@@ -14,7 +14,8 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::atomic<int> g_format{static_cast<int>(LogFormat::kText)};
 std::mutex g_write_mu;
 std::mutex g_secrets_mu;
-std::deque<std::string> g_secrets;  // guarded by g_secrets_mu
+std::deque<std::string> g_secrets;           // guarded by g_secrets_mu
+std::deque<std::string> g_rotating_secrets;  // guarded by g_secrets_mu
 std::atomic<bool> g_have_secrets{false};
 
 const char* LevelName(LogLevel level) {
@@ -132,23 +133,35 @@ std::string FormatLogLine(LogFormat format, LogLevel level, const std::string& t
   return line;
 }
 
-void AddLogSecret(const std::string& secret) {
+namespace {
+
+void AddSecretTo(std::deque<std::string>* list, const std::string& secret, size_t keep) {
   if (secret.size() < 4) return;
   std::lock_guard<std::mutex> lock(g_secrets_mu);
-  for (const std::string& known : g_secrets) {
+  for (const std::string& known : *list) {
     if (known == secret) return;
   }
-  g_secrets.push_back(secret);
-  if (g_secrets.size() > 16) g_secrets.pop_front();
+  list->push_back(secret);
+  if (keep > 0 && list->size() > keep) list->pop_front();
   g_have_secrets = true;
+}
+
+}  // namespace
+
+void AddLogSecret(const std::string& secret) { AddSecretTo(&g_secrets, secret, 0); }
+
+void AddRotatingLogSecret(const std::string& secret) {
+  AddSecretTo(&g_rotating_secrets, secret, 4);
 }
 
 std::string MaskLogSecrets(std::string text) {
   if (!g_have_secrets) return text;
   std::lock_guard<std::mutex> lock(g_secrets_mu);
-  for (const std::string& secret : g_secrets) {
-    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 4)) {
-      text.replace(at, secret.size(), "****");
+  for (const auto* list : {&g_secrets, &g_rotating_secrets}) {
+    for (const std::string& secret : *list) {
+      for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 4)) {
+        text.replace(at, secret.size(), "****");
+      }
     }
   }
   return text;

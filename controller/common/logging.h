@@ -33,9 +33,13 @@ void Log(LogLevel level, const std::string& message, const LogFields& fields = {
 
 // From now on, every occurrence of `secret` in a log message or field value
 // is written as "****" (the database password, a token). Secrets shorter than
-// 4 characters are ignored: masking them would garble every line. The last
-// 16 secrets are kept, so a rotating token may be added each time it changes.
+// 4 characters are ignored: masking them would garble every line. Kept for
+// the life of the process.
 void AddLogSecret(const std::string& secret);
+// The same for a secret that rotates (a bound service-account token): only
+// the last 4 rotating secrets are kept, so hourly rotation never grows the
+// list nor pushes out the permanent ones.
+void AddRotatingLogSecret(const std::string& secret);
 // `text` with the registered secrets masked (what Log() does to each part).
 std::string MaskLogSecrets(std::string text);
 

@@ -97,11 +97,20 @@ milliseconds ClusterLoop::RunOnce() {
   Act(outcome, pods, step_start, switchover);
 
   if (!outcome.status.ok()) {
-    LogLevel level = outcome.status.IsConflict() ? LogLevel::kInfo : LogLevel::kWarn;
-    Log(level, "lease step did not complete; retrying",
-        {{"cluster", cluster_.name}, {"detail", outcome.summary}});
-    // A conflict means the row moved: read it again at once.
-    return outcome.status.IsConflict() ? milliseconds(0) : backoff_.Next();
+    // A conflict means the row moved: read it again at once, the first
+    // time. Conflicts that keep coming (another writer fighting over the
+    // row) back off like errors, and are logged once per streak.
+    bool first = backoff_.attempts() == 0;
+    milliseconds wait = outcome.status.IsConflict() && first ? milliseconds(0) : backoff_.Next();
+    if (first || !outcome.status.IsConflict()) {
+      LogLevel level = outcome.status.IsConflict() ? LogLevel::kInfo : LogLevel::kWarn;
+      Log(level, "lease step did not complete; retrying",
+          {{"cluster", cluster_.name},
+           {"detail", outcome.summary},
+           {"retry_in_ms", std::to_string(wait.count())}});
+    }
+    if (outcome.status.IsConflict() && first) backoff_.Next();  // count the streak
+    return wait;
   }
   backoff_.Reset();
   return pass_interval_;

@@ -13,6 +13,7 @@ namespace amsha {
 
 TokenSource::TokenSource(std::string fixed, std::string file)
     : fixed_(std::move(fixed)), file_(std::move(file)), token_(fixed_) {
+  if (!fixed_.empty()) AddLogSecret(fixed_);
   if (!file_.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     ReloadLocked(/*force=*/true);
@@ -67,6 +68,7 @@ bool TokenSource::ReloadLocked(bool force) {
   stamp_ = stamp;
   ++reloads_;
   bool changed = token != token_;
+  AddRotatingLogSecret(token);  // a token must never reach a log line
   token_ = std::move(token);
   return changed;
 }

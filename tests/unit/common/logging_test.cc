@@ -44,5 +44,12 @@ TEST(LoggingTest, RegisteredSecretsNeverReachALogLine) {
   EXPECT_NE(line.find("postgresql://u:****@h"), std::string::npos) << line;
 }
 
+TEST(LoggingTest, RotatingTokensNeverPushOutThePassword) {
+  AddLogSecret("the-db-password");
+  for (int i = 0; i < 100; ++i) AddRotatingLogSecret("token-number-" + std::to_string(i));
+  EXPECT_EQ(MaskLogSecrets("the-db-password token-number-99"), "**** ****");
+  EXPECT_EQ(MaskLogSecrets("token-number-0"), "token-number-0") << "old tokens are forgotten";
+}
+
 }  // namespace
 }  // namespace amsha

@@ -250,5 +250,22 @@ TEST_F(ClusterLoopTest, AReplicaThatAdoptsTheLeaderLogsTheRoutingOnce) {
   EXPECT_EQ(metrics_.transitions["prod"], 1);
 }
 
+TEST_F(ClusterLoopTest, ConflictsThatKeepComingBackOffInsteadOfSpinning) {
+  controller_->Step();
+  Pass();
+  ASSERT_EQ(Selected().size(), 1u);
+  // Every store call reports that the row moved under us.
+  store_.FailNext(1000, ConflictError("version moved"));
+  SyncPods();
+  EXPECT_EQ(loop_->RunOnce(), milliseconds(0)) << "the first conflict re-reads at once";
+  EXPECT_GT(loop_->RunOnce(), milliseconds(0)) << "the next ones back off";
+  EXPECT_GT(loop_->RunOnce(), milliseconds(0));
+  store_.FailNext(0, Status());
+  EXPECT_EQ(loop_->RunOnce(),
+            milliseconds(std::min<int64_t>({config_.controller.retry_period.count(),
+                                            config_.clusters[0].heartbeat_interval.count(), 1000})))
+      << "a success resets the streak";
+}
+
 }  // namespace
 }  // namespace amsha
