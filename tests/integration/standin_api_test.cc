@@ -170,6 +170,8 @@ TEST_F(StandinApiTest, PatchTypesAndTheirErrors) {
   AdminResponse bad_label = MergePatch(kPods + "/ams-0", R"({"metadata":{"labels":{"x":"-bad"}}})");
   EXPECT_EQ(bad_label.code, 422);
   EXPECT_EQ(Call("GET", kPods + "/nope").code, 404);
+  EXPECT_EQ(Call("POST", kPods + "/ams-0", "{}").code, 405);
+  EXPECT_EQ(Call("PATCH", kPods, "{}", "application/merge-patch+json").code, 405);
 }
 
 TEST_F(StandinApiTest, InvalidEventIsRejectedWith422AndValidOneIsRecorded) {

@@ -160,8 +160,10 @@ HttpResponse ApiHandler::Serve(const HttpRequest& req, const Route& route,
   }
   if (verb == "list") return List(req, route);
   if (verb == "watch") return Watch(req, route);
-  // Writes and gets need a namespace; creates need no name.
+  // Writes and gets need a namespace; creates go to the collection, the
+  // other verbs to one object.
   if (route.ns.empty()) return ErrorResponse(PathNotFound());
+  if ((verb == "create") != route.name.empty()) return ErrorResponse(MethodNotAllowed());
   Json out;
   ApiError err;
   if (verb == "get") {
