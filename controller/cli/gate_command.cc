@@ -95,6 +95,13 @@ int RunGate(const ParsedFlags& flags) {
   deps.notifier = notifier.get();
   deps.ams = &ams;
   deps.clock = RealClock::Get();
+  // As the controller's own /healthz: a pass may wait for a few database
+  // calls (each bounded by the timeouts, +1 s of watchdog) during an outage.
+  const std::chrono::milliseconds call = config.database.connect_timeout +
+                                         config.database.statement_timeout +
+                                         std::chrono::milliseconds(1000);
+  deps.health_bound = std::max<std::chrono::milliseconds>(std::chrono::seconds(60),
+                                                          4 * call + config.gate.poll_interval);
   GateLoop loop(me, *cluster, config.gate, deps);
 
   std::unique_ptr<ReadinessServer> readiness;

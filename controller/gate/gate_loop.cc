@@ -233,9 +233,8 @@ void GateLoop::EnforceFence() {
 ReadinessServer::Answer GateLoop::Health(const std::string& path) const {
   const MonoTime now = deps_.clock->Now();
   std::lock_guard<std::mutex> lock(mu_);
-  // A pass may legitimately take a few statement timeouts; stopping AMS may
-  // take the whole grace, and the gate is exiting then anyway.
-  const milliseconds stale = std::max(3 * gate_.poll_interval, milliseconds(10000));
+  // Stopping AMS may take the whole grace; the gate is exiting then anyway.
+  const milliseconds stale = deps_.health_bound;
   const bool turning = stopping_ || now - last_pass_ <= stale;
   if (path == "/healthz") {
     return {turning,

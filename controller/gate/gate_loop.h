@@ -52,6 +52,10 @@ class GateLoop {
     LeaseChangeNotifier* notifier = nullptr;
     AmsRunner* ams = nullptr;
     const Clock* clock = nullptr;
+    // Health() calls the loop stuck when no pass started for this long. A
+    // pass may legitimately wait for a few database calls during an outage,
+    // so this must cover them: a liveness restart kills AMS with the gate.
+    std::chrono::milliseconds health_bound{60000};
   };
 
   GateLoop(GateIdentity me, ClusterConfig cluster, GateConfig gate, Deps deps);
