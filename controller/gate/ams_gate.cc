@@ -145,8 +145,17 @@ GateDecision AmsGate::Follow(const std::optional<LeaseRecord>& lease, bool ams_r
 GateDecision AmsGate::Lead(const LeaseRecord& lease, MonoTime read_start, bool ams_running) {
   lease_deadline_ = read_start + milliseconds(lease.ExpiresInMs()) - gate_.safety_margin;
   const milliseconds ttl = RowTtl(lease);
-  const MonoTime write_start = clock_->Now();
   GateDecision d;
+  if (!ams_running && Until(*lease_deadline_) < std::min(kMinStep, gate_.poll_interval)) {
+    // It would be fenced the moment it started: wait for the controller to
+    // renew (a controller takeover, or the database just came back).
+    d.summary = "leader: the lease expires in " + Seconds(milliseconds(lease.ExpiresInMs())) +
+                " (safety margin " + Seconds(gate_.safety_margin) +
+                "); waiting for it to be renewed before starting AMS";
+    d.next_step = std::min(kMinStep, gate_.poll_interval);
+    return d;
+  }
+  const MonoTime write_start = clock_->Now();
   if (!row_) {
     if (ams_running) return Stop("lost track of the gate row: stopping AMS");
     auto acquired = store_->Acquire(gate_key(), Holder(), ttl);

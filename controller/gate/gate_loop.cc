@@ -81,8 +81,9 @@ void GateLoop::Report(const GateDecision& decision) {
   }
   if (situation == situation_) return;
   situation_ = situation;
-  LogLevel level =
-      decision.status.ok() || decision.status.IsConflict() ? LogLevel::kInfo : LogLevel::kWarn;
+  const bool trouble = decision.action == GateDecision::Action::kStopAms ||
+                       !(decision.status.ok() || decision.status.IsConflict());
+  LogLevel level = trouble ? LogLevel::kWarn : LogLevel::kInfo;
   Log(level, decision.summary, {{"cluster", cluster_.name}, {"pod", me_.pod_name}});
 }
 

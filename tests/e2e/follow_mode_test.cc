@@ -7,6 +7,7 @@
 // itself that the controller wrote nothing for the cluster.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -47,7 +48,8 @@ class FollowModeE2eTest : public ::testing::Test {
     options.mode = "follow";
     options.start_ams = false;
     options.controllers = 0;
-    options.pod_ip_base = 50;
+    // As gate_failover_test: pod IPs of their own, picked per process.
+    options.pod_ip_base = 100 + 3 * (::getpid() % 50);
     cluster_ = std::make_unique<E2eCluster>(options);
     Status s = cluster_->Start(/*wait_for_leader=*/false);
     ASSERT_TRUE(s.ok()) << s.ToString();

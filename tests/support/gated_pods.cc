@@ -19,13 +19,15 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr milliseconds kKubeletPeriod{100};
+// A kubelet's readinessProbe: failureThreshold 3, successThreshold 1.
+constexpr int kProbeFailureThreshold = 3;
 constexpr milliseconds kRestartDelay{300};
 
 }  // namespace
 
 int HttpStatus(const std::string& ip, int port, const std::string& path) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{0, 300000};
+  timeval tv{1, 0};  // the kubelet's default timeoutSeconds
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   sockaddr_in addr{};
@@ -82,6 +84,7 @@ Status GatedPods::StartGate(Pod& pod, const std::string& uid) {
   pod.uid = uid;
   pod.sigtermed = false;
   pod.exited_at = {};
+  pod.probe_failures = 0;
   pod.gate = std::make_unique<ChildProcess>(
       std::vector<std::string>{cluster_->ControllerBinary(), "gate", "--config", pod.config,
                                "--cluster", cluster_->options().cluster, "--",
@@ -169,8 +172,10 @@ void GatedPods::KubeletPass() {
       continue;
     }
     if (pod.node_lost) continue;
-    bool want =
-        !pod.force_not_ready && HttpStatus(pod.ip, options_.readiness_port, "/readyz") == 200;
+    bool probe_ok = HttpStatus(pod.ip, options_.readiness_port, "/readyz") == 200;
+    pod.probe_failures = probe_ok ? 0 : pod.probe_failures + 1;
+    bool want = !pod.force_not_ready &&
+                (probe_ok || (state.ready && pod.probe_failures < kProbeFailureThreshold));
     if (want != state.ready) cluster_->standin().SetReady(pod.name, want);
   }
 }

@@ -3,7 +3,8 @@
 // small kubelet stand-in that
 //   - mirrors each gate's /readyz into the pod's Ready condition (there is
 //     no real kubelet; readiness comes from the gate, as the chart's
-//     readinessProbe would take it), unless the test forces a pod NotReady;
+//     readinessProbe would take it: timeout 1s, NotReady after 3 failures in
+//     a row, Ready after 1 success), unless the test forces a pod NotReady;
 //   - sends SIGTERM to the gate of a pod being deleted, SIGKILL once the pod
 //     is gone, and restarts a gate that exited (restartPolicy: Always);
 // plus one TcpRelay per pod between its gate and PostgreSQL, so that a test
@@ -90,7 +91,7 @@ class GatedPods {
     bool node_lost = false;
     int restarts = 0;
     std::chrono::steady_clock::time_point exited_at{};
-    int ready_set = -1;  // what the kubelet last wrote: -1 unknown, 0, 1
+    int probe_failures = 0;  // consecutive failed /readyz probes
   };
   Status WriteConfig(Pod& pod);
   Status StartGate(Pod& pod, const std::string& uid);

@@ -286,10 +286,24 @@ TEST_F(AmsGateTest, ReleasingTheRowLetsTheNextLeaderStartAtOnce) {
 }
 
 TEST_F(AmsGateTest, ALeaderRereadsSoonWhileTheLeaseIsAboutToExpire) {
+  BecomeLeader();
   LeaseTo(0, milliseconds(800));  // less than the 1 s margin left: a controller takeover
-  GateDecision d = gate_->Step(false);
-  ASSERT_EQ(d.action, Action::kStartAms);
+  GateDecision d = gate_->Step(true);
+  EXPECT_EQ(d.action, Action::kNone);
   EXPECT_EQ(d.next_step, milliseconds(200)) << "neither spinning nor waiting a whole poll";
+}
+
+TEST_F(AmsGateTest, DoesNotStartAmsOnALeaseThatWouldBeFencedAtOnce) {
+  LeaseTo(0, milliseconds(1100));  // 100 ms before the fence deadline
+  GateDecision d = gate_->Step(false);
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.summary,
+            "leader: the lease expires in 1.1s (safety margin 1.0s); waiting for it to be renewed "
+            "before starting AMS");
+  EXPECT_EQ(d.next_step, milliseconds(200));
+  EXPECT_FALSE(gate_->HoldsRow()) << "nothing taken";
+  LeaseTo(0, seconds(30));  // renewed
+  EXPECT_EQ(gate_->Step(false).action, Action::kStartAms);
 }
 
 TEST_F(AmsGateTest, WaitsWithoutWritingWhileTheDatabaseCannotBeRead) {
