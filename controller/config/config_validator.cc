@@ -118,6 +118,16 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
                                       D(cl.probe.period) + ")");
     }
   }
+  if (manage) {
+    for (auto [key, port] : {std::pair<const char*, int>{"table", cl.ports.table},
+                             {"optimizing", cl.ports.optimizing},
+                             {"rest", cl.ports.rest}}) {
+      if (config.gate.readiness_port == port) {
+        p.Add("gate.readinessPort", "(" + std::to_string(port) + ") must differ from " + at +
+                                        "ports." + key + ": the gate listens next to AMS");
+      }
+    }
+  }
   // A gate re-reads the lease every pollInterval and must confirm it with
   // more than safetyMargin left, or a leader fences itself between reads.
   const GateConfig& g = config.gate;

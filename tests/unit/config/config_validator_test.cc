@@ -101,6 +101,8 @@ INSTANTIATE_TEST_SUITE_P(
              "gate.pollInterval: must be positive"},
         Case{"GateReadinessPortOutOfRange", [](Config& c) { c.gate.readiness_port = 65536; },
              "gate.readinessPort: 65536 is not a TCP port (1-65535, or 0 for none)"},
+        Case{"GateReadinessPortIsAnAmsPort", [](Config& c) { c.gate.readiness_port = 1630; },
+             "gate.readinessPort: (1630) must differ from clusters[0].ports.rest"},
         Case{"GateWouldFenceALeaderBetweenTwoReads",
              [](Config& c) {
                c.gate.safety_margin = seconds(10);
