@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <cpprest/json.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -153,7 +154,8 @@ class Client {
 
 int IndexOf(const std::string& pod) { return std::stoi(pod.substr(pod.find('-') + 1)); }
 
-bool RunController(int rounds, Stats* deleted, Stats* notready, Stats* probe, Stats* gap) {
+bool RunController(int rounds, Stats* deleted, Stats* notready, Stats* probe, Stats* gap,
+                   Stats* takeover) {
   E2eOptions options;
   options.not_ready_grace = "0s";
   E2eCluster cluster(options);
@@ -206,6 +208,32 @@ bool RunController(int rounds, Stats* deleted, Stats* notready, Stats* probe, St
       return false;
     }
     std::this_thread::sleep_for(milliseconds(200));
+  }
+  // The controllers' own failover: SIGKILL the active replica, time until
+  // the standby holds the controller row (leaseDuration 3s, retryPeriod
+  // 500ms in this harness), and check that the AMS leader never moved.
+  for (int round = 0; round < 5; ++round) {
+    std::string active = cluster.ActiveController();
+    std::string leader = cluster.LeaseHolderPod();
+    int i = active == "ctl-0" ? 0 : 1;
+    int64_t t0 = NowNs();
+    cluster.KillController(i, SIGKILL);
+    if (!E2eCluster::WaitUntil(
+            [&] {
+              std::string now = cluster.ActiveController();
+              return !now.empty() && now != active;
+            },
+            milliseconds(15000))) {
+      std::fprintf(stderr, "no controller takeover\n%s\n", cluster.Logs().c_str());
+      return false;
+    }
+    takeover->ms.push_back((NowNs() - t0) / 1e6);
+    if (cluster.LeaseHolderPod() != leader) {
+      std::fprintf(stderr, "a controller takeover moved the AMS leader!\n");
+      return false;
+    }
+    if (!cluster.StartController(i).ok()) return false;
+    std::this_thread::sleep_for(milliseconds(1000));
   }
   if (cluster.MaxSelectedEver() > 1) {
     std::fprintf(stderr, "the Service selected two pods at once!\n");
@@ -292,14 +320,15 @@ int main(int argc, char** argv) {
     if (flag == "--amoro-ttl") ttl = *amsha::ParseDuration(value);
     if (flag == "--amoro-heartbeat") heartbeat = *amsha::ParseDuration(value);
   }
-  Stats deleted, notready, probe, gap, amoro;
+  Stats deleted, notready, probe, gap, takeover, amoro;
   std::printf("ams-ha-controller failover benchmark (%d failovers of each kind)\n", rounds);
   std::fflush(stdout);
-  if (!RunController(rounds, &deleted, &notready, &probe, &gap)) return 1;
+  if (!RunController(rounds, &deleted, &notready, &probe, &gap, &takeover)) return 1;
   Print("leader deleted -> Service switched", deleted);
   Print("leader NotReady -> Service switched", notready);
   Print("leader unreachable -> switched", probe);
   Print("client gap through ams-leader", gap);
+  Print("active controller SIGKILL -> standby", takeover);
   std::fflush(stdout);
   if (amoro_rounds > 0) {
     std::printf("\nbaseline: Amoro database HA (ttl %s, heartbeat %s), %d rounds\n",
