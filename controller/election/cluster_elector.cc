@@ -58,7 +58,9 @@ void ClusterElector::Reset() {
 }
 
 void ClusterElector::GraceProbes(const Pod& leader) {
-  if (config_.probe.startup_grace_period.count() <= 0) return;
+  // A new term starts with a clean count: failures the pod collected when it
+  // led before must not fail it over again the moment it is elected (with
+  // two such pods the lease would bounce between them at once).
   health_->GraceProbes(leader.uid, clock_->Now() + config_.probe.startup_grace_period);
 }
 
@@ -97,9 +99,17 @@ std::vector<const Pod*> ClusterElector::Candidates(const std::vector<Pod>& pods,
   for (const Pod& p : pods) {
     if (IsCandidate(p) && p.uid != exclude_uid) out.push_back(&p);
   }
-  // Ready longest first. RFC 3339 UTC timestamps of one API server sort as
-  // strings; an unknown time sorts last; the name breaks ties.
-  std::sort(out.begin(), out.end(), [](const Pod* a, const Pod* b) {
+  // A pod whose AMS failed our probes when it last led (its node may be
+  // lost) comes after the others. Then Ready longest first: RFC 3339 UTC
+  // timestamps of one API server sort as strings; an unknown time sorts
+  // last; the name breaks ties.
+  const bool probing = config_.probe.enabled;
+  std::sort(out.begin(), out.end(), [this, probing](const Pod* a, const Pod* b) {
+    if (probing) {
+      bool a_failed = health_->ConsecutiveProbeFailures(a->uid) > 0;
+      bool b_failed = health_->ConsecutiveProbeFailures(b->uid) > 0;
+      if (a_failed != b_failed) return b_failed;
+    }
     bool a_known = !a->ready_transition_time.empty();
     bool b_known = !b->ready_transition_time.empty();
     if (a_known != b_known) return a_known;

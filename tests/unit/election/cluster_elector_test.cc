@@ -212,6 +212,35 @@ INSTANTIATE_TEST_SUITE_P(
                                std::nullopt}),
     [](const auto& info) { return info.param.name; });
 
+TEST_F(ClusterElectorTest, FailuresFromAnEarlierTermNeverBounceTheLeaseBetweenTwoPods) {
+  // ams-1 leads and stops answering: the lease goes to ams-2.
+  ElectFirst();
+  for (int i = 0; i < 3; ++i) health_.RecordProbe("uid-ams-1", false);
+  ASSERT_EQ(Step().leader->name, "ams-2");
+  // ams-1's AMS comes back (nobody probes followers, so its count stays),
+  // then ams-2 stops answering, and ams-0 is gone.
+  pods_.erase(pods_.begin());
+  for (int i = 0; i < 3; ++i) health_.RecordProbe("uid-ams-2", false);
+  ElectionOutcome o = Step();
+  ASSERT_TRUE(o.transitioned);
+  EXPECT_EQ(o.leader->name, "ams-1");
+  // The old failures of ams-1 belong to its previous term.
+  for (int i = 0; i < 5; ++i) {
+    ElectionOutcome next = Step();
+    EXPECT_FALSE(next.transitioned) << "bounced back: " << next.summary;
+    EXPECT_EQ(HolderPod(), "ams-1");
+  }
+}
+
+TEST_F(ClusterElectorTest, APodThatFailedItsProbesWhenItLedIsChosenLast) {
+  ElectFirst();  // ams-1
+  for (int i = 0; i < 3; ++i) health_.RecordProbe("uid-ams-1", false);
+  ASSERT_EQ(Step().leader->name, "ams-2");
+  for (int i = 0; i < 3; ++i) health_.RecordProbe("uid-ams-2", false);
+  // ams-1 has been Ready longest, but its AMS failed when it last led.
+  EXPECT_EQ(Step().leader->name, "ams-0");
+}
+
 TEST_F(ClusterElectorTest, ProbeFailuresDoNotCountWhenTheProbeIsDisabled) {
   cluster_.probe.enabled = false;
   elector_ = std::make_unique<ClusterElector>(cluster_, &store_, &clock_, &health_);
