@@ -4,15 +4,14 @@
 
 #include "election/cluster_loop.h"
 #include "routing/desired_state.h"
-#include "support/fake_kube_api.h"
-#include "support/fake_lease_store.h"
-#include "support/recording_metrics_sink.h"
+#include "support/cluster_loop_harness.h"
 
 namespace amsha {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::ClusterLoopHarness;
 using testing::FakeLeaseStore;
 using testing::RecordingMetricsSink;
 
@@ -25,51 +24,30 @@ class NeverProber : public Prober {
   int probes = 0;
 };
 
+ClusterConfig FollowCluster() {
+  ClusterConfig cluster;
+  cluster.name = "prod";
+  cluster.pod_selector = "app=amoro";
+  cluster.mode = ClusterMode::kFollow;
+  return cluster;
+}
+
 class ClusterLoopFollowTest : public ::testing::Test {
  protected:
-  ClusterLoopFollowTest() : store_(&clock_), api_("ams") {
-    config_.controller.identity = "ctl-0";
-    ClusterConfig cluster;
-    cluster.name = "prod";
-    cluster.pod_selector = "app=amoro";
-    cluster.mode = ClusterMode::kFollow;
-    config_.clusters.push_back(cluster);
+  ClusterLoopFollowTest() : h_(FollowCluster(), &prober_) {
     for (int i = 0; i < 3; ++i) {
       std::string name = "ams-" + std::to_string(i);
       api_.PutPod(api_.MakePod(name, {{"app", "amoro"}}, true, "10.2.0." + std::to_string(i)));
     }
-    Service svc;
-    svc.name = "ams-leader";
-    api_.PutService(svc);
-    controller_ = std::make_unique<ControllerElector>(config_.controller, &store_, &clock_);
-    PodWatcher::Options options;
-    options.label_selector = "app=amoro";
-    watcher_ = std::make_unique<PodWatcher>(&api_, options, &clock_);
-    ClusterLoop::Deps deps;
-    deps.store = &store_;
-    deps.api = &api_;
-    deps.watcher = watcher_.get();
-    deps.controller = controller_.get();
-    deps.clock = &clock_;
-    deps.metrics = &metrics_;
-    deps.prober = &prober_;
-    loop_ = std::make_unique<ClusterLoop>(config_, config_.clusters[0], deps);
     controller_->Step();
   }
 
-  void Pass() {
-    Cancellation never;
-    if (watcher_->Synced()) api_.ScriptWatchEnd(Status::Ok());
-    watcher_->Step(never);
-    loop_->RunOnce();
-  }
+  void Pass() { h_.Pass(); }
   void AmoroHolds(int pod, milliseconds ttl = seconds(30)) {
     std::string ip = "10.2.0." + std::to_string(pod);
     store_.Put({"prod", kAmsServiceName}, {ip + ":1261:amoro-" + ip, ip, "{}"}, ttl);
   }
-  std::vector<std::string> Selected() const {
-    return SelectedPods(api_.FindService("ams-leader")->selector, api_.Pods());
-  }
+  std::vector<std::string> Selected() const { return h_.Selected(); }
   // Every store call that touched cluster "prod" other than a read.
   std::vector<std::string> WritesToTheCluster() const {
     std::vector<std::string> out;
@@ -81,15 +59,15 @@ class ClusterLoopFollowTest : public ::testing::Test {
     return out;
   }
 
-  FakeClock clock_;
-  FakeLeaseStore store_;
-  FakeKubeApi api_;
-  Config config_;
-  RecordingMetricsSink metrics_;
   NeverProber prober_;
-  std::unique_ptr<ControllerElector> controller_;
-  std::unique_ptr<PodWatcher> watcher_;
-  std::unique_ptr<ClusterLoop> loop_;
+  ClusterLoopHarness h_;
+  FakeClock& clock_ = h_.clock;
+  FakeLeaseStore& store_ = h_.store;
+  FakeKubeApi& api_ = h_.api;
+  Config& config_ = h_.config;
+  RecordingMetricsSink& metrics_ = h_.metrics;
+  std::unique_ptr<ControllerElector>& controller_ = h_.controller;
+  std::unique_ptr<ClusterLoop>& loop_ = h_.loop;
 };
 
 TEST_F(ClusterLoopFollowTest, RoutesToTheHolderAndFollowsItsTakeover) {

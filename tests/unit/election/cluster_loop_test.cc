@@ -4,15 +4,14 @@
 
 #include "election/pod_identity.h"
 #include "routing/desired_state.h"
-#include "support/fake_kube_api.h"
-#include "support/fake_lease_store.h"
-#include "support/recording_metrics_sink.h"
+#include "support/cluster_loop_harness.h"
 
 namespace amsha {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::ClusterLoopHarness;
 using testing::FakeLeaseStore;
 using testing::RecordingMetricsSink;
 
@@ -26,52 +25,24 @@ class FakeProber : public Prober {
   std::vector<std::string> probed;
 };
 
+ClusterConfig ProdCluster() {
+  ClusterConfig cluster;
+  cluster.name = "prod";
+  cluster.pod_selector = "app=amoro";
+  return cluster;
+}
+
 class ClusterLoopTest : public ::testing::Test {
  protected:
-  ClusterLoopTest() : store_(&clock_), api_("ams") {
-    config_.controller.identity = "ctl-0";
-    ClusterConfig cluster;
-    cluster.name = "prod";
-    cluster.pod_selector = "app=amoro";
-    config_.clusters.push_back(cluster);
+  ClusterLoopTest() : h_(ProdCluster(), &prober_) {
     for (const char* name : {"ams-0", "ams-1", "ams-2"}) {
       api_.PutPod(api_.MakePod(name, {{"app", "amoro"}}));
     }
-    Service svc;
-    svc.name = "ams-leader";
-    api_.PutService(svc);
-    controller_ = std::make_unique<ControllerElector>(config_.controller, &store_, &clock_);
-    PodWatcher::Options options;
-    options.label_selector = "app=amoro";
-    watcher_ = std::make_unique<PodWatcher>(&api_, options, &clock_);
-    ClusterLoop::Deps deps;
-    deps.store = &store_;
-    deps.api = &api_;
-    deps.watcher = watcher_.get();
-    deps.controller = controller_.get();
-    deps.clock = &clock_;
-    deps.metrics = &metrics_;
-    deps.prober = &prober_;
-    loop_ = std::make_unique<ClusterLoop>(config_, config_.clusters[0], deps);
   }
 
-  // Brings the watcher's cache up to date with the fake API.
-  void SyncPods() {
-    Cancellation never;
-    if (!watcher_->Synced()) {
-      watcher_->Step(never);
-      return;
-    }
-    api_.ScriptWatchEnd(Status::Ok());
-    watcher_->Step(never);
-  }
-  void Pass() {
-    SyncPods();
-    loop_->RunOnce();
-  }
-  std::vector<std::string> Selected() const {
-    return SelectedPods(api_.FindService("ams-leader")->selector, api_.Pods());
-  }
+  void SyncPods() { h_.SyncPods(); }
+  void Pass() { h_.Pass(); }
+  std::vector<std::string> Selected() const { return h_.Selected(); }
   std::vector<std::string> EventReasons() const {
     std::vector<std::string> out;
     for (const Event& e : api_.Events()) {
@@ -80,15 +51,16 @@ class ClusterLoopTest : public ::testing::Test {
     return out;
   }
 
-  FakeClock clock_;
-  FakeLeaseStore store_;
-  FakeKubeApi api_;
-  Config config_;
-  RecordingMetricsSink metrics_;
   FakeProber prober_;
-  std::unique_ptr<ControllerElector> controller_;
-  std::unique_ptr<PodWatcher> watcher_;
-  std::unique_ptr<ClusterLoop> loop_;
+  ClusterLoopHarness h_;
+  FakeClock& clock_ = h_.clock;
+  FakeLeaseStore& store_ = h_.store;
+  FakeKubeApi& api_ = h_.api;
+  Config& config_ = h_.config;
+  RecordingMetricsSink& metrics_ = h_.metrics;
+  std::unique_ptr<ControllerElector>& controller_ = h_.controller;
+  std::unique_ptr<PodWatcher>& watcher_ = h_.watcher;
+  std::unique_ptr<ClusterLoop>& loop_ = h_.loop;
 };
 
 TEST_F(ClusterLoopTest, WritesNothingUntilThePodCacheHasSynced) {
