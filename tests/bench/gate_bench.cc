@@ -92,11 +92,8 @@ bool Run(bool listen, int rounds, Result* out) {
     if (switchover) {
       std::string target = E2eCluster::PodName((IndexOf(old) + 1) % 3);
       std::string output;
-      int code = RunCommand("AMS_HA_DB_PASSWORD='" + cluster.postgres().password() + "' '" +
-                                cluster.ControllerBinary() + "' switchover --config '" +
-                                cluster.config_path() + "' --cluster prod --to " + target +
-                                " --timeout 10s",
-                            &output);
+      int code =
+          cluster.RunCli("switchover", "--cluster prod --to " + target + " --timeout 10s", &output);
       if (code != 0) {
         std::fprintf(stderr, "round %d: switchover failed: %s\n", round, output.c_str());
         return false;

@@ -190,10 +190,7 @@ TEST_F(FollowModeE2eTest, AHolderThatIsNoPodIsReportedAndNotRoutedAndSwitchoverI
   EXPECT_TRUE(cluster_->Routed().empty()) << "an unmatched holder is reported, not routed";
 
   std::string out;
-  int code = RunCommand("AMS_HA_DB_PASSWORD='" + cluster_->postgres().password() + "' '" +
-                            cluster_->ControllerBinary() + "' switchover --config '" +
-                            cluster_->config_path() + "' --cluster prod --to ams-1",
-                        &out);
+  int code = cluster_->RunCli("switchover", "--cluster prod --to ams-1", &out);
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("is in follow mode"), std::string::npos) << out;
 

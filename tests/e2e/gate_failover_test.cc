@@ -235,10 +235,7 @@ TEST_F(GateE2eTest, ASwitchoverMovesAmsToTheNamedPod) {
   std::string target = old == "ams-2" ? "ams-0" : "ams-2";
   std::string out;
   int code =
-      RunCommand("AMS_HA_DB_PASSWORD='" + cluster_->postgres().password() + "' '" +
-                     cluster_->ControllerBinary() + "' switchover --config '" +
-                     cluster_->config_path() + "' --cluster prod --to " + target + " --timeout 10s",
-                 &out);
+      cluster_->RunCli("switchover", "--cluster prod --to " + target + " --timeout 10s", &out);
   EXPECT_EQ(code, 0) << out;
   ExpectExactlyTheElectedPodRunsAms(seconds(10));
   EXPECT_EQ(Leader(), target);

@@ -299,11 +299,7 @@ TEST_F(PrometheusE2eTest, PrometheusCountsEveryFailoverAndEveryDashboardAndAlert
   std::string target = leader == "ams-3" ? "ams-0" : "ams-3";
   std::string out;
   ASSERT_EQ(
-      RunCommand("AMS_HA_DB_PASSWORD='" + cluster_->postgres().password() + "' '" +
-                     cluster_->ControllerBinary() + "' switchover --config '" +
-                     cluster_->config_path() + "' --cluster prod --to " + target + " --timeout 10s",
-                 &out),
-      0)
+      cluster_->RunCli("switchover", "--cluster prod --to " + target + " --timeout 10s", &out), 0)
       << out;
   ASSERT_TRUE(WaitForNewLeader(leader, seconds(10)));
   ASSERT_EQ(Leader(), target);

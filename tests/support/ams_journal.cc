@@ -1,11 +1,28 @@
 #include "support/ams_journal.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 namespace amsha::testing {
+
+void AppendJournalLine(const std::string& path, const char* what, const std::string& pod) {
+  if (path.empty()) return;
+  FILE* f = std::fopen(path.c_str(), "a");
+  if (!f) return;
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  long long ns = static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+  std::fprintf(f, "%s %lld %s\n", what, ns, pod.c_str());
+  std::fflush(f);
+  fsync(fileno(f));
+  std::fclose(f);
+}
 
 AmsJournal AmsJournal::Parse(const std::string& text) {
   AmsJournal journal;

@@ -26,6 +26,11 @@ struct AmsInterval {
   std::optional<int64_t> stop_ns;  // nullopt: still active
 };
 
+// Appends one line ("start" or "stop", now on CLOCK_MONOTONIC, the pod) to
+// the journal at `path`, synced to disk; a no-op for an empty path. What the
+// simulated AMS processes write.
+void AppendJournalLine(const std::string& path, const char* what, const std::string& pod);
+
 class AmsJournal {
  public:
   static AmsJournal Parse(const std::string& text);

@@ -73,11 +73,8 @@ Status E2eCluster::Start(bool wait_for_leader) {
   if (!s.ok()) return s;
   s = WriteConfig();
   if (!s.ok()) return s;
-  int code = 0;
-  std::string out = Shell("AMS_HA_DB_PASSWORD='" + postgres_.password() + "' '" +
-                              ControllerBinary() + "' init-schema --config '" + config_path_ + "'",
-                          &code);
-  if (code != 0) return InternalError("init-schema failed: " + out);
+  std::string out;
+  if (RunCli("init-schema", "", &out) != 0) return InternalError("init-schema failed: " + out);
   ams_.resize(options_.pods);
   for (int i = 0; i < options_.pods; ++i) {
     s = AddPod(i);
@@ -97,6 +94,13 @@ Status E2eCluster::Start(bool wait_for_leader) {
     return DeadlineExceededStatus();
   }
   return Status::Ok();
+}
+
+int E2eCluster::RunCli(const std::string& command, const std::string& args,
+                       std::string* output) const {
+  return RunCommand("AMS_HA_DB_PASSWORD='" + postgres_.password() + "' '" + ControllerBinary() +
+                        "' " + command + " --config '" + config_path_ + "' " + args,
+                    output);
 }
 
 Status E2eCluster::DeadlineExceededStatus() {

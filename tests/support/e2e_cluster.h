@@ -118,6 +118,10 @@ class E2eCluster {
   const std::string& dir() const { return dir_; }
   const E2eOptions& options() const { return options_; }
   std::string ControllerBinary() const;
+  // Runs `ams-ha-controller <command> --config <this cluster's config>
+  // <args>` with the database password, as an operator would; returns the
+  // exit code and, in *output, what it printed.
+  int RunCli(const std::string& command, const std::string& args, std::string* output) const;
 
  private:
   std::string PodUidToName(const std::string& uid);

@@ -35,6 +35,7 @@
 #include "common/duration.h"
 #include "lease/postgres_conninfo.h"
 #include "support/amoro_ha_writer.h"
+#include "support/ams_journal.h"
 #include "support/sql_session.h"
 
 namespace {
@@ -44,20 +45,8 @@ using std::chrono::milliseconds;
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
-long long MonoNanos() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
-
 void Journal(const std::string& path, const char* what, const std::string& name) {
-  if (path.empty()) return;
-  FILE* f = std::fopen(path.c_str(), "a");
-  if (!f) return;
-  std::fprintf(f, "%s %lld %s\n", what, MonoNanos(), name.c_str());
-  std::fflush(f);
-  fsync(fileno(f));
-  std::fclose(f);
+  amsha::testing::AppendJournalLine(path, what, name);
 }
 
 // Serves "<name>\n" on ip:1630 on its own thread while it exists.

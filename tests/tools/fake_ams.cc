@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "support/ams_journal.h"
+
 namespace {
 
 std::atomic<bool> g_stop{false};
@@ -36,20 +38,8 @@ std::atomic<bool> g_hang{false};
 void OnSignal(int) { g_stop = true; }
 void OnHang(int) { g_hang = true; }
 
-long long MonoNanos() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
-
 void Journal(const std::string& path, const char* what, const std::string& name) {
-  if (path.empty()) return;
-  FILE* f = std::fopen(path.c_str(), "a");
-  if (!f) return;
-  std::fprintf(f, "%s %lld %s\n", what, MonoNanos(), name.c_str());
-  std::fflush(f);
-  fsync(fileno(f));
-  std::fclose(f);
+  amsha::testing::AppendJournalLine(path, what, name);
 }
 
 int Listen(const std::string& address) {
