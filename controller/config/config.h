@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,24 @@ struct ProbeConfig {
 enum class ClusterMode { kManage, kFollow };
 const char* ClusterModeName(ClusterMode mode);
 
+// What the cluster's AMS pods are configured with (their config.yaml under
+// `ams:`), as far as it matters to the controller: an optional per-cluster
+// `ams:` block in Amoro's own key spelling, so that check-config can refuse
+// settings that contradict the mode (docs/amoro.md). A field is set only
+// when the block writes it; Amoro's defaults are noted for each.
+struct AmsSettings {
+  bool present = false;                        // the cluster has an `ams:` block
+  std::optional<bool> ha_enabled;              // ha.enabled (Amoro: false)
+  std::optional<std::string> ha_type;          // ha.type (Amoro: zk)
+  std::optional<std::string> ha_cluster_name;  // ha.cluster-name (Amoro: default)
+  std::optional<milliseconds> ha_lease_ttl;    // ha.lease-ttl (Amoro: 30s)
+  std::optional<milliseconds> ha_heartbeat;    // ha.heartbeat-interval (Amoro: 10s)
+  std::optional<bool> ha_master_slave;         // ha.use-master-slave-mode (Amoro: false)
+  std::optional<int> table_port;               // thrift-server.table-service.bind-port
+  std::optional<int> optimizing_port;          // thrift-server.optimizing-service.bind-port
+  std::optional<int> rest_port;                // http-server.bind-port
+};
+
 struct ClusterConfig {
   std::string name;          // ha_lease.cluster_name, Amoro's ha.cluster-name
   std::string pod_selector;  // label selector of this cluster's AMS pods
@@ -89,6 +108,11 @@ struct ClusterConfig {
   milliseconds not_ready_grace_period{5000};
   ProbeConfig probe;
   ClusterMode mode = ClusterMode::kManage;
+  // Follow mode: Amoro stamps lease_expire_ts with its JVM's wall clock, the
+  // controller judges it by the database clock; a row Amoro wrote counts as
+  // expired only this long after its lease_expire_ts.
+  milliseconds clock_skew_margin{2000};
+  AmsSettings ams;
 };
 
 // `ams-ha-controller gate`, the wrapper of the AMS command in each AMS pod

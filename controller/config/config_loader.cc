@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -141,6 +143,107 @@ void ReadProbe(MapReader& parent, const std::string& key, ProbeConfig* probe, Co
   r.RejectUnknownKeys("enabled, period, timeout, failureThreshold, startupGracePeriod");
 }
 
+// A duration as Amoro's ConfigHelpers.TimeUtils.parseDuration reads it: an
+// integer and an optional unit label ("30s", "1min", "500 ms"); a bare
+// number is milliseconds.
+std::optional<milliseconds> ParseAmoroDuration(const std::string& text) {
+  size_t begin = text.find_first_not_of(" \t");
+  if (begin == std::string::npos) return std::nullopt;
+  size_t pos = begin;
+  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) ++pos;
+  if (pos == begin || pos - begin > 15) return std::nullopt;
+  const long long n = std::stoll(text.substr(begin, pos - begin));
+  std::string unit;
+  for (size_t i = pos; i < text.size(); ++i) {
+    if (text[i] != ' ' && text[i] != '\t') {
+      unit += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+    }
+  }
+  static const std::map<std::string, long long> kUnitMs = {
+      {"", 1},          {"ms", 1},          {"milli", 1},
+      {"millis", 1},    {"millisecond", 1}, {"milliseconds", 1},
+      {"s", 1000},      {"sec", 1000},      {"secs", 1000},
+      {"second", 1000}, {"seconds", 1000},  {"m", 60000},
+      {"min", 60000},   {"minute", 60000},  {"minutes", 60000},
+      {"h", 3600000},   {"hour", 3600000},  {"hours", 3600000},
+      {"d", 86400000},  {"day", 86400000},  {"days", 86400000}};
+  auto it = kUnitMs.find(unit);
+  if (it == kUnitMs.end()) return std::nullopt;
+  return milliseconds(n * it->second);
+}
+
+// The optional `ams:` block: the AMS settings of the cluster's pods, in
+// Amoro's own spelling and nesting (its config.yaml under `ams:`).
+void ReadAmsSettings(MapReader& parent, AmsSettings* ams, Config* config,
+                     std::vector<std::string>* errors) {
+  MapReader r(parent.Take("ams"), parent.Path("ams"), config, errors);
+  if (!r.Valid()) return;
+  ams->present = true;
+  auto duration = [&](MapReader& m, const std::string& key, std::optional<milliseconds>* out) {
+    const YamlNode* v = m.Take(key);
+    if (!v || v->IsNull()) return;
+    auto d = v->IsScalar() ? ParseAmoroDuration(v->scalar()) : std::nullopt;
+    if (!d) return m.WrongType(*v, key, "a duration as Amoro writes it (30s, 1min, 500ms)");
+    *out = *d;
+  };
+  auto boolean = [](MapReader& m, const std::string& key, std::optional<bool>* out) {
+    const YamlNode* v = m.Take(key);
+    if (!v || v->IsNull()) return;
+    bool b = false;
+    m.Bool(key, &b);
+    *out = b;
+  };
+  auto string = [](MapReader& m, const std::string& key, std::optional<std::string>* out) {
+    const YamlNode* v = m.Take(key);
+    if (!v || v->IsNull()) return;
+    std::string text;
+    m.String(key, &text);
+    *out = text;
+  };
+  auto port = [](MapReader& m, const std::string& key, std::optional<int>* out) {
+    const YamlNode* v = m.Take(key);
+    if (!v || v->IsNull()) return;
+    int number = 0;
+    m.Int(key, &number);
+    *out = number;
+  };
+  {
+    MapReader ha(r.Take("ha"), r.Path("ha"), config, errors);
+    if (ha.Valid()) {
+      boolean(ha, "enabled", &ams->ha_enabled);
+      string(ha, "type", &ams->ha_type);
+      string(ha, "cluster-name", &ams->ha_cluster_name);
+      duration(ha, "lease-ttl", &ams->ha_lease_ttl);
+      duration(ha, "heartbeat-interval", &ams->ha_heartbeat);
+      boolean(ha, "use-master-slave-mode", &ams->ha_master_slave);
+      ha.RejectUnknownKeys(
+          "enabled, type, cluster-name, lease-ttl, heartbeat-interval, use-master-slave-mode");
+    }
+  }
+  {
+    MapReader thrift(r.Take("thrift-server"), r.Path("thrift-server"), config, errors);
+    if (thrift.Valid()) {
+      for (auto [key, out] :
+           {std::pair<const char*, std::optional<int>*>{"table-service", &ams->table_port},
+            {"optimizing-service", &ams->optimizing_port}}) {
+        MapReader service(thrift.Take(key), thrift.Path(key), config, errors);
+        if (!service.Valid()) continue;
+        port(service, "bind-port", out);
+        service.RejectUnknownKeys("bind-port");
+      }
+      thrift.RejectUnknownKeys("table-service, optimizing-service");
+    }
+  }
+  {
+    MapReader http(r.Take("http-server"), r.Path("http-server"), config, errors);
+    if (http.Valid()) {
+      port(http, "bind-port", &ams->rest_port);
+      http.RejectUnknownKeys("bind-port");
+    }
+  }
+  r.RejectUnknownKeys("ha, thrift-server, http-server");
+}
+
 void ReadCluster(const YamlNode& node, const std::string& path, ClusterConfig* c, Config* config,
                  std::vector<std::string>* errors) {
   MapReader r(&node, path, config, errors);
@@ -172,9 +275,11 @@ void ReadCluster(const YamlNode& node, const std::string& path, ClusterConfig* c
     const YamlNode* v = r.Take("mode");
     r.WrongType(*v, "mode", "manage or follow");
   }
+  r.Duration("clockSkewMargin", &c->clock_skew_margin);
+  ReadAmsSettings(r, &c->ams, config, errors);
   r.RejectUnknownKeys(
       "name, podSelector, service, ports, leaseTtl, heartbeatInterval, notReadyGracePeriod, "
-      "probe, mode");
+      "probe, mode, clockSkewMargin, ams");
 }
 
 void ResolveEnvironment(Config* config, const ConfigEnv& env, std::vector<std::string>* errors) {

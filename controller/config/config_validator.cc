@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <set>
+#include <tuple>
 
 #include "common/duration.h"
 #include "kube/label_selector.h"
@@ -54,6 +55,8 @@ void ValidateTiming(const Config& config, Problems& p) {
               "), or one slow statement costs the controller its lease");
   }
 }
+
+void ValidateAmsSettings(const ClusterConfig& cl, const std::string& at, Problems& p);
 
 void ValidateCluster(const Config& config, size_t i, Problems& p) {
   const ClusterConfig& cl = config.clusters[i];
@@ -108,6 +111,12 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
                                           ") must be shorter than leaseTtl - heartbeatInterval (" +
                                           D(cl.lease_ttl - cl.heartbeat_interval) + ")");
   }
+  if (cl.clock_skew_margin.count() < 0 || cl.clock_skew_margin >= cl.lease_ttl) {
+    p.Add(at + "clockSkewMargin", "(" + D(cl.clock_skew_margin) +
+                                      ") must be at least 0s and shorter than leaseTtl (" +
+                                      D(cl.lease_ttl) + ")");
+  }
+  ValidateAmsSettings(cl, at, p);
   if (cl.probe.enabled) {
     if (cl.probe.failure_threshold < 1) {
       p.Add(at + "probe.failureThreshold", "must be at least 1");
@@ -137,6 +146,76 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
                                    D(g.poll_interval) + ") must be shorter than " + at +
                                    "leaseTtl - heartbeatInterval (" +
                                    D(cl.lease_ttl - cl.heartbeat_interval) + ")");
+  }
+}
+
+// The `ams:` block against the mode: each contradiction is one line naming
+// the AMS key, what it says, and what the mode needs (docs/amoro.md).
+// Absent keys take Amoro's defaults (AmoroManagementConf) where the mode
+// depends on them.
+void ValidateAmsSettings(const ClusterConfig& cl, const std::string& at, Problems& p) {
+  const AmsSettings& ams = cl.ams;
+  if (!ams.present) return;
+  const bool follow = cl.mode == ClusterMode::kFollow;
+  const std::string ha = at + "ams.ha.";
+  if (ams.ha_master_slave.value_or(false)) {
+    p.Add(ha + "use-master-slave-mode",
+          std::string("true is not supported: every AMS would serve optimizing and optimizers "
+                      "would connect to pod IPs (bucket_assignments), bypassing ") +
+              cl.service + (follow ? "" : ", and the gate runs one AMS at a time") +
+              "; set it to false");
+  }
+  const bool enabled = ams.ha_enabled.value_or(false);
+  if (!follow && enabled) {
+    p.Add(ha + "enabled",
+          "true contradicts mode: manage (the controller holds the lease and the gate runs one "
+          "AMS); set ha.enabled: false in AMS, or mode: follow");
+  }
+  if (follow && !enabled) {
+    p.Add(ha + "enabled", std::string(ams.ha_enabled ? "false" : "unset (Amoro's default false)") +
+                              " contradicts mode: follow: AMS must elect itself with ha.enabled: "
+                              "true and ha.type: database");
+  }
+  const std::string type = ams.ha_type.value_or("zk");
+  if (follow && enabled && type != "database") {
+    p.Add(ha + "type", "\"" + type + "\"" + (ams.ha_type ? "" : " (Amoro's default)") +
+                           " contradicts mode: follow: the controller follows the ha_lease row "
+                           "of ha.type: database");
+  }
+  const std::string name = ams.ha_cluster_name.value_or("default");
+  if ((ams.ha_cluster_name || follow) && name != cl.name) {
+    p.Add(ha + "cluster-name", "\"" + name + "\"" +
+                                   (ams.ha_cluster_name ? "" : " (Amoro's default)") +
+                                   " must equal the cluster's name \"" + cl.name +
+                                   "\": it is the ha_lease.cluster_name both sides use");
+  }
+  if (follow) {
+    const milliseconds ttl = ams.ha_lease_ttl.value_or(milliseconds(30000));
+    if (ttl != cl.lease_ttl) {
+      p.Add(ha + "lease-ttl", "(" + D(ttl) + (ams.ha_lease_ttl ? "" : ", Amoro's default") +
+                                  ") must equal " + at + "leaseTtl (" + D(cl.lease_ttl) +
+                                  ") in follow mode: the controller times AMS's lease with it");
+    }
+    const milliseconds hb = ams.ha_heartbeat.value_or(milliseconds(10000));
+    if (hb != cl.heartbeat_interval) {
+      p.Add(ha + "heartbeat-interval", "(" + D(hb) + (ams.ha_heartbeat ? "" : ", Amoro's default") +
+                                           ") must equal " + at + "heartbeatInterval (" +
+                                           D(cl.heartbeat_interval) + ") in follow mode");
+    }
+  }
+  for (auto [key, given, port] :
+       {std::tuple<const char*, std::optional<int>, int>{"thrift-server.table-service.bind-port",
+                                                         ams.table_port, cl.ports.table},
+        {"thrift-server.optimizing-service.bind-port", ams.optimizing_port, cl.ports.optimizing},
+        {"http-server.bind-port", ams.rest_port, cl.ports.rest}}) {
+    if (given && *given != port) {
+      const std::string ours = std::string(key).find("table") != std::string::npos ? "table"
+                               : std::string(key).find("optimizing") != std::string::npos
+                                   ? "optimizing"
+                                   : "rest";
+      p.Add(at + "ams." + key, "(" + std::to_string(*given) + ") must equal " + at + "ports." +
+                                   ours + " (" + std::to_string(port) + ")");
+    }
   }
 }
 

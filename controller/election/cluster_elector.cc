@@ -55,6 +55,7 @@ void ClusterElector::Reset() {
   followed_pod_.clear();
   followed_node_id_.clear();
   adopting_ = true;
+  leaderless_since_.reset();
 }
 
 void ClusterElector::GraceProbes(const Pod& leader) {
@@ -345,14 +346,47 @@ void ClusterElector::MaybePublish(ElectionOutcome& outcome) {
   }
 }
 
+bool IsAmoroPlaceholder(const LeaseRecord& record) {
+  return record.version == 0 && record.server_info_json.value_or("").empty();
+}
+
 ElectionOutcome ClusterElector::Follow(const std::optional<LeaseRecord>& record,
                                        const std::vector<Pod>& pods) {
   ElectionOutcome outcome;
   outcome.record = record;
   const Pod* match = nullptr;
   std::string why;
-  if (!record || !record->node_id || record->node_id->empty() || record->Expired()) {
+  // Amoro judges expiry by its JVM's clock (lease_expire_ts < its now):
+  // allow the configured skew before calling its row expired.
+  const bool expired =
+      !record || !record->node_id || record->node_id->empty() || !record->lease_expire_ts_ms ||
+      *record->lease_expire_ts_ms + config_.clock_skew_margin.count() <= record->db_now_ms;
+  const bool placeholder = !expired && IsAmoroPlaceholder(*record);
+  int ready = 0;
+  for (const Pod& p : pods) ready += IsCandidate(p) ? 1 : 0;
+  if (expired && ready > 0) {
+    const MonoTime now = clock_->Now();
+    if (!leaderless_since_) leaderless_since_ = now;
+    const auto leaderless = now - *leaderless_since_;
+    if (leaderless > config_.lease_ttl) {
+      outcome.no_campaign =
+          "no AMS has held the lease of cluster " + config_.name + " for " + Ms(leaderless) +
+          " (longer than leaseTtl " + FormatDuration(config_.lease_ttl) + ") while " +
+          std::to_string(ready) +
+          " AMS pod(s) are Ready: no AMS is campaigning (an Amoro AMS that lost its lease never "
+          "campaigns again, and an AMS without ha.enabled: true never does); check "
+          "ha.enabled/ha.type/ha.cluster-name of the AMS pods, then restart them (kubectl "
+          "rollout restart of their StatefulSet)";
+    }
+  } else {
+    leaderless_since_.reset();
+  }
+  if (expired) {
     why = "no AMS holds the lease (follow mode: AMS elects itself)";
+  } else if (placeholder) {
+    why = "no leader yet: Amoro's first insert (version 0, no server info) names " +
+          *record->node_id + ", which does not lead; an AMS takes the lease once it expires in " +
+          std::to_string(record->ExpiresInMs()) + "ms";
   } else {
     const std::string ip = record->node_ip.value_or("");
     int matches = 0;

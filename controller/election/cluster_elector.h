@@ -23,7 +23,14 @@
 // step only reads: it routes to the one pod whose IP is the unexpired
 // holder's node_ip, routes none while the row is empty or expired, and
 // reports a holder whose node_ip matches no pod, or several, as foreign.
-// It never writes: no Acquire, Renew, HandOver, Release or service rows.
+// Amoro's first insert (version 0, empty server_info_json) names a node
+// that does not lead: it is "no leader yet" and never routed. Amoro stamps
+// expiry with its JVM's clock, so a row counts as expired only
+// clockSkewMargin after its lease_expire_ts (by the database clock). When
+// no holder exists for longer than leaseTtl while Ready pods do, the
+// outcome says that no AMS is campaigning (an Amoro node that lost its
+// lease never campaigns again). It never writes: no Acquire, Renew,
+// HandOver, Release or service rows.
 // Thread-compatible: one thread drives one elector.
 #ifndef AMS_HA_ELECTION_CLUSTER_ELECTOR_H_
 #define AMS_HA_ELECTION_CLUSTER_ELECTOR_H_
@@ -75,6 +82,9 @@ struct ElectionOutcome {
   RenewResult renew = RenewResult::kNone;
   // node_id of an unexpired holder that is not one of our pods.
   std::optional<std::string> foreign_holder;
+  // Follow mode: set while the lease has had no holder for longer than
+  // leaseTtl although Ready AMS pods exist; says what to do.
+  std::optional<std::string> no_campaign;
   // A switchover request that cannot be honoured, and why.
   std::optional<std::string> switchover_rejected;
   // What happened, for the log ("renewed", "waiting: leader NotReady for 2s
@@ -134,7 +144,13 @@ class ClusterElector {
   std::string followed_pod_;
   std::string followed_node_id_;
   bool adopting_ = true;  // the first follow step after Reset announces nothing
+  // Follow mode: since when no AMS holds the lease while Ready pods exist.
+  std::optional<MonoTime> leaderless_since_;
 };
+
+// Amoro's insertIfAbsent row (DataBaseHighAvailabilityContainer): version 0
+// and no server info. It names the inserting node, which does not lead.
+bool IsAmoroPlaceholder(const LeaseRecord& record);
 
 }  // namespace amsha
 

@@ -134,6 +134,15 @@ void ClusterLoop::Act(const ElectionOutcome& outcome, const std::vector<Pod>& po
   } else if (!outcome.foreign_holder) {
     announced_foreign_.clear();
   }
+  if (outcome.status.ok()) {
+    deps_.metrics->NoCampaign(cluster_.name, outcome.no_campaign.has_value());
+    if (outcome.no_campaign && !announced_no_campaign_) {
+      Log(LogLevel::kWarn, "no AMS is campaigning",
+          {{"cluster", cluster_.name}, {"detail", *outcome.no_campaign}});
+      EmitEvent("Service", cluster_.service, "", "NoAmsCampaigning", *outcome.no_campaign, true);
+    }
+    announced_no_campaign_ = outcome.no_campaign.has_value();
+  }
 
   if (outcome.routing == ElectionOutcome::Routing::kKeep) return;
   const Pod* leader = outcome.routing == ElectionOutcome::Routing::kRouteTo && outcome.leader

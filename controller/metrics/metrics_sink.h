@@ -33,6 +33,9 @@ class MetricsSink {
   // ams_ha_foreign_lease_holder{cluster}: 1 while an unexpired lease is held
   // by a node that is not one of the cluster's pods.
   virtual void ForeignHolder(const std::string& cluster, bool present) = 0;
+  // ams_ha_no_ams_campaigning{ams_cluster}: 1 while, in follow mode, no AMS
+  // has held the lease for longer than leaseTtl although Ready pods exist.
+  virtual void NoCampaign(const std::string& cluster, bool on) = 0;
   // ams_ha_controller_active{identity}.
   virtual void ControllerActive(const std::string& identity, bool active) = 0;
   // ams_ha_db_up and ams_ha_db_errors_total.
@@ -51,6 +54,7 @@ class NullMetricsSink : public MetricsSink {
   void LeaseExpiry(const std::string&, double) override {}
   void RoutedPods(const std::string&, int) override {}
   void ForeignHolder(const std::string&, bool) override {}
+  void NoCampaign(const std::string&, bool) override {}
   void ControllerActive(const std::string&, bool) override {}
   void DatabaseUp(bool) override {}
   void DatabaseError() override {}

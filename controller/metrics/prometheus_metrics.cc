@@ -119,6 +119,12 @@ struct PrometheusMetrics::Impl {
                     .Help("1 while an unexpired lease is held by a node that is not one of the "
                           "cluster's pods (nothing is routed meanwhile)")
                     .Register(registry)),
+        no_campaign(pm::BuildGauge()
+                        .Name("ams_ha_no_ams_campaigning")
+                        .Help("Follow mode: 1 while no AMS has held the lease for longer than "
+                              "leaseTtl although Ready AMS pods exist (none campaigns; restart "
+                              "them)")
+                        .Register(registry)),
         active(pm::BuildGauge()
                    .Name("ams_ha_controller_active")
                    .Help("1 when this replica is the active controller, 0 on a standby")
@@ -165,6 +171,7 @@ struct PrometheusMetrics::Impl {
       pods.Add({{"cluster", cluster}});
       ready_pods.Add({{"cluster", cluster}});
       foreign.Add({{"cluster", cluster}});
+      no_campaign.Add({{"ams_cluster", cluster}});
     }
     for (const char* verb : kTimedKubeVerbs) kube_duration.Add({{"verb", verb}}, kKubeBuckets);
   }
@@ -182,6 +189,7 @@ struct PrometheusMetrics::Impl {
   pm::Family<pm::Gauge>& pods;
   pm::Family<pm::Gauge>& ready_pods;
   pm::Family<pm::Gauge>& foreign;
+  pm::Family<pm::Gauge>& no_campaign;
   pm::Family<pm::Gauge>& active;
   pm::Gauge& db_up;
   pm::Counter& db_errors;
@@ -251,6 +259,12 @@ void PrometheusMetrics::RoutedPods(const std::string& cluster, int pods) {
 void PrometheusMetrics::ForeignHolder(const std::string& cluster, bool present) {
   Safely("ams_ha_foreign_lease_holder", [&] {
     impl_->foreign.Add({{"cluster", cluster}}).Set(present ? 1 : 0);
+  });
+}
+
+void PrometheusMetrics::NoCampaign(const std::string& cluster, bool on) {
+  Safely("ams_ha_no_ams_campaigning", [&] {
+    impl_->no_campaign.Add({{"ams_cluster", cluster}}).Set(on ? 1 : 0);
   });
 }
 

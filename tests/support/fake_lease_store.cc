@@ -148,6 +148,11 @@ void FakeLeaseStore::Put(const LeaseKey& key, const LeaseHolder& holder,
   row.updated_at_ms = DbNowMs();
 }
 
+void FakeLeaseStore::PutRow(const LeaseRecord& record) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rows_[{record.key.cluster_name, record.key.service_name}] = record;
+}
+
 void FakeLeaseStore::Clear(const LeaseKey& key) {
   std::lock_guard<std::mutex> lock(mu_);
   rows_.erase({key.cluster_name, key.service_name});

@@ -41,6 +41,9 @@ class FakeLeaseStore : public LeaseStore {
   void FailNext(int count, Status status);
   // Writes a row directly (as another writer would), stamped by the db clock.
   void Put(const LeaseKey& key, const LeaseHolder& holder, std::chrono::milliseconds ttl);
+  // Writes `record` as it is (its key, version and times), as a writer with
+  // its own clock would; db_now_ms is ignored.
+  void PutRow(const LeaseRecord& record);
   void Clear(const LeaseKey& key);
 
   // Inspection.

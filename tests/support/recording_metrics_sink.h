@@ -43,6 +43,10 @@ class RecordingMetricsSink : public MetricsSink {
     std::lock_guard<std::mutex> l(mu_);
     foreign[cluster] = present;
   }
+  void NoCampaign(const std::string& cluster, bool on) override {
+    std::lock_guard<std::mutex> l(mu_);
+    no_campaign[cluster] = on;
+  }
   void ControllerActive(const std::string& identity, bool active) override {
     std::lock_guard<std::mutex> l(mu_);
     controller_active[identity] = active;
@@ -68,6 +72,7 @@ class RecordingMetricsSink : public MetricsSink {
   std::map<std::string, double> expiry;
   std::map<std::string, int> routed;
   std::map<std::string, bool> foreign;
+  std::map<std::string, bool> no_campaign;
   std::map<std::string, bool> controller_active;
   bool db_up = false;
   int db_errors = 0;

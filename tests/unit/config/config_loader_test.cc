@@ -184,6 +184,64 @@ clusters:
   EXPECT_STREQ(ClusterModeName(c->clusters[1].mode), "follow");
 }
 
+TEST(ConfigLoaderTest, ReadsTheClockSkewMarginAndTheAmsBlockInAmorosSpelling) {
+  auto c = LoadConfigFromString(std::string(kMinimal) + R"(    mode: follow
+    clockSkewMargin: 500ms
+    ams:
+      ha:
+        enabled: true
+        type: database
+        cluster-name: prod
+        lease-ttl: 1min
+        heartbeat-interval: 10000
+        use-master-slave-mode: false
+      thrift-server:
+        table-service:
+          bind-port: 1260
+        optimizing-service:
+          bind-port: 1261
+      http-server:
+        bind-port: 1630
+)",
+                                "c.yaml", FakeEnv());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const ClusterConfig& cl = c->clusters[0];
+  EXPECT_EQ(cl.clock_skew_margin, std::chrono::milliseconds(500));
+  EXPECT_TRUE(cl.ams.present);
+  EXPECT_EQ(cl.ams.ha_enabled, true);
+  EXPECT_EQ(cl.ams.ha_type, "database");
+  EXPECT_EQ(cl.ams.ha_cluster_name, "prod");
+  EXPECT_EQ(cl.ams.ha_lease_ttl, std::chrono::minutes(1));
+  EXPECT_EQ(cl.ams.ha_heartbeat, std::chrono::seconds(10)) << "a bare number is ms in Amoro";
+  EXPECT_EQ(cl.ams.ha_master_slave, false);
+  EXPECT_EQ(cl.ams.table_port, 1260);
+  EXPECT_EQ(cl.ams.optimizing_port, 1261);
+  EXPECT_EQ(cl.ams.rest_port, 1630);
+  auto bare = LoadConfigFromString(kMinimal, "c.yaml", FakeEnv());
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->clusters[0].clock_skew_margin, std::chrono::seconds(2)) << "documented default";
+  EXPECT_FALSE(bare->clusters[0].ams.present);
+  EXPECT_FALSE(bare->clusters[0].ams.ha_enabled.has_value());
+}
+
+TEST(ConfigLoaderTest, TheAmsBlockRejectsKeysItDoesNotMirror) {
+  auto c = LoadConfigFromString(std::string(kMinimal) + R"(    ams:
+      server-expose-host: 10.
+      ha:
+        lease-ttl: soon
+)",
+                                "c.yaml", FakeEnv());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(
+                "clusters[0].ams.ha.lease-ttl: expected a duration as Amoro writes it"),
+            std::string::npos)
+      << c.status().message();
+  EXPECT_NE(c.status().message().find("clusters[0].ams.server-expose-host: unknown key; expected "
+                                      "one of ha, thrift-server, http-server"),
+            std::string::npos)
+      << c.status().message();
+}
+
 TEST(ConfigLoaderTest, ReportsEveryProblemOnItsOwnLine) {
   auto c = LoadConfigFromString("database: {url: x, user: y}\nclusters: []\nfoo: 1\n", "c.yaml",
                                 FakeEnv());

@@ -24,6 +24,45 @@ Config Valid() {
 
 TEST(ConfigValidatorTest, TheDefaultsAreValid) { EXPECT_TRUE(ValidateConfig(Valid()).empty()); }
 
+// A manage-mode cluster documenting AMS's settings as the example does.
+AmsSettings& ManageAms(Config& c) {
+  AmsSettings& ams = c.clusters[0].ams;
+  ams.present = true;
+  ams.ha_enabled = false;
+  ams.ha_cluster_name = "prod";
+  ams.ha_master_slave = false;
+  ams.table_port = 1260;
+  ams.optimizing_port = 1261;
+  ams.rest_port = 1630;
+  return ams;
+}
+
+// A follow-mode cluster running Amoro's own database HA.
+AmsSettings& FollowAms(Config& c) {
+  c.clusters[0].mode = ClusterMode::kFollow;
+  AmsSettings& ams = c.clusters[0].ams;
+  ams.present = true;
+  ams.ha_enabled = true;
+  ams.ha_type = "database";
+  ams.ha_cluster_name = "prod";
+  ams.ha_lease_ttl = seconds(30);
+  ams.ha_heartbeat = seconds(10);
+  return ams;
+}
+
+TEST(ConfigValidatorTest, AmsSettingsThatMatchTheModeAreValid) {
+  Config manage = Valid();
+  ManageAms(manage);
+  EXPECT_TRUE(ValidateConfig(manage).empty()) << ValidateConfig(manage)[0];
+  Config follow = Valid();
+  FollowAms(follow);
+  EXPECT_TRUE(ValidateConfig(follow).empty()) << ValidateConfig(follow)[0];
+  // Without an `ams:` block nothing is assumed about AMS.
+  Config bare = Valid();
+  bare.clusters[0].mode = ClusterMode::kFollow;
+  EXPECT_TRUE(ValidateConfig(bare).empty());
+}
+
 struct Case {
   const char* name;
   std::function<void(Config&)> change;
@@ -109,7 +148,40 @@ INSTANTIATE_TEST_SUITE_P(
                c.gate.poll_interval = seconds(10);
              },
              "gate.safetyMargin: (10s) + gate.pollInterval (10s) must be shorter than "
-             "clusters[0].leaseTtl - heartbeatInterval (20s)"}),
+             "clusters[0].leaseTtl - heartbeatInterval (20s)"},
+        Case{"ClockSkewMarginAsLongAsTheLease",
+             [](Config& c) { c.clusters[0].clock_skew_margin = seconds(30); },
+             "clusters[0].clockSkewMargin: (30s) must be at least 0s and shorter than leaseTtl "
+             "(30s)"},
+        // The documented AMS settings (`ams:`) against the mode.
+        Case{"ManageModeWithAmorosOwnHa", [](Config& c) { ManageAms(c).ha_enabled = true; },
+             "clusters[0].ams.ha.enabled: true contradicts mode: manage"},
+        Case{"MasterSlaveModeUnderTheGate", [](Config& c) { ManageAms(c).ha_master_slave = true; },
+             "clusters[0].ams.ha.use-master-slave-mode: true is not supported"},
+        Case{"MasterSlaveModeInFollowMode", [](Config& c) { FollowAms(c).ha_master_slave = true; },
+             "clusters[0].ams.ha.use-master-slave-mode: true is not supported"},
+        Case{"FollowModeWithAmorosHaOff", [](Config& c) { FollowAms(c).ha_enabled = false; },
+             "clusters[0].ams.ha.enabled: false contradicts mode: follow"},
+        Case{"FollowModeWithAmorosHaLeftAtItsDefault",
+             [](Config& c) { FollowAms(c).ha_enabled.reset(); },
+             "clusters[0].ams.ha.enabled: unset (Amoro's default false) contradicts mode: follow"},
+        Case{"FollowModeWithZooKeeperHa", [](Config& c) { FollowAms(c).ha_type.reset(); },
+             "clusters[0].ams.ha.type: \"zk\" (Amoro's default) contradicts mode: follow"},
+        Case{"AnotherClusterName", [](Config& c) { ManageAms(c).ha_cluster_name = "amoro"; },
+             "clusters[0].ams.ha.cluster-name: \"amoro\" must equal the cluster's name \"prod\""},
+        Case{"FollowModeWithAmorosDefaultClusterName",
+             [](Config& c) { FollowAms(c).ha_cluster_name.reset(); },
+             "clusters[0].ams.ha.cluster-name: \"default\" (Amoro's default) must equal"},
+        Case{"FollowModeWithAnotherLeaseTtl",
+             [](Config& c) { FollowAms(c).ha_lease_ttl = seconds(60); },
+             "clusters[0].ams.ha.lease-ttl: (1m) must equal clusters[0].leaseTtl (30s)"},
+        Case{"FollowModeWithAnotherHeartbeat",
+             [](Config& c) { FollowAms(c).ha_heartbeat = seconds(5); },
+             "clusters[0].ams.ha.heartbeat-interval: (5s) must equal "
+             "clusters[0].heartbeatInterval (10s)"},
+        Case{"AnAmsRestPortTheProbeDoesNotKnow", [](Config& c) { ManageAms(c).rest_port = 19090; },
+             "clusters[0].ams.http-server.bind-port: (19090) must equal clusters[0].ports.rest "
+             "(1630)"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ConfigValidatorTest, FollowModeSkipsTheRulesForLeasesTheControllerRenews) {

@@ -98,7 +98,7 @@ TEST_F(FollowModeTest, RoutesNoPodWhileTheLeaseIsEmptyOrExpired) {
   EXPECT_EQ(empty.summary, "no AMS holds the lease (follow mode: AMS elects itself)");
   AmoroHolds("10.1.0.11", seconds(5));
   EXPECT_EQ(Step().routing, Routing::kRouteTo);
-  clock_.Advance(seconds(5));
+  clock_.Advance(seconds(5) + cluster_.clock_skew_margin);
   ElectionOutcome expired = Step();
   EXPECT_EQ(expired.routing, Routing::kRouteNone);
   EXPECT_TRUE(expired.transitioned);
@@ -139,6 +139,136 @@ TEST_F(FollowModeTest, AHolderWithoutANodeIpMatchesNoPod) {
   ElectionOutcome o = Step();
   EXPECT_EQ(o.routing, Routing::kRouteNone);
   EXPECT_TRUE(o.foreign_holder.has_value());
+}
+
+// --- Amoro's placeholder row, clock skew, nobody campaigning ---
+
+// Amoro's insertIfAbsent: the inserting node, its JVM clock's now + ttl,
+// version 0, server_info_json "" (DataBaseHighAvailabilityContainer).
+LeaseRecord AmoroPlaceholder(const FakeLeaseStore& store, const std::string& ip,
+                             milliseconds expires_in) {
+  LeaseRecord r;
+  r.key = kAms;
+  r.node_id = ip + ":1261:amoro-uuid-" + ip;
+  r.node_ip = ip;
+  r.server_info_json = "";
+  r.lease_expire_ts_ms = store.DbNowMs() + expires_in.count();
+  r.version = 0;
+  r.updated_at_ms = store.DbNowMs();
+  return r;
+}
+
+TEST_F(FollowModeTest, AmorosPlaceholderRowIsNoLeaderYetAndIsNeverRouted) {
+  store_.PutRow(AmoroPlaceholder(store_, "10.1.0.10", seconds(30)));
+  for (int i = 0; i < 4; ++i) {
+    ElectionOutcome o = Step();
+    EXPECT_EQ(o.routing, Routing::kRouteNone) << "ams-0 inserted the row but does not lead";
+    EXPECT_FALSE(o.leader.has_value());
+    EXPECT_FALSE(o.foreign_holder.has_value()) << "a placeholder is not a foreign holder";
+    EXPECT_FALSE(o.no_campaign.has_value()) << "its inserter is campaigning";
+    EXPECT_NE(o.summary.find("no leader yet"), std::string::npos) << o.summary;
+    clock_.Advance(seconds(5));
+  }
+  // Amoro's acquireLease: version + 1, the holder's server info.
+  store_.Put(kAms, {"10.1.0.12:1261:amoro-uuid-10.1.0.12", "10.1.0.12", "{\"host\":\"10.1.0.12\"}"},
+             seconds(30));
+  ElectionOutcome o = Step();
+  EXPECT_EQ(o.routing, Routing::kRouteTo);
+  EXPECT_EQ(o.leader->name, "ams-2");
+  EXPECT_EQ(o.record->version, 1);
+  EXPECT_EQ(Writes(), 0);
+}
+
+TEST_F(FollowModeTest, AVersionZeroRowWithServerInfoIsNotAPlaceholder) {
+  LeaseRecord r = AmoroPlaceholder(store_, "10.1.0.11", seconds(30));
+  r.server_info_json = "{\"host\":\"10.1.0.11\"}";
+  store_.PutRow(r);
+  EXPECT_FALSE(IsAmoroPlaceholder(r));
+  EXPECT_EQ(Step().leader->name, "ams-1");
+}
+
+TEST_F(FollowModeTest, AnAmoroRowStaysRoutedForTheClockSkewMarginAfterItsExpiry) {
+  cluster_.clock_skew_margin = seconds(2);
+  elector_ = std::make_unique<ClusterElector>(cluster_, &store_, &clock_, &health_);
+  // The holder's JVM clock runs behind the database's: its expiry looks
+  // early here, while it still renews in time by its own clock.
+  AmoroHolds("10.1.0.11", seconds(5));
+  EXPECT_EQ(Step().leader->name, "ams-1");
+  clock_.Advance(milliseconds(6500));
+  ElectionOutcome within = Step();
+  EXPECT_EQ(within.routing, Routing::kRouteTo) << "1.5s past expiry, within the 2s margin";
+  EXPECT_EQ(within.leader->name, "ams-1");
+  EXPECT_FALSE(within.transitioned);
+  clock_.Advance(milliseconds(500));
+  ElectionOutcome past = Step();
+  EXPECT_EQ(past.routing, Routing::kRouteNone) << "2s past expiry: expired";
+  EXPECT_TRUE(past.transitioned);
+}
+
+TEST_F(FollowModeTest, AZeroMarginJudgesExpiryExactlyByTheDatabaseClock) {
+  cluster_.clock_skew_margin = milliseconds(0);
+  elector_ = std::make_unique<ClusterElector>(cluster_, &store_, &clock_, &health_);
+  AmoroHolds("10.1.0.11", seconds(5));
+  Step();
+  clock_.Advance(seconds(5));
+  EXPECT_EQ(Step().routing, Routing::kRouteNone);
+}
+
+TEST_F(FollowModeTest, ALeaseExpiredForLongerThanATtlWithReadyPodsSaysNoAmsIsCampaigning) {
+  AmoroHolds("10.1.0.11", seconds(5));
+  Step();
+  // The holder lost the lease (Amoro: leadershipRevoked) and the others
+  // had lost it before: nobody acquires again, every pod stays Ready.
+  clock_.Advance(seconds(5) + cluster_.clock_skew_margin);
+  ElectionOutcome o = Step();
+  EXPECT_EQ(o.routing, Routing::kRouteNone);
+  EXPECT_FALSE(o.no_campaign.has_value()) << "just expired";
+  clock_.Advance(cluster_.lease_ttl);
+  EXPECT_FALSE(Step().no_campaign.has_value()) << "exactly a ttl: not longer yet";
+  clock_.Advance(milliseconds(1));
+  o = Step();
+  ASSERT_TRUE(o.no_campaign.has_value());
+  EXPECT_NE(o.no_campaign->find("no AMS is campaigning"), std::string::npos) << *o.no_campaign;
+  EXPECT_NE(o.no_campaign->find("3 AMS pod(s) are Ready"), std::string::npos) << *o.no_campaign;
+  EXPECT_NE(o.no_campaign->find("restart"), std::string::npos) << "says what to do";
+  EXPECT_EQ(Writes(), 0);
+  // An AMS campaigns again (a restarted pod): the condition clears at once.
+  AmoroHolds("10.1.0.12");
+  o = Step();
+  EXPECT_FALSE(o.no_campaign.has_value());
+  EXPECT_EQ(o.leader->name, "ams-2");
+}
+
+TEST_F(FollowModeTest, AnEmptyTableWithReadyPodsForLongerThanATtlSaysNoAmsIsCampaigning) {
+  // e.g. AMS runs with ha.enabled: false although the cluster is in follow mode.
+  Step();
+  clock_.Advance(cluster_.lease_ttl + milliseconds(1));
+  EXPECT_TRUE(Step().no_campaign.has_value());
+}
+
+TEST_F(FollowModeTest, NoReadyPodsIsNotACampaignProblem) {
+  for (Pod& p : pods_) p.ready = false;
+  Step();
+  clock_.Advance(cluster_.lease_ttl * 3);
+  EXPECT_FALSE(Step().no_campaign.has_value());
+  // The clock starts when a pod becomes Ready, not before.
+  pods_[0].ready = true;
+  Step();
+  clock_.Advance(cluster_.lease_ttl);
+  EXPECT_FALSE(Step().no_campaign.has_value());
+  clock_.Advance(milliseconds(1));
+  EXPECT_TRUE(Step().no_campaign.has_value());
+}
+
+TEST_F(FollowModeTest, APlaceholderRestartsTheCampaignClock) {
+  Step();
+  clock_.Advance(cluster_.lease_ttl - seconds(1));
+  store_.PutRow(AmoroPlaceholder(store_, "10.1.0.10", seconds(1)));
+  Step();  // someone inserted the row: it campaigns
+  clock_.Advance(seconds(1) + cluster_.clock_skew_margin);
+  ElectionOutcome o = Step();
+  EXPECT_EQ(o.routing, Routing::kRouteNone) << "the placeholder expired";
+  EXPECT_FALSE(o.no_campaign.has_value()) << "expired just now, not a ttl ago";
 }
 
 TEST_F(FollowModeTest, KeepsTheRoutingWhenTheDatabaseCannotBeRead) {

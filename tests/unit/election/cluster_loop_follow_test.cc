@@ -99,6 +99,47 @@ TEST_F(ClusterLoopFollowTest, AnUnmatchedHolderIsReportedOnceAndNothingIsRouted)
   EXPECT_EQ(foreign_events, 1);
 }
 
+TEST_F(ClusterLoopFollowTest, NobodyCampaigningIsAnEventOncePerStreakAndAMetric) {
+  AmoroHolds(1, seconds(5));
+  Pass();
+  ASSERT_EQ(Selected(), std::vector<std::string>{"ams-1"});
+  // Every AMS has lost the lease once (Amoro never campaigns again); all
+  // three pods stay Ready. Step a pass a second, as the loop would.
+  auto no_campaign_events = [&] {
+    int n = 0;
+    for (const Event& e : api_.Events()) {
+      if (e.reason != "NoAmsCampaigning") continue;
+      ++n;
+      EXPECT_EQ(e.type, "Warning");
+      EXPECT_EQ(e.involved_object.kind, "Service");
+      EXPECT_NE(e.message.find("no AMS is campaigning"), std::string::npos) << e.message;
+      EXPECT_NE(e.message.find("restart"), std::string::npos) << e.message;
+    }
+    return n;
+  };
+  for (int s = 0; s < 5 + 2 + 30; ++s) {
+    clock_.Advance(seconds(1));
+    controller_->Step();
+    Pass();
+  }
+  EXPECT_TRUE(Selected().empty());
+  EXPECT_FALSE(metrics_.no_campaign["prod"]) << "expired for 30s: not longer than a ttl yet";
+  EXPECT_EQ(no_campaign_events(), 0);
+  for (int s = 0; s < 5; ++s) {
+    clock_.Advance(seconds(1));
+    controller_->Step();
+    Pass();
+  }
+  EXPECT_TRUE(metrics_.no_campaign["prod"]);
+  EXPECT_EQ(no_campaign_events(), 1) << "once per streak";
+  // A restarted AMS campaigns and wins: the metric clears.
+  AmoroHolds(2);
+  Pass();
+  EXPECT_FALSE(metrics_.no_campaign["prod"]);
+  EXPECT_EQ(Selected(), std::vector<std::string>{"ams-2"});
+  EXPECT_TRUE(WritesToTheCluster().empty());
+}
+
 TEST_F(ClusterLoopFollowTest, WritesNothingToHaLeaseNotEvenASwitchoverAnswer) {
   AmoroHolds(0);
   Pass();
