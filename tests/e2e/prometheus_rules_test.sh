@@ -192,6 +192,43 @@ tests:
         alertname: AmsHaDatabaseUnreachable
         exp_alerts:
           - exp_labels: {severity: critical, instance: "a:9464", job: ctl}
+
+  - name: nobody campaigning in follow mode, on the active replica only
+    interval: 15s
+    input_series:
+      - series: 'ams_ha_controller_active{identity="a",instance="a:9464",job="ctl"}'
+        values: '1x20'
+      - series: 'ams_ha_controller_active{identity="b",instance="b:9464",job="ctl"}'
+        values: '0x20'
+      - series: 'ams_ha_no_ams_campaigning{ams_cluster="prod",instance="a:9464",job="ctl"}'
+        values: '0 0 1x18'
+      - series: 'ams_ha_no_ams_campaigning{ams_cluster="prod",instance="b:9464",job="ctl"}'
+        values: '0x20'
+      # The standby's stale 1 must not fire on its own.
+      - series: 'ams_ha_no_ams_campaigning{ams_cluster="stale",instance="b:9464",job="ctl"}'
+        values: '1x20'
+      - series: 'ams_ha_no_ams_campaigning{ams_cluster="stale",instance="a:9464",job="ctl"}'
+        values: '0x20'
+    alert_rule_test:
+      - eval_time: 45s
+        alertname: AmsHaNoAmsCampaigning
+        exp_alerts: []
+      - eval_time: 2m
+        alertname: AmsHaNoAmsCampaigning
+        exp_alerts:
+          - exp_labels: {severity: critical, ams_cluster: prod}
+
+  - name: a campaign that resumes within the window does not fire
+    interval: 15s
+    input_series:
+      - series: 'ams_ha_controller_active{identity="a",instance="a:9464",job="ctl"}'
+        values: '1x20'
+      - series: 'ams_ha_no_ams_campaigning{ams_cluster="prod",instance="a:9464",job="ctl"}'
+        values: '0 1 1 1 0x16'
+    alert_rule_test:
+      - eval_time: 3m
+        alertname: AmsHaNoAmsCampaigning
+        exp_alerts: []
 YAML
 
 echo "==> promtool test rules (synthetic series through every alert)"

@@ -228,7 +228,8 @@ TEST(AlertRulesTest, EachRuleHasAWindowASeverityAndARunbookOnExportedMetrics) {
   }
   for (const char* required :
        {"AmsHaNoLeaderRouted", "AmsHaTwoPodsRouted", "AmsHaFrequentFailovers",
-        "AmsHaLeaseRenewalsFailing", "AmsHaNoActiveController", "AmsHaDatabaseUnreachable"}) {
+        "AmsHaLeaseRenewalsFailing", "AmsHaNoActiveController", "AmsHaDatabaseUnreachable",
+        "AmsHaNoAmsCampaigning"}) {
     EXPECT_TRUE(alerts.count(required)) << required;
   }
 }
