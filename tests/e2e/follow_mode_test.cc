@@ -1,8 +1,9 @@
 // End-to-end for `mode: follow`: three simulated Amoro AMS processes
-// (fake-amoro-ams) elect themselves with Amoro's own statements and timing
-// (ha.type: database, ttl 3s, heartbeat 1s); two controller processes only
-// read the row and route the Service to the pod whose IP is the holder's
-// node_ip. A trigger in the test database logs every row written to
+// (fake-amoro-ams) elect themselves with Amoro's own statements, in Amoro's
+// order (the version-0 placeholder insert first) and timing (ha.type:
+// database, ttl 3s, heartbeat 1s); two controller processes only read the
+// row and route the Service to the pod whose IP is the holder's node_ip,
+// never to the placeholder's node. A trigger in the test database logs every row written to
 // ha_lease with the writer's application_name, to prove from PostgreSQL
 // itself that the controller wrote nothing for the cluster.
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 
 #include <thread>
 
+#include "common/clock.h"
 #include "lease/postgres_conninfo.h"
 #include "support/amoro_ha_writer.h"
 #include "support/ams_journal.h"
@@ -91,14 +93,21 @@ class FollowModeE2eTest : public ::testing::Test {
     ASSERT_TRUE(amoro_[i]->Start().ok());
   }
 
-  // The pod whose IP the unexpired lease names, or "".
-  std::string Holder() {
-    auto lease = cluster_->Lease();
-    if (!lease || lease->Expired()) return "";
+  // The pod whose IP the lease names once an AMS acquired it (version >= 1,
+  // as Amoro's acquireLease writes it), expired or not; "" for none or
+  // Amoro's placeholder row; "?" for an IP of no pod.
+  std::string HolderOf(const std::optional<LeaseRecord>& lease) {
+    if (!lease || !lease->node_ip || lease->version < 1) return "";
     for (int i = 0; i < 3; ++i) {
       if (lease->node_ip == cluster_->PodIp(i)) return E2eCluster::PodName(i);
     }
     return "?";
+  }
+  // The pod whose IP the unexpired lease names, or "".
+  std::string Holder() {
+    auto lease = cluster_->Lease();
+    if (!lease || lease->Expired()) return "";
+    return HolderOf(lease);
   }
   static int IndexOf(const std::string& pod) { return std::stoi(pod.substr(pod.find('-') + 1)); }
 
@@ -166,9 +175,77 @@ TEST_F(FollowModeE2eTest, TheServiceFollowsAmorosOwnElectionAndTheControllerWrit
       "SELECT string_agg(service_name, ',' ORDER BY service_name) FROM ha_lease"
       " WHERE cluster_name = 'prod'");
   ASSERT_TRUE(services.ok());
-  EXPECT_EQ(*services, "AMS") << "no service rows published, no switchover rows";
+  EXPECT_EQ(*services, "AMS,OPTIMIZING_SERVICE,TABLE_SERVICE")
+      << "Amoro's leader writes its service rows; no switchover rows";
   std::string logs = cluster_->Logs();
   EXPECT_NE(logs.find("reason=lease_expired"), std::string::npos) << "failovers are announced";
+}
+
+TEST_F(FollowModeE2eTest, FromAnEmptyTableNothingIsRoutedUntilARealHolderExistsNorANonHolder) {
+  ASSERT_FALSE(cluster_->Lease().has_value()) << "an empty table";
+  // ams-0 alone first: its insertIfAbsent writes the placeholder (version 0,
+  // no server info, naming ams-0, expiring in a ttl); nobody can acquire
+  // before that expires, not even ams-0.
+  StartAmoro(0);
+  ASSERT_TRUE(E2eCluster::WaitUntil(
+      [&] {
+        auto lease = cluster_->Lease();
+        return lease && lease->version == 0;
+      },
+      seconds(5)));
+  auto placeholder = cluster_->Lease();
+  EXPECT_EQ(placeholder->server_info_json.value_or(""), "");
+  EXPECT_EQ(placeholder->node_ip, cluster_->PodIp(0));
+  StartAmoro(1);
+  StartAmoro(2);
+
+  // Sample routing between two reads of the row. The routed pod must be
+  // the row's holder, or, for at most a loop pass after the row moved, the
+  // holder before: never Amoro's placeholder node, never a pod that has
+  // not held the lease.
+  std::string holder;    // the row's holder at the last sample
+  std::string previous;  // the holder before it
+  MonoTime moved_at = RealClock::Get()->Now();
+  int placeholder_samples = 0, routed_samples = 0, takeovers = 0;
+  bool stopped_leader = false;
+  const MonoTime end = RealClock::Get()->Now() + seconds(14);
+  while (RealClock::Get()->Now() < end) {
+    auto before = cluster_->Lease();
+    std::vector<std::string> routed = cluster_->Routed();
+    auto after = cluster_->Lease();
+    const MonoTime now = RealClock::Get()->Now();
+    for (const auto& lease : {before, after}) {
+      std::string h = HolderOf(lease);
+      if (h != holder) {
+        previous = holder;
+        holder = h;
+        moved_at = now;
+        if (!previous.empty()) ++takeovers;
+      }
+    }
+    if (after && after->version == 0) ++placeholder_samples;
+    ASSERT_LE(routed.size(), 1u);
+    if (!routed.empty()) {
+      ++routed_samples;
+      ASSERT_NE(HolderOf(after), "") << "routed " << routed[0] << " while no AMS holds the lease";
+      const bool lagging = routed[0] == previous && now - moved_at < milliseconds(2500);
+      ASSERT_TRUE(routed[0] == holder || lagging) << "routed " << routed[0] << ", the row names "
+                                                  << holder << " (before it " << previous << ")";
+    }
+    // Once the first real holder is routed, stop it: the next takeover
+    // (after its lease expires) is followed the same way.
+    if (!stopped_leader && !routed.empty() && routed_samples > 10) {
+      stopped_leader = true;
+      amoro_[IndexOf(routed[0])]->Stop();
+    }
+    std::this_thread::sleep_for(milliseconds(25));
+  }
+  EXPECT_GT(placeholder_samples, 0) << "the placeholder phase was observed";
+  EXPECT_GT(routed_samples, 0) << "a real holder was routed";
+  EXPECT_TRUE(stopped_leader);
+  EXPECT_GE(takeovers, 1) << "a takeover after the leader stopped was followed";
+  EXPECT_FALSE(WaitForRoutedHolder("", seconds(10)).empty());
+  EXPECT_EQ(Count("cluster_name = 'prod' AND app <> 'fake-amoro-ams'"), 0);
 }
 
 TEST_F(FollowModeE2eTest, AHolderThatIsNoPodIsReportedAndNotRoutedAndSwitchoverIsRefused) {

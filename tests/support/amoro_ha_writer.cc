@@ -24,6 +24,20 @@ constexpr char kRenewLease[] =
     "WHERE cluster_name = $3 AND service_name = $4 AND node_id = $5 AND version = $6 "
     "AND lease_expire_ts > $7";
 
+// onLeaderGained's DB-neutral upsert of each service row.
+constexpr char kUpdateServerInfo[] =
+    "UPDATE ha_lease SET node_id=$1, node_ip=$2, server_info_json=$3, updated_at=$4 "
+    "WHERE cluster_name=$5 AND service_name=$6";
+constexpr char kInsertServerInfoIfAbsent[] =
+    "INSERT INTO ha_lease (cluster_name, service_name, node_id, node_ip, server_info_json, "
+    "version, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6)";
+
+// JacksonUtil.toJSONString(AmsServerInfo): fields in declaration order.
+std::string AmsServerInfoJson(const std::string& host, int thrift_port) {
+  return "{\"host\":\"" + host +
+         "\",\"restBindPort\":1630,\"thriftBindPort\":" + std::to_string(thrift_port) + "}";
+}
+
 int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -48,7 +62,7 @@ StatusOr<bool> AmoroHaWriter::TryAcquire() {
   // Amoro ignores this insert's errors (duplicate key when the row exists).
   session_->Exec(kInsertIfAbsent, {cluster_name_, kAms, node_id_, node_ip_, std::string(), expire,
                                    std::string("0"), std::to_string(now)});
-  const std::string info = "{\"host\":\"" + node_ip_ + "\",\"thriftBindPort\":1260}";
+  const std::string info = AmsServerInfoJson(node_ip_, 1260);
   StatusOr<SqlSession::Result> r =
       session_->Exec(kAcquireLease, {node_id_, node_ip_, info, expire, std::to_string(now),
                                      cluster_name_, kAms, std::to_string(now)});
@@ -71,6 +85,38 @@ StatusOr<bool> AmoroHaWriter::TryRenew() {
   if (r->affected_rows != 1) return false;
   ++*version_;
   return true;
+}
+
+StatusOr<bool> AmoroHaWriter::Heartbeat() {
+  if (revoked_) return false;
+  if (!leader_) {
+    StatusOr<bool> won = TryAcquire();
+    if (!won.ok()) return won.status();
+    if (!*won) return false;
+    leader_ = true;
+    // onLeaderGained: both service rows, each update-else-insert, errors
+    // ignored (doAsIgnoreError).
+    const std::string now = std::to_string(clock_ms_());
+    for (auto [service, port] :
+         {std::pair<const char*, int>{"TABLE_SERVICE", 1260}, {"OPTIMIZING_SERVICE", 1261}}) {
+      const std::string info = AmsServerInfoJson(node_ip_, port);
+      auto updated = session_->Exec(kUpdateServerInfo,
+                                    {node_id_, node_ip_, info, now, cluster_name_, service});
+      if (updated.ok() && updated->affected_rows == 0) {
+        session_->Exec(kInsertServerInfoIfAbsent,
+                       {cluster_name_, service, node_id_, node_ip_, info, now});
+      }
+    }
+    return true;
+  }
+  StatusOr<bool> renewed = TryRenew();
+  if (!renewed.ok()) return renewed.status();
+  if (!*renewed) {
+    // onLeaderLost: demoted for good.
+    leader_ = false;
+    revoked_ = true;
+  }
+  return leader_;
 }
 
 }  // namespace amsha::testing

@@ -1,13 +1,23 @@
 // AmoroHaWriter: plays Apache Amoro's own AMS on the ha_lease table, issuing
 // the statements of its DataBaseHighAvailabilityContainer / HaLeaseMapper
-// (ha.type=database) with their `?` parameters bound to $n, so tests can put
-// a real AMS's writes and PostgresLeaseStore on the same row.
+// (ha.type=database, Amoro v0.9.0-rc1..rc4, unchanged on main; docs/amoro.md)
+// with their `?` parameters bound to $n, so tests can put a real AMS's writes
+// and PostgresLeaseStore on the same row.
 //
 // Unlike our store, Amoro stamps times with the CLIENT's clock
 // (System.currentTimeMillis(), here `clock_ms`): acquire takes the lease when
 // lease_expire_ts < now and sets now + ttl; renew needs node_id, the version
-// it last saw and lease_expire_ts > now. Its insert-if-absent writes a row
-// already naming itself with an expiry (version 0), errors ignored.
+// it last saw and lease_expire_ts > now. Its insert-if-absent writes a
+// placeholder row already naming itself with an expiry, version 0 and an
+// empty server_info_json (errors ignored), so on an empty table the first
+// AMS cannot acquire before its own placeholder expires.
+// Heartbeat() is one run of Amoro's HeartbeatRunnable in that order:
+// insertIfAbsent, acquireLease, selectLease, then on winning onLeaderGained
+// (updateServerInfo, else insertServerInfoIfAbsent, for TABLE_SERVICE then
+// OPTIMIZING_SERVICE); as leader renewLease, and once a renewal fails the
+// node is revoked and never campaigns again (Amoro's leadershipRevoked).
+// Amoro's per-node bucket_assignments heartbeat is not played: it is
+// another table, and its failures are only logged by Amoro.
 // Not thread-safe: one writer per thread, each with its own SqlSession.
 #ifndef AMS_HA_TESTS_SUPPORT_AMORO_HA_WRITER_H_
 #define AMS_HA_TESTS_SUPPORT_AMORO_HA_WRITER_H_
@@ -36,6 +46,15 @@ class AmoroHaWriter {
   StatusOr<bool> TryAcquire();
   // tryRenewLease(): renewLease at the remembered version; true when renewed.
   StatusOr<bool> TryRenew();
+  // One HeartbeatRunnable run (above). Returns whether this node leads
+  // after it. A database error changes no state (Amoro logs it and keeps
+  // its flags), so the caller may retry on a new session (set_session).
+  StatusOr<bool> Heartbeat();
+  // Amoro's leadershipRevoked: this node lost the lease and never
+  // campaigns again until its process restarts.
+  bool revoked() const { return revoked_; }
+  bool leads() const { return leader_; }
+  void set_session(SqlSession* session) { session_ = session; }
 
   const std::string& node_id() const { return node_id_; }
   std::optional<int32_t> version() const { return version_; }
@@ -48,6 +67,8 @@ class AmoroHaWriter {
   std::chrono::milliseconds ttl_;
   std::function<int64_t()> clock_ms_;
   std::optional<int32_t> version_;
+  bool leader_ = false;
+  bool revoked_ = false;
 };
 
 }  // namespace amsha::testing

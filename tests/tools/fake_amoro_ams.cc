@@ -2,17 +2,23 @@
 // HA (ha.type: database), for follow-mode tests and demos.
 //
 //   AMS_HA_DB_PASSWORD=... fake-amoro-ams --db URL --cluster prod --name ams-0
-//       --ip 127.0.0.50 [--ttl 3s] [--heartbeat 1s] [--journal FILE]
+//       --ip 127.0.0.50 [--ttl 3s] [--heartbeat 1s] [--initial-delay 0s]
+//       [--journal FILE]
 //
 // Every heartbeat it does what Amoro's DataBaseHighAvailabilityContainer
-// does, with Amoro's own statements (tests/support/amoro_ha_writer.h) and
-// its client-clock timing: a follower tries to acquire the AMS lease, the
-// leader renews it at the version it last saw. While it leads it listens on
-// <ip>:1630 and answers every connection with its name (like fake-ams), and
-// journals "start/stop <CLOCK_MONOTONIC ns> <name>". A failed renewal ends
-// its leadership. On SIGTERM it stops serving and exits without releasing
-// the lease (the next AMS waits for it to expire), as Amoro does. Its
-// database sessions carry application_name=fake-amoro-ams.
+// does, in Amoro's order and with Amoro's own statements
+// (AmoroHaWriter::Heartbeat, tests/support/amoro_ha_writer.h) and its
+// client-clock timing: a follower inserts the placeholder row if absent and
+// tries to acquire the AMS lease, a winner writes the TABLE_SERVICE and
+// OPTIMIZING_SERVICE rows, the leader renews at the version it last saw,
+// and a failed renewal ends its leadership for good: like Amoro, it never
+// campaigns again until restarted. Amoro's first heartbeat runs 5 s after
+// start (--initial-delay; 0 by default to keep tests short). While it leads
+// it listens on <ip>:1630 and answers every connection with its name (like
+// fake-ams; a real AMS serves REST on followers too), and journals
+// "start/stop <CLOCK_MONOTONIC ns> <name>". On SIGTERM it stops serving and
+// exits without releasing the lease (the next AMS waits for it to expire),
+// as Amoro does. Its database sessions carry application_name=fake-amoro-ams.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -98,7 +104,7 @@ class Server {
 
 int main(int argc, char** argv) {
   std::string db, cluster, name, ip, journal;
-  milliseconds ttl(3000), heartbeat(1000);
+  milliseconds ttl(3000), heartbeat(1000), initial_delay(0);
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--db") {
@@ -111,13 +117,13 @@ int main(int argc, char** argv) {
       ip = value;
     } else if (flag == "--journal") {
       journal = value;
-    } else if (flag == "--ttl" || flag == "--heartbeat") {
+    } else if (flag == "--ttl" || flag == "--heartbeat" || flag == "--initial-delay") {
       auto d = amsha::ParseDuration(value);
       if (!d) {
         std::fprintf(stderr, "fake-amoro-ams: %s needs a duration\n", flag.c_str());
         return 2;
       }
-      (flag == "--ttl" ? ttl : heartbeat) = *d;
+      (flag == "--ttl" ? ttl : flag == "--heartbeat" ? heartbeat : initial_delay) = *d;
     } else {
       std::fprintf(stderr, "fake-amoro-ams: unknown flag %s\n", flag.c_str());
       return 2;
@@ -126,7 +132,7 @@ int main(int argc, char** argv) {
   if (db.empty() || cluster.empty() || name.empty() || ip.empty()) {
     std::fprintf(stderr,
                  "usage: fake-amoro-ams --db URL --cluster NAME --name NAME --ip IP [--ttl 3s] "
-                 "[--heartbeat 1s] [--journal FILE]\n");
+                 "[--heartbeat 1s] [--initial-delay 0s] [--journal FILE]\n");
     return 2;
   }
   struct sigaction sa {};
@@ -146,31 +152,37 @@ int main(int argc, char** argv) {
   const std::string node_id = ip + ":1261:" + uuid;
 
   std::unique_ptr<amsha::testing::SqlSession> session;
-  std::unique_ptr<amsha::testing::AmoroHaWriter> writer;
+  // Outlives sessions: leadership and revocation are the process's state.
+  amsha::testing::AmoroHaWriter writer(nullptr, cluster, node_id, ip, ttl);
   std::unique_ptr<Server> server;
   std::printf("fake-amoro-ams %s node_id=%s ttl=%lldms heartbeat=%lldms\n", name.c_str(),
               node_id.c_str(), static_cast<long long>(ttl.count()),
               static_cast<long long>(heartbeat.count()));
   std::fflush(stdout);
+  auto sleep_until = [](std::chrono::steady_clock::time_point until) {
+    while (!g_stop && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  };
+  sleep_until(std::chrono::steady_clock::now() + initial_delay);
+  bool announced_revoked = false;
   while (!g_stop) {
     if (!session) {
       auto opened = amsha::testing::SqlSession::Open(conninfo);
       if (opened.ok()) {
         session = std::move(opened).value();
-        writer = std::make_unique<amsha::testing::AmoroHaWriter>(session.get(), cluster, node_id,
-                                                                 ip, ttl);
+        writer.set_session(session.get());
       }
     }
-    if (writer) {
-      bool leads = false;
-      auto result = server ? writer->TryRenew() : writer->TryAcquire();
-      if (result.ok()) {
-        leads = result.value();
-      } else {
+    if (session) {
+      auto result = writer.Heartbeat();
+      if (!result.ok()) {
+        // Amoro logs it and keeps its state; reconnect next round.
         std::fprintf(stderr, "fake-amoro-ams: %s\n", result.status().ToString().c_str());
-        writer.reset();
-        session.reset();  // reconnect next round
+        writer.set_session(nullptr);
+        session.reset();
       }
+      const bool leads = writer.leads();
       if (leads && !server) {
         server = std::make_unique<Server>(ip, name);
         Journal(journal, "start", name);
@@ -182,11 +194,13 @@ int main(int argc, char** argv) {
         std::printf("lost leadership %s\n", name.c_str());
         std::fflush(stdout);
       }
+      if (writer.revoked() && !announced_revoked) {
+        announced_revoked = true;
+        std::printf("revoked %s: never campaigns again\n", name.c_str());
+        std::fflush(stdout);
+      }
     }
-    auto until = std::chrono::steady_clock::now() + heartbeat;
-    while (!g_stop && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(milliseconds(20));
-    }
+    sleep_until(std::chrono::steady_clock::now() + heartbeat);
   }
   if (server) {
     server.reset();
