@@ -10,6 +10,9 @@
 #   - each rendered controller configuration passes `ams-ha-controller
 #     check-config` (when the binary is built);
 #   - each bad-values case is rejected, with its message;
+#   - the example AMS (manifests/example/amoro-ams.yaml) passes Amoro's
+#     start-up rules (scripts/ams-config-rules.js), and each rule rejects a
+#     broken copy of it;
 #   - manifests/ equals a fresh render (no drift).
 #
 #   scripts/check-chart.sh            check; exit 1 on any failure
@@ -155,6 +158,75 @@ if node -e '
 else
   fail "example values and AMS StatefulSet disagree: $(cat "$work/out")"
 fi
+
+# --- the example AMS against Amoro's start-up rules ---------------------------
+# scripts/ams-config-rules.js holds the rules, each read from Amoro's code
+# (docs/amoro.md); every rule has a case below that it must reject.
+ams_rules() {  # ams_rules VERB [JS]
+  node scripts/ams-config-rules.js "$1" manifests/example/amoro-ams.yaml manifests/example/values.yaml "${2:-}"
+}
+if ams_rules check >"$work/out" 2>&1; then
+  pass "example AMS: expose host from status.podIP, PostgreSQL credentials, HA keys of manage mode, ports, /entrypoint.sh ams, optimizers through ams-leader, values' ams: block matches"
+else
+  fail "example AMS breaks Amoro's start-up rules:"$'\n'"$(cat "$work/out")"
+fi
+# expect_ams_rejected NAME MESSAGE JS: the example changed by JS (on `ams`,
+# the AMS config.yaml; `sts`, the StatefulSet; `cluster`, clusters[0] of the
+# values) must be rejected with MESSAGE.
+expect_ams_rejected() {
+  local name=$1 message=$2 js=$3
+  if ams_rules check-mutated "$js" >"$work/out" 2>&1; then
+    fail "AMS rules accept $name"
+  elif grep -qF -- "$message" "$work/out"; then
+    pass "AMS rules reject $name: $message"
+  else
+    fail "AMS rules reject $name: expected \"$message\", got: $(cat "$work/out")"
+  fi
+}
+env_without='const c = sts.spec.template.spec.containers[0]; c.env = c.env.filter((e) => e.name !== NAME);'
+expect_ams_rejected "a DNS name as server-expose-host" \
+  'expose-host: server-expose-host "ams-leader.amoro.svc" (config.yaml) is not the prefix of a pod IP' \
+  "${env_without/NAME/\"AMS_SERVER__EXPOSE__HOST\"} ams.ams['server-expose-host'] = 'ams-leader.amoro.svc';"
+expect_ams_rejected "no server-expose-host" "expose-host: ams.server-expose-host must be set" \
+  "${env_without/NAME/\"AMS_SERVER__EXPOSE__HOST\"}"
+expect_ams_rejected "the node's IP as expose host" "comes from status.hostIP; only status.podIP" \
+  "sts.spec.template.spec.containers[0].env.find((e) => e.name === 'AMS_SERVER__EXPOSE__HOST').valueFrom.fieldRef.fieldPath = 'status.hostIP';"
+expect_ams_rejected "an expose host starting with 0" 'server-expose-host "0.0.0.0" (env AMS_SERVER__EXPOSE__HOST)' \
+  "const e = sts.spec.template.spec.containers[0].env.find((e) => e.name === 'AMS_SERVER__EXPOSE__HOST'); delete e.valueFrom; e.value = '0.0.0.0';"
+expect_ams_rejected "no database password" "database: database.password must be set for postgres" \
+  "${env_without/NAME/\"AMS_DATABASE_PASSWORD\"}"
+expect_ams_rejected "no database username" "database: database.username must be set for postgres" \
+  "delete ams.ams.database.username;"
+expect_ams_rejected "Amoro's default database" "database: database.type is derby" \
+  "delete ams.ams.database.type; delete ams.ams.database.url;"
+expect_ams_rejected "Amoro's own HA in manage mode" "ha: ha.enabled: true contradicts mode: manage" \
+  "ams.ams.ha.enabled = true; ams.ams.ha.type = 'database';"
+expect_ams_rejected "master-slave mode" "ha: ha.use-master-slave-mode: true is not supported" \
+  "ams.ams.ha['use-master-slave-mode'] = true;"
+expect_ams_rejected "another ha.cluster-name" 'ha: ha.cluster-name is "default" (Amoro'"'"'s default), the controller'"'"'s cluster is "amoro"' \
+  "delete ams.ams.ha['cluster-name'];"
+expect_ams_rejected "follow mode on an AMS without its own HA" "ha: mode: follow needs ha.enabled: true" \
+  "cluster.mode = 'follow'; delete cluster.ams;"
+expect_ams_rejected "follow mode with ZooKeeper HA" "ha: mode: follow needs ha.type: database (is zk, Amoro's default)" \
+  "cluster.mode = 'follow'; delete cluster.ams; ams.ams.ha.enabled = true;"
+expect_ams_rejected "follow mode under the gate" "ha: mode: follow runs AMS without the gate" \
+  "cluster.mode = 'follow'; delete cluster.ams; ams.ams.ha.enabled = true; ams.ams.ha.type = 'database';"
+expect_ams_rejected "follow mode with another lease TTL" "ha: ha.lease-ttl must equal the cluster's leaseTtl" \
+  "cluster.mode = 'follow'; delete cluster.ams; ams.ams.ha.enabled = true; ams.ams.ha.type = 'database'; ams.ams.ha['lease-ttl'] = '1min';"
+expect_ams_rejected "manage mode without the gate" "ha: mode: manage runs AMS under ams-ha-controller gate --cluster amoro" \
+  "const c = sts.spec.template.spec.containers[0]; c.command = c.command.slice(c.command.indexOf('--') + 1);"
+expect_ams_rejected "Amoro's default REST port" "ports: http-server.bind-port must be written: Amoro's default is 19090" \
+  "delete ams.ams['http-server']; delete cluster.ams['http-server'];"
+expect_ams_rejected "a bind port the container does not expose" 'ports: thrift-server.optimizing-service.bind-port (1262) is not the cluster' \
+  "ams.ams['thrift-server']['optimizing-service']['bind-port'] = 1262; delete cluster.ams['thrift-server'];"
+expect_ams_rejected "AMS started past the image's entrypoint" 'entrypoint: AMS starts with "/usr/local/amoro/bin/ams.sh start-foreground"' \
+  "const c = sts.spec.template.spec.containers[0]; c.command.splice(c.command.indexOf('--') + 1, 2, '/usr/local/amoro/bin/ams.sh', 'start-foreground');"
+expect_ams_rejected "an optimizer container without ams-optimizing-uri" "optimizers: optimizer container local has no ams-optimizing-uri" \
+  "delete ams.containers[0].properties['ams-optimizing-uri'];"
+expect_ams_rejected "optimizers pointed at a pod" "optimizers: optimizer container local: ams-optimizing-uri thrift://10.0.0.7:1261 is not the Service ams-leader" \
+  "ams.containers[0].properties['ams-optimizing-uri'] = 'thrift://10.0.0.7:1261';"
+expect_ams_rejected "documented settings that differ from the AMS config" "documented: clusters[].ams.ha.cluster-name is prod, config.yaml says amoro" \
+  "cluster.ams.ha['cluster-name'] = 'prod';"
 
 # --- bad values --------------------------------------------------------------
 # expect_rejected NAME MESSAGE [--alone] < values: helm template must fail and
@@ -352,6 +424,78 @@ expect_rejected "an unknown log format" "controller.logFormat: controller.logFor
 controller:
   logFormat: xml
 EOF
+
+# --- AMS settings that contradict the mode: check-config refuses them ----------
+# expect_config_refused NAME MESSAGE < values (layered over the example):
+# helm renders them (the schema knows the keys), and `ams-ha-controller
+# check-config` refuses the rendered config.yaml with exactly one line.
+expect_config_refused() {
+  local name=$1 message=$2
+  cat >"$work/contra.yaml"
+  if [ -z "$controller" ]; then
+    # As the rendered configs above: a build is needed; CI always has one.
+    if [ "${CI:-}" = true ]; then fail "check-config refuses $name: no ams-ha-controller binary built"; fi
+    return
+  fi
+  if ! render "$work/contra.render.yaml" -f manifests/example/values.yaml -f "$work/contra.yaml" 2>"$work/out"; then
+    fail "check-config refuses $name: helm template failed: $(cat "$work/out")"
+    return
+  fi
+  manifests config "$work/contra.render.yaml" |
+    sed "s|^\(  passwordFile: \).*|\1\"$work/password\"|" >"$work/contra.config.yaml"
+  if POD_NAME=check "$controller" check-config --config "$work/contra.config.yaml" >"$work/out" 2>&1; then
+    fail "check-config accepts $name"
+  elif [ "$(grep -c . "$work/out")" != 1 ]; then
+    fail "check-config refuses $name with more than one line: $(cat "$work/out")"
+  elif grep -qF -- "$message" "$work/out"; then
+    pass "check-config refuses $name: $message"
+  else
+    fail "check-config refuses $name: expected \"$message\", got: $(cat "$work/out")"
+  fi
+}
+printf 'secret\n' >"$work/password"
+expect_config_refused "manage mode with Amoro's own HA" \
+  "clusters[0].ams.ha.enabled: true contradicts mode: manage" <<'EOF2'
+clusters:
+  - name: amoro
+    podSelector: app.kubernetes.io/name=amoro
+    ams:
+      ha:
+        enabled: true
+        type: database
+        cluster-name: amoro
+EOF2
+expect_config_refused "master-slave mode under the gate" \
+  "clusters[0].ams.ha.use-master-slave-mode: true is not supported" <<'EOF2'
+clusters:
+  - name: amoro
+    podSelector: app.kubernetes.io/name=amoro
+    ams:
+      ha:
+        enabled: false
+        cluster-name: amoro
+        use-master-slave-mode: true
+EOF2
+expect_config_refused "follow mode with Amoro's HA off" \
+  "clusters[0].ams.ha.enabled: false contradicts mode: follow" <<'EOF2'
+clusters:
+  - name: amoro
+    podSelector: app.kubernetes.io/name=amoro
+    mode: follow
+    ams:
+      ha:
+        enabled: false
+        type: database
+        cluster-name: amoro
+EOF2
+expect_rejected "an AMS key the ams: block does not mirror" \
+  "clusters.0.ams: Additional property server-expose-host is not allowed" <<'EOF2'
+clusters:
+  - name: amoro
+    podSelector: app=amoro
+    ams:
+      server-expose-host: ams-leader
+EOF2
 
 # --- manifests/ drift ----------------------------------------------------------
 declare -A outputs=([default]=manifests/ams-ha-controller.yaml [example]=manifests/example/ams-ha-controller.yaml)
