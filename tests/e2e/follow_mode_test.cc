@@ -248,6 +248,40 @@ TEST_F(FollowModeE2eTest, FromAnEmptyTableNothingIsRoutedUntilARealHolderExistsN
   EXPECT_EQ(Count("cluster_name = 'prod' AND app <> 'fake-amoro-ams'"), 0);
 }
 
+TEST_F(FollowModeE2eTest, WhenEveryAmsLostItsLeaseNobodyCampaignsAndTheControllerSaysSo) {
+  StartAmoro(0);
+  StartAmoro(1);
+  std::string first = WaitForRoutedHolder("", seconds(15));
+  ASSERT_FALSE(first.empty());
+  // Another writer moves the version under the leader: its next renewal
+  // fails and Amoro demotes it for good (leadershipRevoked). The other AMS
+  // takes the lease once it expires; then the same happens to it.
+  auto revoke_the_leader = [&] {
+    auto r = admin_->Exec(
+        "UPDATE ha_lease SET version = version + 1 WHERE cluster_name = 'prod' AND "
+        "service_name = 'AMS'");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  };
+  revoke_the_leader();
+  std::string second = WaitForRoutedHolder(first, seconds(15));
+  ASSERT_FALSE(second.empty());
+  revoke_the_leader();
+  // Nobody campaigns now; both processes run and all pods stay Ready.
+  ASSERT_TRUE(E2eCluster::WaitUntil(
+      [&] { return cluster_->standin().Events().find("NoAmsCampaigning") != std::string::npos; },
+      seconds(25)))
+      << "routed " << ::testing::PrintToString(cluster_->Routed());
+  EXPECT_TRUE(cluster_->Routed().empty());
+  EXPECT_NE(cluster_->standin().Events().find("no AMS is campaigning"), std::string::npos);
+  EXPECT_NE(cluster_->Logs().find("no AMS is campaigning"), std::string::npos);
+  EXPECT_TRUE(amoro_[0]->Running() && amoro_[1]->Running()) << "the AMS processes still run";
+  // A restarted AMS campaigns again and is routed.
+  amoro_[IndexOf(first)]->Stop();
+  StartAmoro(IndexOf(first));
+  EXPECT_EQ(WaitForRoutedHolder("", seconds(15)), first);
+  EXPECT_EQ(Count("cluster_name = 'prod' AND app = 'ams-ha-controller'"), 0);
+}
+
 TEST_F(FollowModeE2eTest, AHolderThatIsNoPodIsReportedAndNotRoutedAndSwitchoverIsRefused) {
   auto session = SqlSession::Open(
       ComposeConnInfo(cluster_->postgres().url(), cluster_->postgres().password(), seconds(5)));
