@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "common/duration.h"
 #include "common/logging.h"
+#include "election/cluster_elector.h"
 #include "election/controller_elector.h"
 #include "election/pod_identity.h"
 #include "election/switchover.h"
@@ -96,7 +97,8 @@ void PrintJson(const std::optional<LeaseRecord>& controller_row,
       out << ",\"lease\":{\"nodeId\":" << Q(c.lease->node_id.value_or(""))
           << ",\"nodeIp\":" << Q(c.lease->node_ip.value_or(""))
           << ",\"version\":" << c.lease->version << ",\"expiresInMs\":" << c.lease->ExpiresInMs()
-          << ",\"expired\":" << (c.lease->Expired() ? "true" : "false") << "}";
+          << ",\"expired\":" << (c.lease->Expired() ? "true" : "false")
+          << ",\"amoroPlaceholder\":" << (IsAmoroPlaceholder(*c.lease) ? "true" : "false") << "}";
     } else {
       out << ",\"lease\":null";
     }
@@ -133,7 +135,11 @@ void PrintText(const std::optional<LeaseRecord>& controller_row,
       std::cout << "  lease: " << *c.lease->node_id << "  version " << c.lease->version
                 << (c.lease->Expired() ? "  EXPIRED"
                                        : "  expires in " + Seconds(c.lease->ExpiresInMs()))
-                << "  (database clock)\n";
+                << "  (database clock)"
+                << (IsAmoroPlaceholder(*c.lease)
+                        ? "  Amoro's placeholder row: no leader yet (follow mode)"
+                        : "")
+                << "\n";
     } else if (c.lease_error.empty()) {
       std::cout << "  lease: none\n";
     }

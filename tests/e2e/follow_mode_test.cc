@@ -196,6 +196,9 @@ TEST_F(FollowModeE2eTest, FromAnEmptyTableNothingIsRoutedUntilARealHolderExistsN
   auto placeholder = cluster_->Lease();
   EXPECT_EQ(placeholder->server_info_json.value_or(""), "");
   EXPECT_EQ(placeholder->node_ip, cluster_->PodIp(0));
+  std::string status;
+  EXPECT_EQ(cluster_->RunCli("status", "", &status), 0) << status;
+  EXPECT_NE(status.find("Amoro's placeholder row: no leader yet"), std::string::npos) << status;
   StartAmoro(1);
   StartAmoro(2);
 
