@@ -405,6 +405,63 @@ gate:
   safetyMargin: 15s
   pollInterval: 5s
 EOF
+expect_rejected "manage mode documenting Amoro's own HA" \
+  "clusters[0].ams.ha.enabled: true contradicts mode: manage" <<'EOF'
+clusters:
+  - name: amoro
+    podSelector: app=amoro
+    ams:
+      ha:
+        enabled: true
+EOF
+expect_rejected "master-slave mode" "clusters[0].ams.ha.use-master-slave-mode: true is not supported" <<'EOF'
+clusters:
+  - name: amoro
+    podSelector: app=amoro
+    ams:
+      ha:
+        use-master-slave-mode: true
+EOF
+expect_rejected "follow mode documenting Amoro's HA off" \
+  "clusters[0].ams.ha.enabled: must be true in mode: follow" <<'EOF'
+clusters:
+  - name: amoro
+    podSelector: app=amoro
+    mode: follow
+    ams:
+      ha:
+        type: database
+        cluster-name: amoro
+EOF
+expect_rejected "follow mode on ZooKeeper HA" \
+  'clusters[0].ams.ha.type: "zk" contradicts mode: follow' <<'EOF'
+clusters:
+  - name: amoro
+    podSelector: app=amoro
+    mode: follow
+    ams:
+      ha:
+        enabled: true
+        cluster-name: amoro
+EOF
+expect_rejected "an AMS cluster name that is not the cluster's" \
+  'clusters[0].ams.ha.cluster-name: "default" must equal the cluster'"'"'s name "amoro"' <<'EOF'
+clusters:
+  - name: amoro
+    podSelector: app=amoro
+    mode: follow
+    ams:
+      ha:
+        enabled: true
+        type: database
+EOF
+expect_rejected "a clock-skew margin as long as the lease" \
+  "clusters[0].clockSkewMargin (30s) must be at least 0s and shorter than leaseTtl (30s)" <<'EOF'
+clusters:
+  - name: amoro
+    podSelector: app=amoro
+    clockSkewMargin: 30s
+EOF
 expect_rejected "a label key with a space" "labels.role: Does not match pattern" <<'EOF'
 labels:
   role: ha role
@@ -426,23 +483,23 @@ controller:
 EOF
 
 # --- AMS settings that contradict the mode: check-config refuses them ----------
-# expect_config_refused NAME MESSAGE < values (layered over the example):
-# helm renders them (the schema knows the keys), and `ams-ha-controller
-# check-config` refuses the rendered config.yaml with exactly one line.
+# The chart refuses them too (bad values below); here the rendered example
+# config.yaml is changed behind the chart's back (JS on `config`, the parsed
+# file), and `ams-ha-controller check-config` must refuse it with exactly
+# one line.
 expect_config_refused() {
-  local name=$1 message=$2
-  cat >"$work/contra.yaml"
+  local name=$1 message=$2 js=$3
   if [ -z "$controller" ]; then
     # As the rendered configs above: a build is needed; CI always has one.
     if [ "${CI:-}" = true ]; then fail "check-config refuses $name: no ams-ha-controller binary built"; fi
     return
   fi
-  if ! render "$work/contra.render.yaml" -f manifests/example/values.yaml -f "$work/contra.yaml" 2>"$work/out"; then
-    fail "check-config refuses $name: helm template failed: $(cat "$work/out")"
-    return
-  fi
-  manifests config "$work/contra.render.yaml" |
-    sed "s|^\(  passwordFile: \).*|\1\"$work/password\"|" >"$work/contra.config.yaml"
+  node -e '
+    const YAML = require("yaml"), fs = require("fs");
+    const config = YAML.parse(fs.readFileSync(process.argv[1], "utf8"));
+    new Function("config", process.argv[2])(config);
+    fs.writeFileSync(process.argv[3], YAML.stringify(config));' \
+    "$work/example.check.yaml" "$js" "$work/contra.config.yaml"
   if POD_NAME=check "$controller" check-config --config "$work/contra.config.yaml" >"$work/out" 2>&1; then
     fail "check-config accepts $name"
   elif [ "$(grep -c . "$work/out")" != 1 ]; then
@@ -453,49 +510,18 @@ expect_config_refused() {
     fail "check-config refuses $name: expected \"$message\", got: $(cat "$work/out")"
   fi
 }
-printf 'secret\n' >"$work/password"
 expect_config_refused "manage mode with Amoro's own HA" \
-  "clusters[0].ams.ha.enabled: true contradicts mode: manage" <<'EOF2'
-clusters:
-  - name: amoro
-    podSelector: app.kubernetes.io/name=amoro
-    ams:
-      ha:
-        enabled: true
-        type: database
-        cluster-name: amoro
-EOF2
+  "clusters[0].ams.ha.enabled: true contradicts mode: manage" \
+  "config.clusters[0].ams.ha.enabled = true;"
 expect_config_refused "master-slave mode under the gate" \
-  "clusters[0].ams.ha.use-master-slave-mode: true is not supported" <<'EOF2'
-clusters:
-  - name: amoro
-    podSelector: app.kubernetes.io/name=amoro
-    ams:
-      ha:
-        enabled: false
-        cluster-name: amoro
-        use-master-slave-mode: true
-EOF2
+  "clusters[0].ams.ha.use-master-slave-mode: true is not supported" \
+  "config.clusters[0].ams.ha['use-master-slave-mode'] = true;"
 expect_config_refused "follow mode with Amoro's HA off" \
-  "clusters[0].ams.ha.enabled: false contradicts mode: follow" <<'EOF2'
-clusters:
-  - name: amoro
-    podSelector: app.kubernetes.io/name=amoro
-    mode: follow
-    ams:
-      ha:
-        enabled: false
-        type: database
-        cluster-name: amoro
-EOF2
-expect_rejected "an AMS key the ams: block does not mirror" \
-  "clusters.0.ams: Additional property server-expose-host is not allowed" <<'EOF2'
-clusters:
-  - name: amoro
-    podSelector: app=amoro
-    ams:
-      server-expose-host: ams-leader
-EOF2
+  "clusters[0].ams.ha.enabled: false contradicts mode: follow" \
+  "config.clusters[0].mode = 'follow'; config.clusters[0].ams.ha.type = 'database';"
+expect_config_refused "a clock-skew margin as long as the lease" \
+  "clusters[0].clockSkewMargin: (30s) must be at least 0s and shorter than leaseTtl (30s)" \
+  "config.clusters[0].clockSkewMargin = '30s';"
 
 # --- manifests/ drift ----------------------------------------------------------
 declare -A outputs=([default]=manifests/ams-ha-controller.yaml [example]=manifests/example/ams-ha-controller.yaml)

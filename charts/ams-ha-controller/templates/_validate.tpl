@@ -84,6 +84,32 @@ values to fix.
 {{- if and $manage (ge (add $margin $poll) (sub $ttl $heartbeat)) }}
 {{- fail (printf "gate.safetyMargin (%s) + gate.pollInterval (%s) must be shorter than %s.leaseTtl - heartbeatInterval (%dms)" $v.gate.safetyMargin $v.gate.pollInterval $at (sub $ttl $heartbeat)) }}
 {{- end }}
+{{- $skewText := default "2s" $c.clockSkewMargin }}
+{{- if ge (include "ams-ha-controller.ms" $skewText | int64) $ttl }}
+{{- fail (printf "%s.clockSkewMargin (%s) must be at least 0s and shorter than leaseTtl (%s)" $at $skewText $ttlText) }}
+{{- end }}
+{{- /* The AMS settings the cluster documents (`ams:`), against the mode:
+       the main contradictions of config_validator.cc's ValidateAmsSettings. */}}
+{{- if $c.ams }}
+{{- $ha := default dict $c.ams.ha }}
+{{- $enabled := eq (toString $ha.enabled) "true" }}
+{{- if eq (toString (index $ha "use-master-slave-mode")) "true" }}
+{{- fail (printf "%s.ams.ha.use-master-slave-mode: true is not supported: every AMS would serve optimizing and optimizers would connect to pod IPs (bucket_assignments), bypassing %s; set it to false" $at $service) }}
+{{- end }}
+{{- if and $manage $enabled }}
+{{- fail (printf "%s.ams.ha.enabled: true contradicts mode: manage (the controller holds the lease and the gate runs one AMS); set ha.enabled: false in AMS, or mode: follow" $at) }}
+{{- end }}
+{{- if and (not $manage) (not $enabled) }}
+{{- fail (printf "%s.ams.ha.enabled: must be true in mode: follow (AMS elects itself with ha.enabled: true and ha.type: database)" $at) }}
+{{- end }}
+{{- if and (not $manage) (ne (toString (default "zk" $ha.type)) "database") }}
+{{- fail (printf "%s.ams.ha.type: %q contradicts mode: follow: the controller follows the ha_lease row of ha.type: database" $at (toString (default "zk" $ha.type))) }}
+{{- end }}
+{{- $amsName := toString (default "default" (index $ha "cluster-name")) }}
+{{- if and (or (hasKey $ha "cluster-name") (not $manage)) (ne $amsName $c.name) }}
+{{- fail (printf "%s.ams.ha.cluster-name: %q must equal the cluster's name %q: it is the ha_lease.cluster_name both sides use" $at $amsName $c.name) }}
+{{- end }}
+{{- end }}
 {{- $probe := default dict $c.probe }}
 {{- if ne (toString $probe.enabled) "false" }}
 {{- $periodText := default "2s" $probe.period }}
