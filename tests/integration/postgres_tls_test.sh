@@ -16,7 +16,8 @@ build=${AMS_HA_BINARY_DIR:-$src/build}
 bin=$build/controller/ams-ha-controller
 pgtmp=$src/tests/support/pgtmp
 [ -x "$bin" ] || { echo "FAIL: $bin is not built"; exit 1; }
-command -v openssl >/dev/null || { echo "FAIL: openssl missing (apt-get install openssl)"; exit 1; }
+. "$src/tests/support/cannot_run.sh"
+command -v openssl >/dev/null || cannot_run "openssl" "apt-get install openssl (scripts/install-deps.sh)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ams-pg-tls-XXXXXX")
 db=$work/pg
