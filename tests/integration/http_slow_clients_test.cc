@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -43,8 +44,12 @@ constexpr int kSlowClients = 20;
 constexpr auto kAttackFor = std::chrono::seconds(8);
 constexpr auto kProbeBudget = milliseconds(1000);
 
+// Gives up after 2 s (SO_SNDTIMEO bounds connect() on Linux), so a server
+// whose backlog is full fails the probe instead of hanging the test.
 int Connect(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval limit{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
