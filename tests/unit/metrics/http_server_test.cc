@@ -197,6 +197,16 @@ TEST(HttpServerStartTest, APortInUseIsUnavailableAndSaysSo) {
       << second.status().message();
 }
 
+TEST(HttpServerStartTest, AnIpv6AddressIsRefusedWithTheReason) {
+  HttpServer::Options options;
+  options.address = "[::1]:0";
+  auto server = HttpServer::Start(options, [](const HttpRequest&) { return HttpResponse{}; });
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(server.status().message().find("no IPv6 support"), std::string::npos)
+      << server.status().message();
+}
+
 TEST(HttpServerStartTest, AnEmptyHostBindsEveryAddress) {
   HttpServer::Options options;
   options.address = ":0";
