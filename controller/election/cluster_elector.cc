@@ -346,10 +346,6 @@ void ClusterElector::MaybePublish(ElectionOutcome& outcome) {
   }
 }
 
-bool IsAmoroPlaceholder(const LeaseRecord& record) {
-  return record.version == 0 && record.server_info_json.value_or("").empty();
-}
-
 ElectionOutcome ClusterElector::Follow(const std::optional<LeaseRecord>& record,
                                        const std::vector<Pod>& pods) {
   ElectionOutcome outcome;

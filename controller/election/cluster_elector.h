@@ -148,10 +148,6 @@ class ClusterElector {
   std::optional<MonoTime> leaderless_since_;
 };
 
-// Amoro's insertIfAbsent row (DataBaseHighAvailabilityContainer): version 0
-// and no server info. It names the inserting node, which does not lead.
-bool IsAmoroPlaceholder(const LeaseRecord& record);
-
 }  // namespace amsha
 
 #endif  // AMS_HA_ELECTION_CLUSTER_ELECTOR_H_

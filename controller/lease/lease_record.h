@@ -56,6 +56,13 @@ struct LeaseRecord {
   int64_t ExpiresInMs() const { return lease_expire_ts_ms ? *lease_expire_ts_ms - db_now_ms : -1; }
 };
 
+// Amoro's insertIfAbsent row (DataBaseHighAvailabilityContainer, on an empty
+// table): version 0 and no server info. It names the inserting node, which
+// does not lead; acquireLease makes the version 1 and writes server info.
+inline bool IsAmoroPlaceholder(const LeaseRecord& record) {
+  return record.version == 0 && record.server_info_json.value_or("").empty();
+}
+
 // {"host":"10.0.0.1","thriftBindPort":1260,"restBindPort":1630}, as Amoro writes it.
 std::string ServerInfoJson(const std::string& host, int thrift_port, int rest_port);
 
