@@ -12,6 +12,7 @@
 
 #include <thread>
 
+#include "cli/status_report.h"
 #include "common/clock.h"
 #include "lease/postgres_conninfo.h"
 #include "support/amoro_ha_writer.h"
@@ -203,7 +204,7 @@ TEST_F(FollowModeE2eTest, FromAnEmptyTableNothingIsRoutedUntilARealHolderExistsN
   EXPECT_EQ(placeholder->server_info_json.value_or(""), "");
   EXPECT_EQ(placeholder->node_ip, cluster_->PodIp(0));
   std::string status;
-  EXPECT_EQ(cluster_->RunCli("status", "", &status), 0) << status;
+  EXPECT_EQ(cluster_->RunCli("status", "", &status), kStatusNoLeader) << status;
   EXPECT_NE(status.find("Amoro's placeholder row: no leader yet"), std::string::npos) << status;
   StartAmoro(1);
   StartAmoro(2);
