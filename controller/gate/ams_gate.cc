@@ -32,6 +32,22 @@ bool OursByUid(const LeaseRecord& row, const std::string& uid) {
 
 }  // namespace
 
+const char* AmsStateName(AmsReport::State state) {
+  switch (state) {
+    case AmsReport::State::kStopped:
+      return "stopped";
+    case AmsReport::State::kStarting:
+      return "starting";
+    case AmsReport::State::kServing:
+      return "serving";
+    case AmsReport::State::kUnresponsive:
+      return "unresponsive";
+    case AmsReport::State::kStopping:
+      return "stopping";
+  }
+  return "stopped";
+}
+
 std::string Seconds(milliseconds d) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1fs", static_cast<double>(d.count()) / 1000.0);
@@ -47,8 +63,24 @@ AmsGate::AmsGate(GateIdentity me, ClusterConfig cluster, GateConfig gate, LeaseS
       clock_(clock),
       node_id_(me_.pod_ip + ":" + std::to_string(cluster_.ports.optimizing) + ":" + me_.pod_uid) {}
 
-LeaseHolder AmsGate::Holder() const {
-  return {node_id_, me_.pod_ip, "{\"pod\":\"" + JsonEscape(me_.pod_name) + "\"}"};
+LeaseHolder AmsGate::Holder() const { return {node_id_, me_.pod_ip, RowInfo()}; }
+
+void AmsGate::Anchor(const LeaseRecord& written) {
+  anchor_db_ms_ = written.db_now_ms;
+  anchor_local_ = clock_->Now();
+}
+
+int64_t AmsGate::DbMs(std::optional<MonoTime> t) const {
+  if (!t) return 0;
+  if (anchor_db_ms_ == 0) return 0;  // no write yet: the next one will carry it
+  return anchor_db_ms_ + std::chrono::duration_cast<milliseconds>(*t - anchor_local_).count();
+}
+
+std::string AmsGate::RowInfo() const {
+  return "{\"pod\":\"" + JsonEscape(me_.pod_name) + "\",\"podUid\":\"" + JsonEscape(me_.pod_uid) +
+         "\",\"ams\":\"" + AmsStateName(ams_.state) +
+         "\",\"amsStartedAtMs\":" + std::to_string(DbMs(ams_.started_at)) +
+         ",\"servingSinceMs\":" + std::to_string(DbMs(ams_.serving_since)) + "}";
 }
 
 milliseconds AmsGate::RowTtl(const LeaseRecord& lease) const {
@@ -167,10 +199,12 @@ GateDecision AmsGate::Lead(const LeaseRecord& lease, MonoTime read_start, bool a
       return d;
     }
     row_ = acquired.value();
+    Anchor(*row_);
   } else {
-    auto renewed = store_->Renew(gate_key(), node_id_, row_->version, ttl);
+    auto renewed = store_->RenewWithInfo(gate_key(), node_id_, row_->version, ttl, RowInfo());
     if (renewed.ok()) {
       row_ = renewed.value();
+      Anchor(*row_);
     } else if (renewed.status().IsConflict()) {
       // A renewal whose reply was lost moved the version: if the row is
       // still ours and unexpired, adopt it; anything else means it is gone.
@@ -247,6 +281,7 @@ GateDecision AmsGate::WaitForRow(const LeaseRecord& lease) {
       return d;
     }
     row_ = moved.value();
+    Anchor(*row_);
     row_deadline_ = write_start + ttl - gate_.stop_grace_period - gate_.safety_margin;
     d.action = GateDecision::Action::kStartAms;
     d.summary = "leader: starting AMS (took over the gate row of this pod's previous gate process)";

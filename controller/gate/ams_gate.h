@@ -52,6 +52,23 @@ struct GateIdentity {
   std::string pod_ip;
 };
 
+// What the gate knows of its AMS process, written into the gate row with
+// every write of it (docs/gate.md, "The gate row"). Times are on the gate's
+// clock; AmsGate converts them to the database clock for the row.
+struct AmsReport {
+  enum class State {
+    kStopped,       // not running (not started yet, or exited)
+    kStarting,      // started; its REST port has not answered the local probe yet
+    kServing,       // the local probe of its REST port answers
+    kUnresponsive,  // it served, then failed probe.failureThreshold local probes in a row
+    kStopping,      // SIGTERM sent; waiting for it to exit
+  };
+  State state = State::kStopped;
+  std::optional<MonoTime> started_at;     // when the gate started it
+  std::optional<MonoTime> serving_since;  // when the local probe first answered
+};
+const char* AmsStateName(AmsReport::State state);
+
 struct GateDecision {
   enum class Action {
     kNone,      // keep things as they are
@@ -77,6 +94,13 @@ class AmsGate {
 
   // One step. `ams_running`: the AMS process this gate started is alive.
   GateDecision Step(bool ams_running);
+
+  // What AMS is doing: written into the gate row with its next write.
+  void ReportAms(const AmsReport& report) { ams_ = report; }
+  // The gate row's server_info_json now:
+  //   {"pod":"ams-0","podUid":"...","ams":"serving","amsStartedAtMs":..,"servingSinceMs":..}
+  // with the times on the database clock (ms since the epoch; 0 when unset).
+  std::string RowInfo() const;
 
   // Call once AMS has exited (or was never started): gives the gate row up
   // so that the next leader need not wait for it to expire. OK when no row
@@ -104,6 +128,9 @@ class AmsGate {
   std::chrono::milliseconds Until(MonoTime t) const;
   std::chrono::milliseconds LeaderStep() const;
   LeaseHolder Holder() const;
+  // Remembers the database clock of a row write that returned just now.
+  void Anchor(const LeaseRecord& written);
+  int64_t DbMs(std::optional<MonoTime> t) const;
 
   const GateIdentity me_;
   const ClusterConfig cluster_;
@@ -114,6 +141,11 @@ class AmsGate {
   std::optional<LeaseRecord> row_;  // the gate row, while this gate holds it
   std::optional<MonoTime> lease_deadline_;
   std::optional<MonoTime> row_deadline_;
+  AmsReport ams_;
+  // The database clock (db_now_ms) of the last row write, and this clock
+  // when its reply arrived: converts local times for the row.
+  int64_t anchor_db_ms_ = 0;
+  MonoTime anchor_local_{};
 };
 
 // "12.3s": for log lines.

@@ -87,6 +87,32 @@ void GateLoop::Report(const GateDecision& decision) {
   Log(level, decision.summary, {{"cluster", cluster_.name}, {"pod", me_.pod_name}});
 }
 
+void GateLoop::ObserveAms(bool running) {
+  using State = AmsReport::State;
+  if (!running) {
+    ams_report_.state = State::kStopped;
+  } else if (ams_report_.state != State::kStopping && deps_.probe_ams) {
+    const bool answered = deps_.probe_ams();
+    probe_failures_ = answered ? 0 : probe_failures_ + 1;
+    if (answered) {
+      if (!ams_report_.serving_since) {
+        ams_report_.serving_since = deps_.clock->Now();
+        Log(LogLevel::kInfo, "AMS answers on its REST port",
+            {{"cluster", cluster_.name}, {"port", std::to_string(cluster_.ports.rest)}});
+      }
+      ams_report_.state = State::kServing;
+    } else if (ams_report_.serving_since &&
+               probe_failures_ >= std::max(1, cluster_.probe.failure_threshold)) {
+      if (ams_report_.state != State::kUnresponsive) {
+        Log(LogLevel::kWarn, "AMS no longer answers on its REST port",
+            {{"cluster", cluster_.name}, {"failures", std::to_string(probe_failures_)}});
+      }
+      ams_report_.state = State::kUnresponsive;
+    }
+  }
+  gate_step_.ReportAms(ams_report_);
+}
+
 GateLoop::Pass GateLoop::RunOnce() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -141,6 +167,7 @@ GateLoop::Pass GateLoop::RunOnce() {
     return pass;
   }
 
+  ObserveAms(running);
   GateDecision decision = gate_step_.Step(running);
   Report(decision);
   PublishFence(running);
@@ -154,6 +181,9 @@ GateLoop::Pass GateLoop::RunOnce() {
         return pass;
       }
       ams_started_ = true;
+      ams_report_ = AmsReport{AmsReport::State::kStarting, deps_.clock->Now(), std::nullopt};
+      probe_failures_ = 0;
+      gate_step_.ReportAms(ams_report_);
       PublishFence(true);
       Log(LogLevel::kInfo, "AMS started",
           {{"cluster", cluster_.name}, {"pid", std::to_string(deps_.ams->pid())}});
@@ -174,7 +204,9 @@ GateLoop::Pass GateLoop::RunOnce() {
     case GateDecision::Action::kNone:
       break;
   }
-  pass.wait = decision.next_step;
+  // Right after a start, write amsStartedAtMs into the row at once.
+  pass.wait =
+      decision.action == GateDecision::Action::kStartAms ? milliseconds(0) : decision.next_step;
   return pass;
 }
 

@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -56,6 +57,11 @@ class GateLoop {
     // pass may legitimately wait for a few database calls during an outage,
     // so this must cover them: a liveness restart kills AMS with the gate.
     std::chrono::milliseconds health_bound{60000};
+    // The local probe of AMS's REST port (a TCP connect on the pod IP):
+    // true when it answers. Run once per pass while AMS runs; its outcome
+    // goes into the gate row ("starting", "serving", ...). Null: never
+    // probed (AMS stays "starting" in the row).
+    std::function<bool()> probe_ams;
   };
 
   GateLoop(GateIdentity me, ClusterConfig cluster, GateConfig gate, Deps deps);
@@ -83,6 +89,8 @@ class GateLoop {
   int Finish(int code);
   void ReleaseRow();
   void Report(const GateDecision& decision);
+  // Probes AMS (when running) and hands the state to the gate step.
+  void ObserveAms(bool running);
 
   const GateIdentity me_;
   const ClusterConfig cluster_;
@@ -91,7 +99,9 @@ class GateLoop {
   AmsGate gate_step_;
   std::atomic<int> stop_signal_{0};
   bool ams_started_ = false;
-  std::string situation_;  // of the last summary logged
+  AmsReport ams_report_;
+  int probe_failures_ = 0;  // local probes failed in a row
+  std::string situation_;   // of the last summary logged
 
   mutable std::mutex mu_;
   MonoTime last_pass_{};

@@ -86,7 +86,10 @@ TEST_F(AmsGateTest, StartsAmsWhenTheLeaseNamesThisPodAndTakesTheGateRowFirst) {
   auto row = GateRow();
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->node_id, "10.0.0.0:1261:uid-0");
-  EXPECT_EQ(row->server_info_json, R"({"pod":"ams-0"})");
+  // AMS is not started yet when the row is taken (GateLoop reports it next).
+  EXPECT_EQ(row->server_info_json,
+            R"({"pod":"ams-0","podUid":"uid-0","ams":"stopped","amsStartedAtMs":0,)"
+            R"("servingSinceMs":0})");
   // expires-in + stopGracePeriod + safetyMargin
   EXPECT_EQ(*row->lease_expire_ts_ms, store_.DbNowMs() + 30000 + 5000 + 1000);
   EXPECT_TRUE(gate_->HoldsRow());
@@ -182,8 +185,31 @@ TEST_F(AmsGateTest, RenewsTheGateRowWithEveryConfirmationAndStaysRunning) {
     EXPECT_EQ(d.action, Action::kNone);
     EXPECT_EQ(d.summary, "leader: AMS running");
   }
-  EXPECT_EQ(store_.CountCalls("Renew"), 3);
+  EXPECT_EQ(store_.CountCalls("RenewWithInfo"), 3);
   EXPECT_EQ(*GateRow()->lease_expire_ts_ms, store_.DbNowMs() + 36000);
+}
+
+TEST_F(AmsGateTest, TheGateRowReportsTheAmsStateAndItsTimesOnTheDatabaseClock) {
+  BecomeLeader();
+  const MonoTime started = clock_.Now();
+  const int64_t started_db = store_.DbNowMs();
+  gate_->ReportAms({AmsReport::State::kStarting, started, std::nullopt});
+  clock_.Advance(seconds(1));
+  LeaseTo(0);
+  ASSERT_EQ(gate_->Step(true).action, Action::kNone);
+  EXPECT_EQ(GateRow()->server_info_json,
+            R"({"pod":"ams-0","podUid":"uid-0","ams":"starting","amsStartedAtMs":)" +
+                std::to_string(started_db) + R"(,"servingSinceMs":0})");
+  clock_.Advance(seconds(7));
+  gate_->ReportAms({AmsReport::State::kServing, started, clock_.Now()});
+  const int64_t serving_db = store_.DbNowMs();
+  clock_.Advance(milliseconds(300));
+  ASSERT_EQ(gate_->Step(true).action, Action::kNone);
+  EXPECT_EQ(GateRow()->server_info_json,
+            R"({"pod":"ams-0","podUid":"uid-0","ams":"serving","amsStartedAtMs":)" +
+                std::to_string(started_db) + R"(,"servingSinceMs":)" + std::to_string(serving_db) +
+                "}");
+  EXPECT_EQ(GateRow()->updated_at_ms, store_.DbNowMs()) << "renewed: the controller sees it alive";
 }
 
 TEST_F(AmsGateTest, KeepsAmsRunningThroughADatabaseOutageShorterThanTheLease) {

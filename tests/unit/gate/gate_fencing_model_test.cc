@@ -41,6 +41,12 @@ class PartitionedStore : public LeaseStore {
     if (cut_) return Down();
     return db_->Renew(key, node_id, version, ttl);
   }
+  StatusOr<LeaseRecord> RenewWithInfo(const LeaseKey& key, const std::string& node_id,
+                                      int32_t version, milliseconds ttl,
+                                      const std::string& info) override {
+    if (cut_) return Down();
+    return db_->RenewWithInfo(key, node_id, version, ttl, info);
+  }
   StatusOr<LeaseRecord> HandOver(const LeaseKey& key, const std::string& from, int32_t version,
                                  const LeaseHolder& to, milliseconds ttl) override {
     if (cut_) return Down();

@@ -75,6 +75,10 @@ class GateLoopTest : public ::testing::Test {
     deps.notifier = &notifier_;
     deps.ams = &ams_;
     deps.clock = &clock_;
+    deps.probe_ams = [this] {
+      ++probes_;
+      return ams_answers_;
+    };
     loop_ = std::make_unique<GateLoop>(GateIdentity{"ams-0", "uid-0", "10.0.0.1"}, cluster_, gate_,
                                        deps);
   }
@@ -98,7 +102,18 @@ class GateLoopTest : public ::testing::Test {
   ClusterConfig cluster_;
   GateConfig gate_;
   std::unique_ptr<GateLoop> loop_;
+  bool ams_answers_ = false;  // the local probe of AMS's REST port
+  int probes_ = 0;
 };
+
+std::string AmsStateInRow(const std::optional<LeaseRecord>& row) {
+  if (!row || !row->server_info_json) return "";
+  const std::string& json = *row->server_info_json;
+  size_t at = json.find("\"ams\":\"");
+  if (at == std::string::npos) return "";
+  at += 7;
+  return json.substr(at, json.find('"', at) - at);
+}
 
 TEST_F(GateLoopTest, AFollowerNeitherStartsAmsNorExits) {
   LeaseTo("uid-1");
@@ -117,6 +132,51 @@ TEST_F(GateLoopTest, StartsAmsWhenItsPodLeads) {
   GateLoop::Pass pass = loop_->RunOnce();
   EXPECT_FALSE(pass.exit_code.has_value());
   EXPECT_EQ(ams_.starts, 1) << "started once";
+}
+
+TEST_F(GateLoopTest, TheRowSaysStartingUntilTheLocalProbeAnswersThenServingThenUnresponsive) {
+  LeaseTo("uid-0");
+  GateLoop::Pass start = loop_->RunOnce();
+  ASSERT_TRUE(ams_.running);
+  EXPECT_EQ(start.wait, milliseconds(0)) << "writes the start time into the row at once";
+  EXPECT_EQ(AmsStateInRow(GateRow()), "stopped") << "taken before AMS started";
+  loop_->RunOnce();
+  EXPECT_EQ(AmsStateInRow(GateRow()), "starting");
+  EXPECT_EQ(GateRow()->server_info_json->find("\"amsStartedAtMs\":0"), std::string::npos)
+      << *GateRow()->server_info_json;
+  for (int i = 0; i < 4; ++i) {  // a JVM that takes its time: never unresponsive
+    clock_.Advance(seconds(2));
+    LeaseTo("uid-0");
+    loop_->RunOnce();
+    EXPECT_EQ(AmsStateInRow(GateRow()), "starting");
+  }
+  ams_answers_ = true;
+  clock_.Advance(seconds(2));
+  LeaseTo("uid-0");
+  loop_->RunOnce();
+  EXPECT_EQ(AmsStateInRow(GateRow()), "serving");
+  EXPECT_NE(
+      GateRow()->server_info_json->find("\"servingSinceMs\":" + std::to_string(store_.DbNowMs())),
+      std::string::npos)
+      << *GateRow()->server_info_json;
+  ams_answers_ = false;
+  for (int i = 1; i <= 3; ++i) {
+    clock_.Advance(seconds(1));
+    LeaseTo("uid-0");
+    loop_->RunOnce();
+    EXPECT_EQ(AmsStateInRow(GateRow()), i < 3 ? "serving" : "unresponsive") << i;
+  }
+  ams_answers_ = true;
+  clock_.Advance(seconds(1));
+  LeaseTo("uid-0");
+  loop_->RunOnce();
+  EXPECT_EQ(AmsStateInRow(GateRow()), "serving");
+}
+
+TEST_F(GateLoopTest, AFollowerNeverProbesAms) {
+  LeaseTo("uid-1");
+  for (int i = 0; i < 3; ++i) loop_->RunOnce();
+  EXPECT_EQ(probes_, 0);
 }
 
 TEST_F(GateLoopTest, StopsAmsReleasesTheRowAndExitsFencedWhenTheLeaseMoves) {
