@@ -260,19 +260,21 @@ int main(int argc, char** argv) {
     std::printf("\n%d failovers with gate.listen: false (pollInterval 1s)\n", poll_rounds);
     if (!Run(false, poll_rounds, &poll)) return 1;
   }
-  std::printf("\nAMS stop -> next AMS start (journal, CLOCK_MONOTONIC)\n");
-  Print("notify: all failovers", notify.gap_all);
-  Print("notify: switchover", notify.gap_switchover);
-  Print("notify: leader NotReady", notify.gap_notready);
-  if (poll_rounds > 0) {
-    Print("polling: all failovers", poll.gap_all);
-  }
-  std::printf("\ntrigger -> next AMS start\n");
-  Print("notify: switchover (CLI call)", notify.total_switchover);
-  Print("notify: NotReady (grace 1s)", notify.total_notready);
-  if (poll_rounds > 0) {
-    Print("polling: switchover (CLI call)", poll.total_switchover);
-    Print("polling: NotReady (grace 1s)", poll.total_notready);
+  if (rounds > 0) {
+    std::printf("\nAMS stop -> next AMS start (journal, CLOCK_MONOTONIC)\n");
+    Print("notify: all failovers", notify.gap_all);
+    Print("notify: switchover", notify.gap_switchover);
+    Print("notify: leader NotReady", notify.gap_notready);
+    if (poll_rounds > 0) {
+      Print("polling: all failovers", poll.gap_all);
+    }
+    std::printf("\ntrigger -> next AMS start\n");
+    Print("notify: switchover (CLI call)", notify.total_switchover);
+    Print("notify: NotReady (grace 1s)", notify.total_notready);
+    if (poll_rounds > 0) {
+      Print("polling: switchover (CLI call)", poll.total_switchover);
+      Print("polling: NotReady (grace 1s)", poll.total_notready);
+    }
   }
   Stats crash_now, crash_jvm;
   if (crashes > 0) {

@@ -225,13 +225,19 @@ TEST_F(GateE2eTest, AShortDatabaseRestartKeepsAmsAndALongOutageFencesIt) {
   StartCluster();
   std::string leader = Leader();
   size_t intervals = pods_->Journal().intervals().size();
+  // A restart of about 5 s (docs/gate.md, "Numbers"): the gate row's
+  // kill deadline is rowTtl 8s - safetyMargin 1s after the last renewal.
+  const auto down = std::chrono::steady_clock::now();
   ASSERT_TRUE(cluster_->postgres().Stop().ok());
-  std::this_thread::sleep_for(seconds(2));
+  std::this_thread::sleep_for(milliseconds(4700));
   ASSERT_TRUE(cluster_->postgres().Start().ok());
+  const auto outage = std::chrono::steady_clock::now() - down;
+  std::cerr << "database down for " << std::chrono::duration_cast<milliseconds>(outage).count()
+            << " ms\n";
   std::this_thread::sleep_for(seconds(3));
   ExpectExactlyTheElectedPodRunsAms(seconds(10));
   EXPECT_EQ(Leader(), leader);
-  EXPECT_EQ(pods_->Journal().intervals().size(), intervals) << "a 2 s restart stops no AMS";
+  EXPECT_EQ(pods_->Journal().intervals().size(), intervals) << "a 5 s restart stops no AMS";
 
   // Longer than the lease could last: the gate fences, the controller keeps
   // routing (availability is the controller's side, safety the gate's).
@@ -318,6 +324,29 @@ TEST_F(GateE2eTest, AGateStoppedForTheScaled150sNeverLetsTwoAmsRun) {
   ExpectExactlyTheElectedPodRunsAms(seconds(15));
   EXPECT_EQ(Leader(), next);
   EXPECT_GE(pods_->LivenessRestarts(i), 1) << "the kubelet restarted the stopped container";
+}
+
+// The leader's gate alone is stopped past its kill deadline, then resumed
+// (SIGCONT) before any liveness restart: the fence had killed AMS on time;
+// the resumed gate finds that, sends no SIGTERM and grants no new grace,
+// and exits with code 3 to restart as a follower. Costs ~20 s.
+TEST_F(GateE2eTest, AGateResumedPastItsDeadlineFindsAmsKilledAndRestartsAsAFollower) {
+  StartCluster();
+  std::string old = Leader();
+  const int i = IndexOf(old);
+  ASSERT_TRUE(pods_->FreezeGate(i, true).ok());
+  std::string next = FailOverFrom(old, seconds(20));
+  std::this_thread::sleep_for(seconds(1));
+  ASSERT_TRUE(pods_->FreezeGate(i, false).ok());
+  ASSERT_TRUE(E2eCluster::WaitUntil(
+      [&] { return pods_->GateLog(i).find("gate exiting") != std::string::npos; }, seconds(5)))
+      << pods_->GateLog(i);
+  std::string log = pods_->GateLog(i);
+  EXPECT_NE(log.find("AMS was killed at the fence deadline"), std::string::npos) << log;
+  EXPECT_NE(log.find("gate exiting cluster=prod code=3"), std::string::npos) << log;
+  EXPECT_EQ(log.find("passing SIGTERM"), std::string::npos) << log;
+  ExpectExactlyTheElectedPodRunsAms(seconds(10));
+  EXPECT_EQ(Leader(), next);
 }
 
 TEST_F(GateE2eTest, WithoutListenTheGateStillFollowsTheLeaseByPolling) {
