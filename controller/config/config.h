@@ -66,8 +66,8 @@ struct ProbeConfig {
   // After the controller elects a pod (or adopts a holder on becoming
   // active), probe failures of that pod do not count for this long: its AMS
   // may still be waiting for the previous one to stop (the gate) and then
-  // starting its JVM. 0 for plain manage mode; about leaseTtl +
-  // gate.stopGracePeriod + the JVM's start time with the gate (docs/gate.md).
+  // starting its JVM. 0 for plain manage mode; about max(gate.rowTtl,
+  // gate.stopGracePeriod) + the JVM's start time with the gate (docs/gate.md).
   milliseconds startup_grace_period{0};
 };
 
