@@ -265,7 +265,7 @@ TEST_F(GateE2eTest, ASwitchoverMovesAmsToTheNamedPod) {
 // kill of the container), the pod stays Ready in the API, and AMS behaves
 // like a JVM. The successor's gate starts AMS once the dead gate's row has
 // expired (gate.rowTtl, 8 s, after its last renewal), with stopGracePeriod
-// at the shipped 30 s: not leaseTtl + stopGracePeriod later. Costs ~50 s.
+// at the shipped 30 s: not leaseTtl + stopGracePeriod later. Costs ~40 s.
 TEST_F(GateE2eTest, ACrashedLeaderPodsSuccessorStartsAmsWithinTheRowTtlAndNeverOverlaps) {
   GatedPodsOptions options;
   options.ams_args = kJvmLikeAms;
@@ -300,12 +300,14 @@ TEST_F(GateE2eTest, ACrashedLeaderPodsSuccessorStartsAmsWithinTheRowTtlAndNeverO
 // and the controller keep their timing, so the kubelet acts sooner relative
 // to the fence than in the real timeline (docs/gate.md, "The fence"). The
 // fence kills AMS at the kill deadline although the gate cannot act; the
-// successor starts only after the row expired. Costs ~45 s.
+// successor starts only after the row expired. AMS is the JVM-like one
+// (8 s to open its port, 1.5 s to stop). Costs ~45 s.
 TEST_F(GateE2eTest, AGateStoppedForTheScaled150sNeverLetsTwoAmsRun) {
   GatedPodsOptions options;
   options.kubelet = KubeletSpec::ExampleSpec(5);
-  options.ams_args = {"--stop-delay", "1.5s"};
-  StartCluster(options);
+  options.ams_args = kJvmLikeAms;
+  // Covers the successor's wait for the row and its AMS's 8 s start.
+  StartCluster(options, "20s", seconds(20));
   std::string old = Leader();
   const int i = IndexOf(old);
   const auto frozen_at = std::chrono::steady_clock::now();
@@ -329,7 +331,7 @@ TEST_F(GateE2eTest, AGateStoppedForTheScaled150sNeverLetsTwoAmsRun) {
 // The leader's gate alone is stopped past its kill deadline, then resumed
 // (SIGCONT) before any liveness restart: the fence had killed AMS on time;
 // the resumed gate finds that, sends no SIGTERM and grants no new grace,
-// and exits with code 3 to restart as a follower. Costs ~20 s.
+// and exits with code 3 to restart as a follower. Costs ~15 s.
 TEST_F(GateE2eTest, AGateResumedPastItsDeadlineFindsAmsKilledAndRestartsAsAFollower) {
   StartCluster();
   std::string old = Leader();
