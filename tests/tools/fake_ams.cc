@@ -19,15 +19,16 @@
 // listeners (connections are refused, probes fail) but keeps running.
 //
 // With --journal it appends "start <monotonic ns> <name>" when the process
-// starts and "stop <monotonic ns> <name>" once it is gone, however it died
+// starts and "stop <monotonic ns> <name>" when it stops, however it stops
 // (SIGKILL included), so tests can prove that no two AMS processes were ever
 // alive at the same instant (CLOCK_MONOTONIC is shared by all processes of
-// a machine). The stop line is written by a small watcher process forked at
-// start, in a session of its own (a kill of AMS's process group does not
+// a machine). A fake-ams that exits by itself writes its stop line as its
+// last act, then tells its watcher so. The watcher is a small process forked
+// at start, in a session of its own (a kill of AMS's process group does not
 // reach it): it holds the read end of a pipe whose write end only fake-ams
-// holds, and writes the line when it reads end-of-file, i.e. after the
-// kernel closed fake-ams's descriptors on its exit. The time is therefore
-// never earlier than the real death.
+// holds, and when it reads end-of-file without having been told, fake-ams
+// died without a word (SIGKILL): it writes the stop line then, after the
+// kernel closed fake-ams's descriptors, so never earlier than the death.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -85,10 +86,13 @@ int StartStopWatcher(const std::string& journal, const std::string& name) {
       if (fd != fds[0]) close(fd);
     }
     char byte;
-    while (read(fds[0], &byte, 1) != 0) {
-      if (errno != EINTR) break;
+    bool journaled = false;
+    while (true) {
+      ssize_t n = read(fds[0], &byte, 1);
+      if (n == 1) journaled = true;  // fake-ams wrote its own stop line
+      if (n == 0 || (n < 0 && errno != EINTR)) break;
     }
-    amsha::testing::AppendJournalLine(journal, "stop", name);
+    if (!journaled) amsha::testing::AppendJournalLine(journal, "stop", name);
     _exit(0);
   }
   close(fds[0]);
@@ -169,8 +173,8 @@ int main(int argc, char** argv) {
 
   // A running AMS from here on, whether or not it listens yet.
   amsha::testing::AppendJournalLine(journal, "start", name);
-  int watcher = StartStopWatcher(journal, name);
-  (void)watcher;  // closed by the kernel when this process dies
+  // Closed by the kernel when this process dies, however it dies.
+  const int watcher = StartStopWatcher(journal, name);
 
   std::vector<pollfd> fds;
   bool listening = false;
@@ -210,5 +214,10 @@ int main(int argc, char** argv) {
     }
   }
   for (pollfd& p : fds) close(p.fd);
+  amsha::testing::AppendJournalLine(journal, "stop", name);
+  if (watcher >= 0) {
+    ssize_t told = write(watcher, "x", 1);
+    (void)told;
+  }
   return 0;
 }
