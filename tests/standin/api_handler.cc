@@ -8,6 +8,7 @@
 #include "standin/field_selector.h"
 #include "standin/label_selector.h"
 #include "standin/patch.h"
+#include "standin/schema.h"
 #include "standin/table.h"
 #include "standin/validation.h"
 #include "standin/watch_stream.h"
@@ -51,6 +52,41 @@ std::string VerbOf(const std::string& method, bool has_name, bool watch) {
   if (method == "PATCH") return "patch";
   if (method == "DELETE") return has_name ? "delete" : "deletecollection";
   return "";
+}
+
+// Server-side field validation (fieldValidation=Strict|Warn|Ignore; Warn
+// when absent), as the API server's decoders do it
+// (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/create.go, update.go
+// and patch.go): an unknown field is 400 under Strict, otherwise dropped
+// (the body is decoded into the Go type), with a Warning header under Warn.
+// `for_patch` selects the patch handler's message, which does not name the
+// kind.
+ApiError CheckFields(const std::string& mode, const std::string& resource, Json* obj,
+                     bool for_patch, std::vector<std::string>* warnings) {
+  if (!mode.empty() && mode != "Strict" && mode != "Warn" && mode != "Ignore") {
+    return BadRequest("fieldValidation: Unsupported value: \"" + mode +
+                      "\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
+  }
+  std::vector<std::string> unknown = UnknownFields(resource, obj, mode != "Strict");
+  if (unknown.empty() || mode == "Ignore") return Ok();
+  std::string list;
+  for (const auto& f : unknown) {
+    list += (list.empty() ? "" : ", ") + std::string("unknown field \"") + f + "\"";
+    if (mode != "Strict") warnings->push_back("unknown field \"" + f + "\"");
+  }
+  if (mode != "Strict") return Ok();
+  std::string kind = KindOf(resource);
+  return BadRequest(for_patch ? "strict decoding error: " + list
+                              : kind + " in version \"v1\" cannot be handled as a " + kind +
+                                    ": strict decoding error: " + list);
+}
+
+void AddWarnings(const std::vector<std::string>& warnings, HttpResponse* res) {
+  for (const auto& w : warnings) {
+    std::string quoted;
+    for (char c : w) quoted += c == '"' ? std::string("\\\"") : std::string(1, c);
+    res->headers.push_back({"Warning", "299 - \"" + quoted + "\""});
+  }
 }
 
 }  // namespace
@@ -166,6 +202,8 @@ HttpResponse ApiHandler::Serve(const HttpRequest& req, const Route& route,
   if ((verb == "create") != route.name.empty()) return ErrorResponse(MethodNotAllowed());
   Json out;
   ApiError err;
+  std::string field_mode = req.Query("fieldValidation");
+  std::vector<std::string> warnings;
   if (verb == "get") {
     err = store_->Get(route.resource, route.ns, route.name, &out);
     if (err.ok() && WantsTable(req.Header("accept"))) {
@@ -176,29 +214,45 @@ HttpResponse ApiHandler::Serve(const HttpRequest& req, const Route& route,
   } else if (verb == "create") {
     auto body = ParseJson(req.body);
     if (!body) return ErrorResponse(BadRequest("the request body is not valid JSON"));
-    err = store_->Create(route.resource, route.ns, *body, &out);
-    if (err.ok()) return JsonResponse(201, out);
+    err = CheckFields(field_mode, route.resource, &*body, false, &warnings);
+    if (err.ok()) err = store_->Create(route.resource, route.ns, *body, &out);
+    if (err.ok()) {
+      HttpResponse res = JsonResponse(201, out);
+      AddWarnings(warnings, &res);
+      return res;
+    }
   } else if (verb == "update") {
     auto body = ParseJson(req.body);
     if (!body) return ErrorResponse(BadRequest("the request body is not valid JSON"));
-    err = store_->Update(
-        route.resource, route.ns, route.name,
-        [&](Json* obj) {
-          *obj = *body;
-          return Ok();
-        },
-        &out);
+    err = CheckFields(field_mode, route.resource, &*body, false, &warnings);
+    if (err.ok()) {
+      err = store_->Update(
+          route.resource, route.ns, route.name,
+          [&](Json* obj) {
+            *obj = *body;
+            return Ok();
+          },
+          &out);
+    }
   } else if (verb == "patch") {
     std::string type = req.Header("content-type");
     err = store_->Update(
         route.resource, route.ns, route.name,
-        [&](Json* obj) { return ApplyPatch(type, req.body, obj); }, &out);
+        [&](Json* obj) {
+          ApiError patched = ApplyPatch(type, req.body, obj);
+          if (!patched.ok()) return patched;
+          return CheckFields(field_mode, route.resource, obj, true, &warnings);
+        },
+        &out);
   } else if (verb == "delete") {
     return Delete(req, route);
   } else {
     return ErrorResponse(MethodNotAllowed());
   }
-  return err.ok() ? JsonResponse(200, out) : ErrorResponse(err);
+  if (!err.ok()) return ErrorResponse(err);
+  HttpResponse res = JsonResponse(200, out);
+  AddWarnings(warnings, &res);
+  return res;
 }
 
 HttpResponse ApiHandler::List(const HttpRequest& req, const Route& route) {

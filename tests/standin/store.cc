@@ -22,16 +22,43 @@ bool ParseRv(const std::string& s, uint64_t* out) {
   return true;
 }
 
-// Immutable or server-owned metadata survives any update.
-void KeepServerFields(const Json& current, Json* next) {
-  static const char* kKept[] = {"name",
-                                "namespace",
-                                "uid",
-                                "creationTimestamp",
-                                "deletionTimestamp",
-                                "deletionGracePeriodSeconds"};
+// What an update (PUT or PATCH) may not change, as the API server enforces
+// it. Returns the error, or fills what the server keeps from the stored
+// object into *next.
+ApiError KeepImmutableFields(const std::string& resource, const Json& current, Json* next) {
   Json& meta = MutableField(*next, {"metadata"});
-  for (const char* field : kKept) {
+  std::string name = StringField(current, {"metadata", "name"});
+  std::string ns = StringField(current, {"metadata", "namespace"});
+  // checkName (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/rest.go):
+  // the object's name must be the one in the URL.
+  std::string next_name = StringField(meta, {"name"});
+  if (next_name != name) {
+    return BadRequest("the name of the object (" + next_name +
+                      ") does not match the name on the URL (" + name + ")");
+  }
+  // EnsureObjectNamespaceMatchesRequestNamespace
+  // (staging/src/k8s.io/apiserver/pkg/registry/rest/meta.go): empty means
+  // the request's namespace; another one is refused.
+  std::string next_ns = StringField(meta, {"namespace"});
+  if (!next_ns.empty() && next_ns != ns) {
+    return BadRequest(
+        "the namespace of the provided object does not match the namespace sent on the request");
+  }
+  meta["namespace"] = Json::string(ns);
+  // ValidateObjectMetaUpdate
+  // (staging/src/k8s.io/apimachinery/pkg/api/validation/objectmeta.go):
+  // uid is immutable; BeforeUpdate (staging/src/k8s.io/apiserver/pkg/
+  // registry/rest/update.go) fills an empty uid from the stored object.
+  std::string uid = StringField(current, {"metadata", "uid"});
+  std::string next_uid = StringField(meta, {"uid"});
+  if (!next_uid.empty() && next_uid != uid) {
+    return Invalid(KindOf(resource), name,
+                   {{"metadata.uid", "Invalid value: \"" + next_uid + "\": field is immutable"}});
+  }
+  // BeforeUpdate also silently keeps the creation and deletion timestamps
+  // and the grace period: a client cannot change them by an update.
+  for (const char* field :
+       {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"}) {
     Json v = Field(current, {"metadata", field});
     if (v.is_null()) {
       if (meta.has_field(field)) meta.erase(field);
@@ -39,8 +66,36 @@ void KeepServerFields(const Json& current, Json* next) {
       meta[field] = v;
     }
   }
+  if (resource == "services") {
+    // The Service REST storage copies allocated cluster IPs into an update
+    // that leaves them out (patchAllocatedValues in
+    // pkg/registry/core/service/storage/storage.go); changing them is
+    // validateUpgradeDowngradeClusterIPs' "may not change once set"
+    // (pkg/apis/core/validation/validation.go).
+    Json old_ips = Field(current, {"spec", "clusterIPs"});
+    std::string old_ip = StringField(current, {"spec", "clusterIP"});
+    Json& spec = MutableField(*next, {"spec"});
+    std::string new_ip = StringField(spec, {"clusterIP"});
+    Json new_ips = Field(spec, {"clusterIPs"});
+    if (new_ip.empty() && (new_ips.is_null() || new_ips.size() == 0)) {
+      if (!old_ip.empty()) spec["clusterIP"] = Json::string(old_ip);
+      if (!old_ips.is_null()) spec["clusterIPs"] = old_ips;
+    } else {
+      std::string first_new = new_ips.is_array() && new_ips.size() > 0 && new_ips.at(0).is_string()
+                                  ? new_ips.at(0).as_string()
+                                  : new_ip;
+      if (!old_ip.empty() && (first_new != old_ip || (!new_ip.empty() && new_ip != old_ip))) {
+        std::string shown = new_ip.empty() ? first_new : new_ip;
+        return Invalid("Service", name,
+                       {{"spec.clusterIPs[0]",
+                         "Invalid value: []string{\"" + shown + "\"}: may not change once set"}});
+      }
+      if (new_ips.is_null() && !old_ips.is_null()) spec["clusterIPs"] = old_ips;
+    }
+  }
   (*next)["kind"] = current.at("kind");
   (*next)["apiVersion"] = current.at("apiVersion");
+  return Ok();
 }
 
 }  // namespace
@@ -186,7 +241,8 @@ ApiError Store::Update(const std::string& resource, const std::string& ns, const
         next_rv.as_string() != RvOf(current)) {
       return Conflict(resource, name);
     }
-    KeepServerFields(current, &next);
+    ApiError immutable = KeepImmutableFields(resource, current, &next);
+    if (!immutable.ok()) return immutable;
     next["metadata"]["resourceVersion"] = Json::string(RvOf(current));
     if (next == current) {
       *out = current;
