@@ -18,6 +18,8 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "kube/event_recorder.h"
@@ -765,6 +767,59 @@ TEST_F(RestKubeApiStandinTest, AnEventWithoutActionIsInvalidArgumentWithTheServe
                              "Required value"),
             std::string::npos)
       << s.message();
+}
+
+// The chart's Role is checked against controller/kube/api_permissions.json
+// (scripts/check-chart.sh); this checks the file against what the client
+// really sends: every KubeApi method once, and the RBAC verb and resource of
+// each recorded request (as the stand-in's authorizer sees them) must be
+// exactly the file's. A new call fails here until the file and so the Role
+// grant it.
+TEST_F(RestKubeApiStandinTest, TheClientCallsExactlyThePermissionsTheRoleGrants) {
+  CreatePod("ams-0", {{"app", "ams"}});
+  CreateService("ams-leader", {{"app", "ams"}});
+  ASSERT_EQ(standin_->Admin("DELETE", "/admin/record/requests").code, 200);
+  auto api = Client();
+  ASSERT_TRUE(api->ListPods("app=ams").ok());
+  Cancellation cancel;
+  std::thread stop([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel.Cancel();
+  });
+  api->WatchPods(
+      "app=ams", "", [](const PodWatchEvent&) {}, cancel);
+  stop.join();
+  ASSERT_TRUE(api->PatchPodLabels("ams-0", {{"role", "leader"}}).ok());
+  ASSERT_TRUE(api->GetService("ams-leader").ok());
+  ServicePatch patch;
+  patch.selector = Labels{{"role", "leader"}};
+  ASSERT_TRUE(api->PatchService("ams-leader", patch).ok());
+  FakeClock clock;
+  EventRecorder recorder(api.get(), &clock, "controller-0");
+  Event event;
+  event.involved_object = {"Pod", "ams-0", standin_->ns(), ""};
+  event.reason = "LeaderElected";
+  event.action = "Elect";
+  ASSERT_TRUE(recorder.Record(event).ok());  // create
+  ASSERT_TRUE(recorder.Record(event).ok());  // patch of the series
+
+  std::set<std::string> used;
+  json::value requests = Parse(standin_->Requests());
+  for (const json::value& r : requests.as_array()) {
+    EXPECT_EQ(r.at("userAgent").as_string(), "ams-ha-controller");
+    used.insert(r.at("resource").as_string() + " " + r.at("verb").as_string());
+  }
+  std::ifstream in(std::string(AMS_HA_SOURCE_DIR) + "/controller/kube/api_permissions.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::set<std::string> granted;
+  json::value permissions = Parse(text.str());
+  for (const json::value& rule : permissions.at("rules").as_array()) {
+    for (const json::value& verb : rule.at("verbs").as_array()) {
+      granted.insert(rule.at("resource").as_string() + " " + verb.as_string());
+    }
+  }
+  EXPECT_EQ(used, granted);
 }
 
 // --- Server errors ---

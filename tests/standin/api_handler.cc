@@ -113,12 +113,15 @@ ApiHandler::ApiHandler(Store* store, Controls* controls, RequestLog* log,
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   auto latency = controls_->Latency();
   if (latency.count() > 0) std::this_thread::sleep_for(latency);
-  HttpResponse res = Dispatch(req, Split(req.path));
-  log_->Add(req.method, req.path, req.raw_query, res.code, req.Header("content-type"), req.body);
+  std::string verb, resource;
+  HttpResponse res = Dispatch(req, Split(req.path), &verb, &resource);
+  log_->Add(req.method, req.path, req.raw_query, res.code, req.Header("content-type"), req.body,
+            verb, resource, req.Header("user-agent"));
   return res;
 }
 
-HttpResponse ApiHandler::Dispatch(const HttpRequest& req, const std::vector<std::string>& p) {
+HttpResponse ApiHandler::Dispatch(const HttpRequest& req, const std::vector<std::string>& p,
+                                  std::string* verb_out, std::string* resource_out) {
   if (p.size() == 1 && (p[0] == "healthz" || p[0] == "livez" || p[0] == "readyz")) {
     HttpResponse res;
     res.content_type = "text/plain";
@@ -177,6 +180,8 @@ HttpResponse ApiHandler::Dispatch(const HttpRequest& req, const std::vector<std:
   }
   std::string verb = VerbOf(req.method, !route.name.empty(), watch);
   if (verb.empty()) return ErrorResponse(MethodNotAllowed());
+  *verb_out = verb;
+  *resource_out = route.resource;
   auto denied = controls_->Forbidden(verb, route.resource, route.ns);
   if (denied) {
     std::string user = denied->user.empty()
