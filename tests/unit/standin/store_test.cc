@@ -96,7 +96,8 @@ TEST(StoreTest, UpdateCannotRenameOrChangeTheUid) {
   EXPECT_EQ(update("name", "b").code, 400);
   ApiError uid = update("uid", "u");
   EXPECT_EQ(uid.code, 422);
-  EXPECT_EQ(uid.message, "Pod \"a\" is invalid: metadata.uid: Invalid value: \"u\": field is immutable");
+  EXPECT_EQ(uid.message,
+            "Pod \"a\" is invalid: metadata.uid: Invalid value: \"u\": field is immutable");
   ASSERT_TRUE(store
                   .Update(
                       "pods", "ns", "a",
@@ -109,7 +110,8 @@ TEST(StoreTest, UpdateCannotRenameOrChangeTheUid) {
                       &out)
                   .ok());
   EXPECT_EQ(out.at("metadata").at("uid"), created.at("metadata").at("uid"));
-  EXPECT_EQ(out.at("metadata").at("creationTimestamp"), created.at("metadata").at("creationTimestamp"));
+  EXPECT_EQ(out.at("metadata").at("creationTimestamp"),
+            created.at("metadata").at("creationTimestamp"));
 }
 
 TEST(StoreTest, InvalidLabelValueIsRejected) {
