@@ -12,6 +12,9 @@
 #      failover: the selector the controller wrote must survive every apply
 #      (the stand-in's selector record must show no other selector once
 #      routed), and the applied labels and annotations must land;
+#   3b. the same with server-side apply under another field manager
+#      (kustomize-controller, as Flux applies), and an old render that still
+#      has a selector conflicts with the controller's field manager;
 #   4. kubectl describe pod / svc list the controller's Events (found by the
 #      involved object's uid), repeats aggregated as "(x2 over ...)";
 #   5. every request the controller made was accepted (no 400/422: its
@@ -182,6 +185,31 @@ expect_contains "describe svc shows the latest message" "$described" "routing to
 expect_contains "describe pod of the new leader" "$(k describe pod "$new_leader")" "LeaderElected"
 expect "LeaderElected on the Service is one object" \
   "$(k get events --field-selector reason=LeaderElected,involvedObject.kind=Service -o name | wc -l | tr -d ' ')" "1"
+
+# --- server-side apply (Flux's kustomize-controller, Argo CD ServerSideApply=true) ---
+ssa() { k apply --server-side --field-manager=kustomize-controller -f "$1" 2>&1; }
+ssa_round() {  # ssa_round LEADER LABEL
+  local from
+  from=$(selectors_since)
+  expect "$2: server-side apply render 1" "$(ssa "$dir/render-1.yaml")" "service/ams-leader serverside-applied"
+  expect "$2: selector right after render 1" "$(routed_pod)" "$1"
+  expect "$2: server-side apply render 2" "$(ssa "$dir/render-2.yaml")" "service/ams-leader serverside-applied"
+  expect "$2: render 2's label landed" "$(k get svc ams-leader -o 'jsonpath={.metadata.labels.team}')" "amoro"
+  expect "$2: server-side apply render 1 again" "$(ssa "$dir/render-1.yaml")" "service/ams-leader serverside-applied"
+  expect "$2: render 2's label is gone again" "$(k get svc ams-leader -o 'jsonpath={.metadata.labels.team}')" ""
+  expect "$2: selector right after render 1 again" "$(routed_pod)" "$1"
+  sleep 1
+  check_selectors "$from" "$1" "$2"
+}
+ssa_round "$new_leader" "server-side sync"
+# The chart before this change rendered the selector: under server-side
+# apply that is a conflict with the controller's field manager (and with
+# --force-conflicts the sync would take the selector away from it).
+sed 's/^spec:$/spec:\n  selector:\n    amoro.apache.org\/ha-role: leader\n    amoro.apache.org\/ha-pod: None/' \
+  "$dir/render-1.yaml" >"$dir/render-old.yaml"
+expect_contains "a rendered selector conflicts with the controller's field manager" \
+  "$(ssa "$dir/render-old.yaml" || true)" 'conflict with "ams-ha-controller"'
+expect "the refused apply left the routing alone" "$(routed_pod)" "$new_leader"
 
 # --- what the controller sent ------------------------------------------------------
 report=$(curl -sS "$admin/admin/record/requests" | python3 -c '

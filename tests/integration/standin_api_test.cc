@@ -351,6 +351,46 @@ TEST_F(StandinApiTest, StrategicMergePatchMergesPortsByKeyAndHonoursDirectives) 
             400);
 }
 
+// Server-side apply's field ownership, as GitOps tools rely on it.
+TEST_F(StandinApiTest, ServerSideApplyOwnsFieldsConflictsAndReleases) {
+  const std::string svc = "/api/v1/namespaces/default/services/s";
+  auto apply = [&](const std::string& manager, const std::string& body, bool force = false) {
+    return Call("PATCH", svc + "?fieldManager=" + manager + (force ? "&force=true" : ""), body,
+                "application/apply-patch+yaml");
+  };
+  const std::string base =
+      R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"s","labels":{"a":"1"%s}},)"
+      R"("spec":{"ports":[{"port":1630}]%s}})";
+  auto config = [&](const std::string& labels, const std::string& spec) {
+    std::string out = base;
+    out.replace(out.find("%s"), 2, labels);
+    out.replace(out.find("%s"), 2, spec);
+    return out;
+  };
+  EXPECT_EQ(Call("PATCH", svc, config("", ""), "application/apply-patch+yaml").code, 400)
+      << "fieldManager is required";
+  EXPECT_EQ(apply("flux", config("", "")).code, 201) << "apply creates";
+  // Another writer (an update) sets the selector: it owns it.
+  ASSERT_EQ(MergePatch(svc + "?fieldManager=controller", R"({"spec":{"selector":{"x":"y"}}})").code,
+            200);
+  // The applier adds a label, then drops it: it is removed.
+  ASSERT_EQ(apply("flux", config(R"(,"b":"2")", "")).code, 200);
+  Json got = Parse(apply("flux", config("", "")).body);
+  EXPECT_EQ(Str(got, {"metadata", "labels", "b"}), "");
+  EXPECT_EQ(Str(got, {"spec", "selector", "x"}), "y") << "never applied, never removed";
+  // Applying another value of the controller's field conflicts...
+  AdminResponse conflict = apply("flux", config("", R"(,"selector":{"x":"z"})"));
+  EXPECT_EQ(conflict.code, 409);
+  EXPECT_EQ(Str(Parse(conflict.body), {"message"}),
+            "Apply failed with 1 conflict: conflict with \"controller\" using v1: "
+            ".spec.selector.x");
+  // ...unless forced; the same value is shared without conflict.
+  EXPECT_EQ(apply("other", config("", R"(,"selector":{"x":"y"})")).code, 200);
+  AdminResponse forced = apply("flux", config("", R"(,"selector":{"x":"z"})"), true);
+  EXPECT_EQ(forced.code, 200);
+  EXPECT_EQ(Str(Parse(forced.body), {"spec", "selector", "x"}), "z");
+}
+
 TEST_F(StandinApiTest, ListFiltersWithEqualityAndSetBasedSelectors) {
   ASSERT_EQ(MergePatch(kPods + "/ams-1", R"({"metadata":{"labels":{"role":"leader"}}})").code, 200);
   auto names = [&](const std::string& selector) {

@@ -209,6 +209,14 @@ HttpResponse ApiHandler::Serve(const HttpRequest& req, const Route& route,
   ApiError err;
   std::string field_mode = req.Query("fieldValidation");
   std::vector<std::string> warnings;
+  // The field manager of a write: the fieldManager parameter, else the
+  // User-Agent up to its first '/', as the API server derives it
+  // (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/rest.go).
+  std::string manager = req.Query("fieldManager");
+  if (manager.empty()) {
+    manager = req.Header("user-agent");
+    manager = manager.substr(0, manager.find('/'));
+  }
   if (verb == "get") {
     err = store_->Get(route.resource, route.ns, route.name, &out);
     if (err.ok() && WantsTable(req.Header("accept"))) {
@@ -220,7 +228,7 @@ HttpResponse ApiHandler::Serve(const HttpRequest& req, const Route& route,
     auto body = ParseJson(req.body);
     if (!body) return ErrorResponse(BadRequest("the request body is not valid JSON"));
     err = CheckFields(field_mode, route.resource, &*body, false, &warnings);
-    if (err.ok()) err = store_->Create(route.resource, route.ns, *body, &out);
+    if (err.ok()) err = store_->Create(route.resource, route.ns, *body, &out, manager);
     if (err.ok()) {
       HttpResponse res = JsonResponse(201, out);
       AddWarnings(warnings, &res);
@@ -237,8 +245,29 @@ HttpResponse ApiHandler::Serve(const HttpRequest& req, const Route& route,
             *obj = *body;
             return Ok();
           },
-          &out);
+          &out, manager);
     }
+  } else if (verb == "patch" &&
+             req.Header("content-type").rfind("application/apply-patch+yaml", 0) == 0) {
+    // Server-side apply (field_owners.h). kubectl sends the configuration
+    // as JSON (a YAML subset); a YAML-only body is refused here.
+    if (req.Query("fieldManager").empty()) {
+      return ErrorResponse(BadRequest(
+          "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required "
+          "for apply patch"));
+    }
+    auto config = ParseJson(req.body);
+    if (!config || !config->is_object()) {
+      return ErrorResponse(BadRequest("the stand-in accepts apply configurations in JSON only"));
+    }
+    err = CheckFields(field_mode.empty() ? "Strict" : field_mode, route.resource, &*config, true,
+                      &warnings);
+    bool created = false;
+    if (err.ok()) {
+      err = store_->Apply(route.resource, route.ns, route.name, *config, manager,
+                          req.Query("force") == "true", &out, &created);
+    }
+    if (err.ok() && created) return JsonResponse(201, out);
   } else if (verb == "patch") {
     std::string type = req.Header("content-type");
     err = store_->Update(
@@ -248,7 +277,7 @@ HttpResponse ApiHandler::Serve(const HttpRequest& req, const Route& route,
           if (!patched.ok()) return patched;
           return CheckFields(field_mode, route.resource, obj, true, &warnings);
         },
-        &out);
+        &out, manager);
   } else if (verb == "delete") {
     return Delete(req, route);
   } else {

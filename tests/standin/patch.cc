@@ -132,6 +132,8 @@ bool Add(Json* root, const std::vector<std::string>& parts, const Json& value, b
   return true;
 }
 
+}  // namespace
+
 // The merge keys of the lists this stand-in's kinds have, from the
 // patchMergeKey tags of staging/src/k8s.io/api/core/v1/types.go (a list not
 // named here is replaced whole, as for a list without patchStrategy=merge).
@@ -146,7 +148,7 @@ const char* MergeKeyOf(const std::string& field) {
   return nullptr;
 }
 
-ApiError Unsupported(const std::string& directive) {
+static ApiError Unsupported(const std::string& directive) {
   return BadRequest("the stand-in does not implement the strategic merge patch directive \"" +
                     directive + "\"");
 }
@@ -244,8 +246,6 @@ ApiError ApplyStrategic(const Json& patch, Json* target) {
   }
   return Ok();
 }
-
-}  // namespace
 
 void ApplyMergePatch(const Json& patch, Json* target) {
   if (!patch.is_object()) {

@@ -25,6 +25,10 @@ namespace amsha::standin {
 ApiError ApplyPatch(const std::string& content_type, const std::string& body, Json* target);
 
 void ApplyMergePatch(const Json& patch, Json* target);
+// A strategic merge patch (see above) of an already decoded body.
+ApiError ApplyStrategic(const Json& patch, Json* target);
+// The patchMergeKey of a list field ("ports" -> "port"), or nullptr.
+const char* MergeKeyOf(const std::string& field);
 ApiError ApplyJsonPatch(const Json& ops, Json* target);
 
 }  // namespace amsha::standin
