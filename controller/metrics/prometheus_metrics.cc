@@ -26,7 +26,7 @@ namespace pm = prometheus;
 // a label would be renamed exported_<name> and the target's value (the
 // controller pod) would take its place. A unit test scrapes every series and
 // checks this.
-constexpr char kClusterLabel[] = "ams_cluster";  // the AMS cluster (ha_lease.cluster_name)
+constexpr char kClusterLabel[] = "ams_cluster";   // the AMS cluster (ha_lease.cluster_name)
 constexpr char kLeaderPodLabel[] = "leader_pod";  // the AMS leader pod
 
 // The `reason` label: FailoverReasonName() of every FailoverReason (a unit
@@ -215,7 +215,8 @@ void PrometheusMetrics::SetLeader(const std::string& cluster, const std::string&
     std::lock_guard<std::mutex> lock(impl_->mu);
     pm::Gauge* next = nullptr;
     if (!pod.empty()) {
-      next = &impl_->leader_info.Add({{kClusterLabel, cluster}, {kLeaderPodLabel, pod}, {"node_id", node_id}});
+      next = &impl_->leader_info.Add(
+          {{kClusterLabel, cluster}, {kLeaderPodLabel, pod}, {"node_id", node_id}});
       next->Set(1);
     }
     pm::Gauge*& current = impl_->leaders[cluster];

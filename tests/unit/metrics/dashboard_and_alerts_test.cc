@@ -184,7 +184,8 @@ TEST_F(DashboardTest, DatasourceNamespaceAndClusterAreTemplateVariables) {
 TEST_F(DashboardTest, EveryQueryFiltersAndGroupsByNamespace) {
   static const std::regex kBy(R"(\b(?:by|on)\s*\(([^)]*)\))");
   for (const Query& q : Queries()) {
-    EXPECT_NE(q.expr.find("namespace=~\"$namespace\""), std::string::npos) << q.where << ": " << q.expr;
+    EXPECT_NE(q.expr.find("namespace=~\"$namespace\""), std::string::npos)
+        << q.where << ": " << q.expr;
     for (std::sregex_iterator it(q.expr.begin(), q.expr.end(), kBy), end; it != end; ++it) {
       std::string labels = (*it)[1];
       EXPECT_NE(labels.find("namespace"), std::string::npos)
@@ -216,8 +217,8 @@ TEST_F(DashboardTest, LeaderPanelsNameTheLeaderPodLabel) {
 
 TEST_F(DashboardTest, QueriesUseOnlyKnownVariables) {
   static const std::regex kVar(R"(\$\{?([A-Za-z_]+)\}?)");
-  const std::set<std::string> known = {"namespace", "ams_cluster", "datasource",
-                                       "__rate_interval", "__range", "__interval"};
+  const std::set<std::string> known = {"namespace",       "ams_cluster", "datasource",
+                                       "__rate_interval", "__range",     "__interval"};
   for (const Query& q : Queries()) {
     for (std::sregex_iterator it(q.expr.begin(), q.expr.end(), kVar), end; it != end; ++it) {
       EXPECT_TRUE(known.count((*it)[1])) << q.where << " uses $" << (*it)[1];

@@ -73,12 +73,17 @@ TEST_F(PrometheusMetricsTest, EveryFailoverReasonOfTheElectorHasASeriesFromTheSt
 TEST_F(PrometheusMetricsTest, LeaderInfoMovesToTheNewLeaderAndDropsTheOldSeries) {
   metrics_.SetLeader("prod", "ams-0", "n0");
   Exposition before = Scrape();
-  EXPECT_EQ(before.Get("ams_ha_leader_info{ams_cluster=\"prod\",leader_pod=\"ams-0\",node_id=\"n0\"}"), 1.0);
+  EXPECT_EQ(
+      before.Get("ams_ha_leader_info{ams_cluster=\"prod\",leader_pod=\"ams-0\",node_id=\"n0\"}"),
+      1.0);
 
   metrics_.SetLeader("prod", "ams-1", "n1");
   Exposition after = Scrape();
-  EXPECT_EQ(after.Get("ams_ha_leader_info{ams_cluster=\"prod\",leader_pod=\"ams-1\",node_id=\"n1\"}"), 1.0);
-  EXPECT_FALSE(after.Get("ams_ha_leader_info{ams_cluster=\"prod\",leader_pod=\"ams-0\",node_id=\"n0\"}"))
+  EXPECT_EQ(
+      after.Get("ams_ha_leader_info{ams_cluster=\"prod\",leader_pod=\"ams-1\",node_id=\"n1\"}"),
+      1.0);
+  EXPECT_FALSE(
+      after.Get("ams_ha_leader_info{ams_cluster=\"prod\",leader_pod=\"ams-0\",node_id=\"n0\"}"))
       << "a dashboard must never show two leaders";
 }
 
@@ -88,7 +93,8 @@ TEST_F(PrometheusMetricsTest, LeaderInfoOfOneClusterLeavesTheOtherAlone) {
   metrics_.SetLeader("prod", "", "");
   Exposition e = Scrape();
   EXPECT_FALSE(e.HasSeriesStartingWith("ams_ha_leader_info{ams_cluster=\"prod\""));
-  EXPECT_EQ(e.Get("ams_ha_leader_info{ams_cluster=\"test\",leader_pod=\"t-0\",node_id=\"t0\"}"), 1.0);
+  EXPECT_EQ(e.Get("ams_ha_leader_info{ams_cluster=\"test\",leader_pod=\"t-0\",node_id=\"t0\"}"),
+            1.0);
 }
 
 TEST_F(PrometheusMetricsTest, RoutingTheSameLeaderAgainKeepsOneSeries) {
@@ -98,7 +104,8 @@ TEST_F(PrometheusMetricsTest, RoutingTheSameLeaderAgainKeepsOneSeries) {
   int series = 0;
   for (const auto& [name, value] : e.samples) series += name.rfind("ams_ha_leader_info", 0) == 0;
   EXPECT_EQ(series, 1);
-  EXPECT_EQ(e.Get("ams_ha_leader_info{ams_cluster=\"prod\",leader_pod=\"ams-0\",node_id=\"n0\"}"), 1.0);
+  EXPECT_EQ(e.Get("ams_ha_leader_info{ams_cluster=\"prod\",leader_pod=\"ams-0\",node_id=\"n0\"}"),
+            1.0);
 }
 
 TEST_F(PrometheusMetricsTest, AReplicaThatStopsBeingActiveDropsItsLeaderInfo) {
@@ -122,7 +129,8 @@ TEST_F(PrometheusMetricsTest, AFailoverCountsItsReasonTimesItAndStampsTheWallClo
   EXPECT_EQ(e.Get("ams_ha_leader_transitions_total{ams_cluster=\"prod\"}"), 1.0);
   EXPECT_EQ(e.Get("ams_ha_failover_duration_seconds_count{ams_cluster=\"prod\"}"), 1.0);
   EXPECT_DOUBLE_EQ(*e.Get("ams_ha_failover_duration_seconds_sum{ams_cluster=\"prod\"}"), 0.3);
-  EXPECT_EQ(e.Get("ams_ha_failover_duration_seconds_bucket{ams_cluster=\"prod\",le=\"0.25\"}"), 0.0);
+  EXPECT_EQ(e.Get("ams_ha_failover_duration_seconds_bucket{ams_cluster=\"prod\",le=\"0.25\"}"),
+            0.0);
   EXPECT_EQ(e.Get("ams_ha_failover_duration_seconds_bucket{ams_cluster=\"prod\",le=\"0.5\"}"), 1.0);
   double wall = std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
   EXPECT_DOUBLE_EQ(*e.Get("ams_ha_last_failover_timestamp_seconds{ams_cluster=\"prod\"}"), wall);
@@ -148,7 +156,8 @@ TEST_F(PrometheusMetricsTest, RenewalsExpiryRoutingAndForeignHoldersAreRecordedP
   EXPECT_EQ(e.Get("ams_ha_lease_renewals_total{ams_cluster=\"prod\",result=\"ok\"}"), 2.0);
   EXPECT_EQ(e.Get("ams_ha_lease_renewals_total{ams_cluster=\"prod\",result=\"conflict\"}"), 1.0);
   EXPECT_EQ(e.Get("ams_ha_lease_renewals_total{ams_cluster=\"prod\",result=\"error\"}"), 0.0);
-  EXPECT_DOUBLE_EQ(*e.Get("ams_ha_lease_expiry_timestamp_seconds{ams_cluster=\"prod\"}"), 1800000030.5);
+  EXPECT_DOUBLE_EQ(*e.Get("ams_ha_lease_expiry_timestamp_seconds{ams_cluster=\"prod\"}"),
+                   1800000030.5);
   EXPECT_EQ(e.Get("ams_ha_routed_pods{ams_cluster=\"prod\"}"), 1.0);
   EXPECT_EQ(e.Get("ams_ha_foreign_lease_holder{ams_cluster=\"test\"}"), 1.0);
   EXPECT_EQ(e.Get("ams_ha_foreign_lease_holder{ams_cluster=\"prod\"}"), 0.0);
@@ -224,7 +233,7 @@ TEST_F(PrometheusMetricsTest, NoLabelIsATargetLabelOfThePrometheusOperatorNorClu
   // sample of a ServiceMonitor / PodMonitor target (with honor_labels false a
   // metric label of the same name becomes exported_<name>), and `cluster`,
   // the usual label of the Kubernetes cluster.
-  const std::set<std::string> forbidden = {"namespace", "service", "pod",     "container",
+  const std::set<std::string> forbidden = {"namespace", "service", "pod",      "container",
                                            "endpoint",  "job",     "instance", "cluster"};
   std::set<std::string> seen;
   static const std::regex kLabel(R"re(([A-Za-z_][A-Za-z0-9_]*)="(?:[^"\\]|\\.)*")re");
