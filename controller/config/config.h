@@ -20,6 +20,7 @@ using std::chrono::milliseconds;
 struct KubernetesConfig {
   std::string kubeconfig;      // empty: in-cluster, or $KUBECONFIG when set
   std::string namespace_name;  // empty: the service account's or the kubeconfig context's
+  std::string context;         // --context: the kubeconfig context; empty: current-context
 };
 
 struct DatabaseConfig {
