@@ -8,7 +8,9 @@
 //     request is ever refused while tokens rotate every few seconds;
 //   * run it again after a 401 (the token was revoked behind its back) and
 //     retry the request once with the new token;
-//   * refuse to start with one line naming the plugin when it fails.
+//   * refuse to start with one line naming the plugin when it fails;
+// and `ams-ha-controller run` takes --kubeconfig / --context / KUBECONFIG the
+// same way (the Kubernetes connection is opened before the database).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -26,6 +28,7 @@
 namespace amsha {
 namespace {
 
+using testing::RunCommand;
 using testing::StandinProcess;
 
 constexpr char kPlugin[] = R"(#!/bin/sh
@@ -234,6 +237,63 @@ TEST_F(ExecCredentialStandinTest, AFailingPluginStopsTheStartWithOneLineNamingIt
   EXPECT_EQ(api.status().message(),
             "exec plugin \"ams-ha-missing-plugin\" (kubeconfig user exec-user): command not found "
             "in $PATH");
+}
+
+// The command line: --kubeconfig and --context reach the loader, and a
+// KUBECONFIG list is merged. `run` opens the Kubernetes connection first, so
+// its errors show without a database.
+TEST_F(ExecCredentialStandinTest, TheCommandLineTakesKubeconfigContextAndAKubeconfigList) {
+  std::string binary = testing::BinaryDir() + "/controller/ams-ha-controller";
+  std::ofstream(dir_ + "/config.yaml") << "database:\n"
+                                          "  url: postgresql://ams@127.0.0.1:1/amoro\n"
+                                          "  connectTimeout: 1s\n"
+                                          "metrics:\n"
+                                          "  address: 127.0.0.1:0\n"
+                                          "clusters:\n"
+                                          "  - name: prod\n"
+                                          "    podSelector: app=ams\n";
+  std::string run = "cd '" + dir_ + "' && env -u KUBERNETES_SERVICE_HOST AMS_HA_DB_PASSWORD=x ";
+  std::string flags = " run --config config.yaml ";
+  std::string out;
+
+  // --kubeconfig with a plugin that is not installed: one line, exit 1.
+  Kubeconfig(3, "ams-ha-missing-plugin");
+  EXPECT_EQ(RunCommand(run + "KUBECONFIG=/nonexistent '" + binary + "'" + flags +
+                           "--kubeconfig kubeconfig 2>&1",
+                       &out),
+            1)
+      << out;
+  EXPECT_NE(out.find(" error kubernetes: exec plugin \"ams-ha-missing-plugin\" (kubeconfig user "
+                     "exec-user): command not found in $PATH\n"),
+            std::string::npos)
+      << out;
+
+  // --context naming no context lists the contexts of every merged file.
+  std::ofstream(dir_ + "/second") << "contexts: [{name: other, context: {cluster: standin}}]\n";
+  EXPECT_EQ(RunCommand(run + "KUBECONFIG=kubeconfig:second '" + binary + "'" + flags +
+                           "--context nope 2>&1",
+                       &out),
+            1)
+      << out;
+  EXPECT_NE(out.find("kubeconfig kubeconfig:second: context \"nope\" not found (defined: other, "
+                     "standin)"),
+            std::string::npos)
+      << out;
+
+  // --context picks a context that only the second file of KUBECONFIG
+  // defines, whose cluster only the first defines (with the first's CA):
+  // the stand-in is reached over TLS, and with no user in that
+  // context, refuses with 401.
+  EXPECT_EQ(RunCommand(run + "KUBECONFIG=kubeconfig:second '" + binary + "'" + flags +
+                           "--context other 2>&1",
+                       &out),
+            1)
+      << out;
+  EXPECT_NE(out.find("error unauthorized: cannot get services \"ams-leader\" in namespace "
+                     "\"default\" (HTTP 401 Unauthorized)"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("exec plugin"), std::string::npos) << out;
 }
 
 }  // namespace
