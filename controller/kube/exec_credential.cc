@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -288,8 +289,8 @@ bool ExecCredentialPlugin::FreshLocked() const {
   if (!cached_->expiry) return true;
   WallTime now = options_.clock->WallNow();
   auto lifetime = *cached_->expiry - fetched_at_;
-  auto margin =
-      std::min<std::chrono::system_clock::duration>(std::chrono::seconds(10), lifetime / 5);
+  auto margin = std::clamp<std::chrono::system_clock::duration>(
+      lifetime / 5, std::chrono::system_clock::duration::zero(), std::chrono::seconds(10));
   return now < *cached_->expiry - margin;
 }
 
