@@ -5,9 +5,10 @@
 // honor_labels false and the operator's own relabeling (see
 // ServiceMonitorJob below), so every sample carries the target labels
 // namespace, service, pod, container, endpoint, job and instance of the
-// controller pod. A second install in another namespace (a PrometheusMetrics
-// served by this test, with the same job name) is scraped beside it: the
-// two must never mix. Then:
+// controller pod. Two more installs in other namespaces (PrometheusMetrics
+// served by this test) are scraped beside it: one through a ServiceMonitor
+// too (the same job name), one through the chart's PodMonitor (see
+// PodMonitorJob). The installs must never mix. Then:
 //   * ams_ha_failovers_total went up by exactly the failovers caused, per
 //     reason, and the failover-duration histogram counted each;
 //   * every PromQL expression of the shipped dashboard and alert rules
@@ -93,6 +94,9 @@ constexpr char kContainer[] = "controller";
 constexpr char kPortName[] = "metrics";
 constexpr char kNamespace[] = "amoro";
 constexpr char kOtherNamespace[] = "amoro-b";
+constexpr char kPodMonitorNamespace[] = "amoro-c";
+// job of a PodMonitor target: "<namespace>/<PodMonitor name>".
+constexpr char kPodMonitorJob[] = "amoro-c/ams-ha-controller";
 
 // The scrape job prometheus-operator generates for the chart's ServiceMonitor
 // (prometheus-operator pkg/prometheus/promcfg.go, generateServiceMonitorConfig;
@@ -176,18 +180,74 @@ std::string ServiceMonitorJob(const std::vector<ScrapeTarget>& targets) {
   return out.str();
 }
 
+// The scrape job prometheus-operator generates for the chart's PodMonitor
+// (promcfg.go, generatePodMonitorConfig; golden file
+// EnforcedNamespaceLabelPodMonitor_Expected.golden): keep running pods that
+// match the selector and name the container port, then set namespace,
+// container, pod, job "<namespace>/<PodMonitor name>" and endpoint (the port
+// name); no service label. Targets carry the labels role: pod discovery gives.
+std::string PodMonitorJob(const std::vector<ScrapeTarget>& targets) {
+  std::ostringstream out;
+  out << "  - job_name: podMonitor/" << kPodMonitorNamespace << "/ams-ha-controller/0\n"
+      << "    honor_labels: false\n"
+      << "    static_configs:\n";
+  for (const ScrapeTarget& t : targets) {
+    out << "      - targets: ['127.0.0.1:" << t.port << "']\n"
+        << "        labels:\n"
+        << "          __meta_kubernetes_namespace: " << t.namespace_name << "\n"
+        << "          __meta_kubernetes_pod_name: " << t.pod << "\n"
+        << "          __meta_kubernetes_pod_container_name: " << kContainer << "\n"
+        << "          __meta_kubernetes_pod_container_port_name: " << kPortName << "\n"
+        << "          __meta_kubernetes_pod_phase: Running\n"
+        << "          __meta_kubernetes_pod_label_app_kubernetes_io_name: ams-ha-controller\n"
+        << "          __meta_kubernetes_pod_labelpresent_app_kubernetes_io_name: 'true'\n"
+        << "          __meta_kubernetes_pod_label_app_kubernetes_io_instance: ams-ha-controller\n"
+        << "          __meta_kubernetes_pod_labelpresent_app_kubernetes_io_instance: 'true'\n";
+  }
+  out << "    relabel_configs:\n"
+      << "      - source_labels: [job]\n"
+      << "        target_label: __tmp_prometheus_job_name\n"
+      << "      - action: drop\n"
+      << "        source_labels: [__meta_kubernetes_pod_phase]\n"
+      << "        regex: (Failed|Succeeded)\n"
+      << "      - action: keep\n"
+      << "        source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_instance, "
+         "__meta_kubernetes_pod_labelpresent_app_kubernetes_io_instance]\n"
+      << "        regex: (ams-ha-controller);true\n"
+      << "      - action: keep\n"
+      << "        source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name, "
+         "__meta_kubernetes_pod_labelpresent_app_kubernetes_io_name]\n"
+      << "        regex: (ams-ha-controller);true\n"
+      << "      - action: keep\n"
+      << "        source_labels: [__meta_kubernetes_pod_container_port_name]\n"
+      << "        regex: " << kPortName << "\n"
+      << "      - source_labels: [__meta_kubernetes_namespace]\n"
+      << "        target_label: namespace\n"
+      << "      - source_labels: [__meta_kubernetes_pod_container_name]\n"
+      << "        target_label: container\n"
+      << "      - source_labels: [__meta_kubernetes_pod_name]\n"
+      << "        target_label: pod\n"
+      << "      - target_label: job\n"
+      << "        replacement: " << kPodMonitorJob << "\n"
+      << "      - target_label: endpoint\n"
+      << "        replacement: " << kPortName << "\n";
+  return out.str();
+}
+
 // A Prometheus server for one test: its own config, data directory and port.
 class PrometheusProcess {
  public:
   explicit PrometheusProcess(std::string dir) : dir_(std::move(dir)) {}
 
-  Status Start(const std::vector<ScrapeTarget>& targets, const std::string& rules_file) {
+  Status Start(const std::vector<ScrapeTarget>& service_monitor_targets,
+               const std::vector<ScrapeTarget>& pod_monitor_targets,
+               const std::string& rules_file) {
     port_ = FreeLoopbackPort();
     std::ofstream config(dir_ + "/prometheus.yml");
     config << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
            << "rule_files:\n  - " << rules_file << "\n"
            << "scrape_configs:\n"
-           << ServiceMonitorJob(targets);
+           << ServiceMonitorJob(service_monitor_targets) << PodMonitorJob(pod_monitor_targets);
     config.close();
     std::string binary;
     if (RunCommand("command -v prometheus", &binary) != 0) {
@@ -281,6 +341,43 @@ class PrometheusProcess {
   std::unique_ptr<ChildProcess> process_;
 };
 
+// Another install of the chart: a PrometheusMetrics whose replica is active
+// and routes "prod" to `leader`, served on a loopback port.
+class OtherInstall {
+ public:
+  OtherInstall(const std::string& identity, const std::string& leader)
+      : metrics_(Options(identity)) {
+    metrics_.ControllerActive(identity, true);
+    metrics_.SetLeader("prod", leader, "127.0.0.99:1261:" + leader);
+    metrics_.RoutedPods("prod", 1);
+    metrics_.ClusterPods("prod", 2, 2);
+    metrics_.DatabaseUp(true);
+  }
+  bool Start() {
+    HttpServer::Options options;
+    options.address = "127.0.0.1:0";
+    auto server = HttpServer::Start(options, [this](const HttpRequest& request) {
+      if (request.path != "/metrics") return HttpResponse{404, "text/plain", "not found\n"};
+      return ObservabilityServer::Handle(request, &metrics_, /*health=*/nullptr);
+    });
+    if (!server.ok()) return false;
+    server_ = std::move(server).value();
+    return true;
+  }
+  int port() const { return server_->port(); }
+
+ private:
+  static PrometheusMetrics::Options Options(const std::string& identity) {
+    PrometheusMetrics::Options options;
+    options.version = "0.0.0";
+    options.identity = identity;
+    options.clusters = {"prod"};
+    return options;
+  }
+  PrometheusMetrics metrics_;
+  std::unique_ptr<HttpServer> server_;
+};
+
 struct Expression {
   std::string where;
   std::string expr;
@@ -349,6 +446,9 @@ class PrometheusE2eTest : public ::testing::Test {
     }
   }
   void StartCluster(E2eOptions options) {
+    // Pods at 127.0.0.40-43: apart from the suites that use the default base
+    // (20), which may run at the same time.
+    options.pod_ip_base = 40;
     cluster_ = std::make_unique<E2eCluster>(options);
     Status s = cluster_->Start();
     ASSERT_TRUE(s.ok()) << s.ToString();
@@ -393,35 +493,28 @@ TEST_F(PrometheusE2eTest, PrometheusCountsEveryFailoverAndEveryDashboardAndAlert
   StartCluster(options);
   std::vector<int> ports = MetricsPorts();
   ASSERT_EQ(ports.size(), 2u);
-  // A second install of the chart in another namespace, healthy, with its
-  // own AMS leader "other-0" of a cluster also named "prod".
-  PrometheusMetrics::Options other_options;
-  other_options.version = "0.0.0";
-  other_options.identity = "other-ctl-0";
-  other_options.clusters = {"prod"};
-  PrometheusMetrics other(other_options);
-  other.ControllerActive("other-ctl-0", true);
-  other.SetLeader("prod", "other-0", "127.0.0.99:1261:other");
-  other.RoutedPods("prod", 1);
-  other.ClusterPods("prod", 2, 2);
-  other.DatabaseUp(true);
-  HttpServer::Options server_options;
-  server_options.address = "127.0.0.1:0";
-  auto other_server = HttpServer::Start(server_options, [&](const HttpRequest& request) {
-    if (request.path != "/metrics") return HttpResponse{404, "text/plain", "not found\n"};
-    return ObservabilityServer::Handle(request, &other, /*health=*/nullptr);
-  });
-  ASSERT_TRUE(other_server.ok()) << other_server.status().ToString();
-  const std::vector<ScrapeTarget> targets = {
+  // Two more installs of the chart in other namespaces, healthy, each with
+  // its own AMS leader of a cluster also named "prod".
+  OtherInstall other_b("other-ctl-0", "other-0");
+  OtherInstall other_c("podmon-ctl-0", "podmon-0");
+  ASSERT_TRUE(other_b.Start());
+  ASSERT_TRUE(other_c.Start());
+  const std::vector<ScrapeTarget> service_monitor_targets = {
       {ports[0], kNamespace, "ctl-0"},
       {ports[1], kNamespace, "ctl-1"},
-      {(*other_server)->port(), kOtherNamespace, "other-ctl-0"}};
+      {other_b.port(), kOtherNamespace, "other-ctl-0"}};
+  const std::vector<ScrapeTarget> pod_monitor_targets = {
+      {other_c.port(), kPodMonitorNamespace, "podmon-ctl-0"}};
   prometheus_ = std::make_unique<PrometheusProcess>(cluster_->dir());
-  Status started = prometheus_->Start(targets, ChartFile("alerts.yaml"));
+  Status started =
+      prometheus_->Start(service_monitor_targets, pod_monitor_targets, ChartFile("alerts.yaml"));
   ASSERT_TRUE(started.ok()) << started.ToString();
   ASSERT_TRUE(prometheus_->WaitForData(
       std::string("count(up{job=\"") + kMetricsService + "\"} == 1) == 3", seconds(20)))
       << "Prometheus does not scrape both replicas and the other install";
+  ASSERT_TRUE(prometheus_->WaitForData(
+      std::string("count(up{job=\"") + kPodMonitorJob + "\"} == 1) == 1", seconds(20)))
+      << "Prometheus does not scrape the PodMonitor's target";
   std::this_thread::sleep_for(seconds(2));
   const double t0 = UnixNow();
   const std::string kProd = "namespace=\"amoro\",ams_cluster=\"prod\"";
@@ -551,7 +644,7 @@ TEST_F(PrometheusE2eTest, PrometheusCountsEveryFailoverAndEveryDashboardAndAlert
   // Every series of both installs carries exactly the operator's target
   // labels for its controller pod, and no metric label was renamed
   // exported_* because it collided with one.
-  const std::set<std::string> controller_pods = {"ctl-0", "ctl-1", "other-ctl-0"};
+  const std::set<std::string> controller_pods = {"ctl-0", "ctl-1", "other-ctl-0", "podmon-ctl-0"};
   auto all = prometheus_->Query("{__name__=~\"ams_ha_.+|process_.+\"}", t1);
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   ASSERT_GT(all->as_array().size(), 50u);
@@ -560,14 +653,19 @@ TEST_F(PrometheusE2eTest, PrometheusCountsEveryFailoverAndEveryDashboardAndAlert
     for (const auto& [name, value] : metric.as_object()) {
       EXPECT_NE(name.rfind("exported_", 0), 0u) << metric.serialize();
     }
-    EXPECT_EQ(metric.at("service").as_string(), kMetricsService) << metric.serialize();
-    EXPECT_EQ(metric.at("job").as_string(), kMetricsService) << metric.serialize();
+    std::string ns = metric.at("namespace").as_string();
+    if (ns == kPodMonitorNamespace) {
+      EXPECT_FALSE(metric.has_field("service")) << metric.serialize();
+      EXPECT_EQ(metric.at("job").as_string(), kPodMonitorJob) << metric.serialize();
+    } else {
+      EXPECT_TRUE(ns == kNamespace || ns == kOtherNamespace) << metric.serialize();
+      EXPECT_EQ(metric.at("service").as_string(), kMetricsService) << metric.serialize();
+      EXPECT_EQ(metric.at("job").as_string(), kMetricsService) << metric.serialize();
+    }
     EXPECT_EQ(metric.at("container").as_string(), kContainer) << metric.serialize();
     EXPECT_EQ(metric.at("endpoint").as_string(), kPortName) << metric.serialize();
     EXPECT_TRUE(controller_pods.count(metric.at("pod").as_string())) << metric.serialize();
     EXPECT_TRUE(metric.has_string_field("instance")) << metric.serialize();
-    std::string ns = metric.at("namespace").as_string();
-    EXPECT_TRUE(ns == kNamespace || ns == kOtherNamespace) << metric.serialize();
   }
 
   // Every dashboard and alert expression returns data over the test, only
@@ -623,8 +721,10 @@ TEST_F(PrometheusE2eTest, PrometheusCountsEveryFailoverAndEveryDashboardAndAlert
       by_namespace[series.at("metric").at("namespace").as_string()] =
           series.at("metric").at("leader_pod").as_string();
     }
-    EXPECT_EQ(by_namespace, (std::map<std::string, std::string>{{kNamespace, last},
-                                                                {kOtherNamespace, "other-0"}}))
+    EXPECT_EQ(
+        by_namespace,
+        (std::map<std::string, std::string>{
+            {kNamespace, last}, {kOtherNamespace, "other-0"}, {kPodMonitorNamespace, "podmon-0"}}))
         << e.where << ": " << now->serialize();
   }
   for (const Expression& e : AlertExpressions()) {
