@@ -114,7 +114,8 @@ class ExecPluginTest : public ::testing::Test {
         "n=$(cat \"$DIR/runs\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$DIR/runs\"\n"
         "printf '%s' \"$KUBERNETES_EXEC_INFO\" > \"$DIR/info\"\n"
         "echo \"$@\" > \"$DIR/args\"\n"
-        "if [ -t 0 ]; then echo tty > \"$DIR/stdin\"; else cat > \"$DIR/stdin\"; fi\n"
+        "if [ -t 0 ]; then echo tty > \"$DIR/stdin\";\n"
+        "elif [ -z \"$KEEP_STDIN\" ]; then cat > \"$DIR/stdin\"; fi\n"
         "exp=''; [ -n \"$EXPIRY\" ] && exp=\",\\\"expirationTimestamp\\\":\\\"$EXPIRY\\\"\"\n"
         "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
         "\"status\":{\"token\":\"%s-%s\"%s}}' \"$PREFIX\" \"$n\" \"$exp\"\n");
@@ -272,6 +273,27 @@ TEST_F(ExecPluginTest, IfAvailableWithoutATerminalRunsNonInteractively) {
   ExecCredentialPlugin plugin(config, Opts());
   ASSERT_TRUE(plugin.Get().ok());
   EXPECT_NE(Read("info").find("\"interactive\":false"), std::string::npos);
+  EXPECT_EQ(Read("stdin"), "");
+}
+
+TEST_F(ExecPluginTest, IfAvailableWithATerminalRunsInteractively) {
+  ExecConfig config = CountingPlugin();
+  config.interactive_mode = "IfAvailable";
+  // Our standard input is handed over: the plugin must not wait on it.
+  config.env.emplace_back("KEEP_STDIN", "1");
+  ExecCredentialPlugin::Options options = Opts();
+  options.stdin_is_terminal = true;
+  ExecCredentialPlugin plugin(config, options);
+  ASSERT_TRUE(plugin.Get().ok());
+  EXPECT_NE(Read("info").find("\"interactive\":true"), std::string::npos) << Read("info");
+}
+
+TEST_F(ExecPluginTest, NeverIsNeverInteractiveEvenWithATerminal) {
+  ExecCredentialPlugin::Options options = Opts();
+  options.stdin_is_terminal = true;
+  ExecCredentialPlugin plugin(CountingPlugin(), options);
+  ASSERT_TRUE(plugin.Get().ok());
+  EXPECT_NE(Read("info").find("\"interactive\":false"), std::string::npos) << Read("info");
   EXPECT_EQ(Read("stdin"), "");
 }
 
