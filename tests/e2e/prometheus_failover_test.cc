@@ -36,6 +36,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -815,6 +816,90 @@ TEST_F(PrometheusE2eTest, EachReplicaServesMetricsPromtoolAcceptsAndHonestHealth
     EXPECT_TRUE(E2eCluster::WaitUntil(
         [&] { return PlainHttp(port, "GET", "/readyz", "").code == 200; }, seconds(15)));
   }
+}
+
+// The scrape jobs above emulate the chart's monitors: their names, selectors
+// and port names must be what `helm template` renders, or the e2e would prove
+// nothing about the chart.
+TEST(ChartMonitorsTest, TheEmulatedScrapeJobsMatchTheRenderedChart) {
+  std::string helm = SourceDir() + "/.tools/bin/helm";
+  std::string out;
+  if (RunCommand("'" + helm + "' version >/dev/null 2>&1", &out) != 0) {
+    RunCommand("'" + SourceDir() + "/scripts/kube-tools.sh' >/dev/null 2>&1", &out);
+  }
+  if (RunCommand("'" + helm + "' version >/dev/null 2>&1", &out) != 0) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") FAIL() << "helm could not be installed";
+    GTEST_SKIP() << "helm could not be installed (scripts/kube-tools.sh)";
+  }
+  auto render = [&](const std::string& ns, const std::string& monitor) {
+    std::string yaml;
+    int rc = RunCommand("'" + helm + "' template ams-ha-controller '" + SourceDir() +
+                            "/charts/ams-ha-controller' -n " + ns + " --set metrics." + monitor +
+                            ".enabled=true --set database.url=postgresql://ams@db/amoro"
+                            " --set database.existingSecret=db 2>&1",
+                        &yaml);
+    EXPECT_EQ(rc, 0) << yaml;
+    std::map<std::string, YAML::Node> by_kind_name;
+    for (const YAML::Node& doc : YAML::LoadAll(yaml)) {
+      if (!doc.IsMap() || !doc["kind"]) continue;
+      by_kind_name[doc["kind"].as<std::string>() + "/" +
+                   doc["metadata"]["name"].as<std::string>()] = doc;
+    }
+    return by_kind_name;
+  };
+  auto labels = [](const YAML::Node& map) {
+    std::map<std::string, std::string> out;
+    for (const auto& kv : map) out[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    return out;
+  };
+  const std::map<std::string, std::string> selector = {
+      {"app.kubernetes.io/name", "ams-ha-controller"},
+      {"app.kubernetes.io/instance", "ams-ha-controller"}};
+  std::map<std::string, std::string> service_selector = selector;
+  service_selector["app.kubernetes.io/component"] = "metrics";
+
+  auto sm = render(kNamespace, "serviceMonitor");
+  ASSERT_TRUE(sm.count("ServiceMonitor/ams-ha-controller"));
+  const YAML::Node& monitor = sm["ServiceMonitor/ams-ha-controller"];
+  EXPECT_EQ(labels(monitor["spec"]["selector"]["matchLabels"]), service_selector);
+  EXPECT_EQ(monitor["spec"]["endpoints"][0]["port"].as<std::string>(), kPortName);
+  EXPECT_FALSE(monitor["spec"]["jobLabel"]) << "the job is the Service's name";
+  EXPECT_FALSE(monitor["spec"]["endpoints"][0]["honorLabels"]) << "honor_labels stays false";
+  EXPECT_FALSE(monitor["spec"]["targetLabels"]);
+  ASSERT_TRUE(sm.count(std::string("Service/") + kMetricsService));
+  const YAML::Node& service = sm[std::string("Service/") + kMetricsService];
+  for (const auto& [key, value] : service_selector) {
+    EXPECT_EQ(service["metadata"]["labels"][key].as<std::string>(""), value) << key;
+  }
+  EXPECT_EQ(service["spec"]["ports"][0]["name"].as<std::string>(), kPortName);
+  const YAML::Node& deployment = sm["Deployment/ams-ha-controller"];
+  ASSERT_TRUE(deployment) << "no Deployment ams-ha-controller";
+  bool found = false;
+  for (const YAML::Node& container : deployment["spec"]["template"]["spec"]["containers"]) {
+    for (const YAML::Node& port : container["ports"]) {
+      if (port["name"].as<std::string>("") == kPortName) {
+        EXPECT_EQ(container["name"].as<std::string>(), kContainer);
+        found = true;
+      }
+    }
+  }
+  EXPECT_TRUE(found) << "no container port named " << kPortName;
+  for (const auto& [key, value] : selector) {
+    EXPECT_EQ(deployment["spec"]["template"]["metadata"]["labels"][key].as<std::string>(""), value)
+        << key;
+  }
+
+  auto pm = render(kPodMonitorNamespace, "podMonitor");
+  ASSERT_TRUE(pm.count("PodMonitor/ams-ha-controller"));
+  const YAML::Node& pod_monitor = pm["PodMonitor/ams-ha-controller"];
+  EXPECT_EQ(
+      std::string(kPodMonitorNamespace) + "/" + pod_monitor["metadata"]["name"].as<std::string>(),
+      kPodMonitorJob);
+  EXPECT_EQ(labels(pod_monitor["spec"]["selector"]["matchLabels"]), selector);
+  EXPECT_EQ(pod_monitor["spec"]["podMetricsEndpoints"][0]["port"].as<std::string>(), kPortName);
+  EXPECT_FALSE(pod_monitor["spec"]["jobLabel"]);
+  EXPECT_FALSE(pod_monitor["spec"]["podMetricsEndpoints"][0]["honorLabels"]);
 }
 
 }  // namespace
