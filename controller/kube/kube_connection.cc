@@ -449,10 +449,17 @@ StatusOr<KubeConnection> LoadKubeConnection(const std::string& path, const std::
     return NotFoundError("kubeconfig: no file of $KUBECONFIG exists (" + *list +
                          "); fix KUBECONFIG or pass --kubeconfig FILE");
   }
-  if (in_cluster) return load_in_cluster();
   std::optional<std::string> home = env("HOME");
-  if (home && !home->empty() && FileExists(*home + "/.kube/config"))
-    return LoadKubeconfig(*home + "/.kube/config", context);
+  bool home_file = home && !home->empty() && FileExists(*home + "/.kube/config");
+  if (in_cluster && context.empty()) {
+    // controller-runtime tries ~/.kube/config when in-cluster settings are
+    // unusable (no token mounted); with neither, the in-cluster error says
+    // what is missing.
+    StatusOr<KubeConnection> conn = load_in_cluster();
+    if (conn.ok() || !home_file) return conn;
+  }
+  if (home_file) return LoadKubeconfig(*home + "/.kube/config", context);
+  if (in_cluster) return load_in_cluster();
   return FailedPreconditionError(
       "no Kubernetes connection: not in a cluster (KUBERNETES_SERVICE_HOST unset), no "
       "$KUBECONFIG and no ~/.kube/config; pass --kubeconfig FILE or set kubernetes.kubeconfig");

@@ -82,7 +82,8 @@ StatusOr<KubeConnection> LoadKubeconfig(const std::string& path, const std::stri
 //   2. else $KUBECONFIG, a ':'-separated list merged as above; when no file
 //      of it exists, in-cluster if possible (client-go's deferred loading
 //      falls back to it for an empty config), else an error;
-//   3. else in-cluster settings when KUBERNETES_SERVICE_HOST is set;
+//   3. else in-cluster settings when KUBERNETES_SERVICE_HOST is set (and
+//      usable: without a mounted token, ~/.kube/config if it exists);
 //   4. else ~/.kube/config.
 // `context` (--context) picks the kubeconfig context; with in-cluster
 // settings there is none to pick, which is an error.

@@ -395,6 +395,27 @@ TEST_F(KubeConnectionTest, InClusterWinsOverTheHomeFile) {
   EXPECT_EQ(conn->server, "https://10.0.0.1:443");
 }
 
+TEST_F(KubeConnectionTest, UnusableInClusterSettingsFallBackToTheHomeFile) {
+  Write("home/.kube/config",
+        "current-context: a\n"
+        "contexts: [{name: a, context: {cluster: c}}]\n"
+        "clusters: [{name: c, cluster: {server: 'http://home:8080'}}]\n");
+  // No service-account token mounted.
+  auto env = FakeEnv({{"KUBERNETES_SERVICE_HOST", "10.0.0.1"},
+                      {"KUBERNETES_SERVICE_PORT", "443"},
+                      {"HOME", dir_ + "/home"}});
+  StatusOr<KubeConnection> conn = LoadKubeConnection("", "", dir_ + "/sa", env);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ(conn->server, "http://home:8080");
+  // Without the home file the in-cluster error says what is missing.
+  conn = LoadKubeConnection(
+      "", "", dir_ + "/sa",
+      FakeEnv({{"KUBERNETES_SERVICE_HOST", "10.0.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}}));
+  ASSERT_FALSE(conn.ok());
+  EXPECT_NE(conn.status().message().find("in-cluster: service-account token"), std::string::npos)
+      << conn.status().message();
+}
+
 TEST_F(KubeConnectionTest, AKubeconfigListWhoseFilesAreAllMissingFallsBackToInCluster) {
   Write("sa/token", "t");
   Write("sa/ca.crt", kCaPem);
