@@ -5,6 +5,8 @@
 
 #include <fstream>
 
+#include "kube/kube_connection.h"
+#include "kube/rest_kube_api.h"
 #include "support/test_env.h"
 
 namespace amsha {
@@ -308,6 +310,38 @@ TEST_F(ExecPluginTest, AFailedRerunKeepsTheCachedCredentialUntilItExpires) {
   EXPECT_EQ(plugin.Get()->token, "tok-1");
   clock_.Advance(std::chrono::seconds(6));
   EXPECT_FALSE(plugin.Get().ok()) << "expired, and no new one";
+}
+
+// A plugin that returns a client certificate: RestKubeApi presents it (an
+// unusable one is a start-up error, as for a kubeconfig's own).
+TEST_F(ExecPluginTest, RestKubeApiUsesTheClientCertificateThePluginReturns) {
+  std::string out;
+  ASSERT_EQ(testing::RunCommand("cd '" + dir_ +
+                                    "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout "
+                                    "key.pem -out cert.pem -days 1 -subj /CN=exec-user 2>&1",
+                                &out),
+            0)
+      << out;
+  ExecConfig config = CountingPlugin();
+  config.command = Script(
+      "pem() { awk '{printf \"%s\\\\n\", $0}' \"$1\"; }\n"
+      "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+      "\"status\":{\"clientCertificateData\":\"%s\",\"clientKeyData\":\"%s\"}}' "
+      "\"$(pem \"$CERT\")\" \"$(pem \"$KEY\")\"\n");
+  config.env = {{"CERT", dir_ + "/cert.pem"}, {"KEY", dir_ + "/key.pem"}};
+  KubeConnection conn;
+  conn.server = "https://127.0.0.1:1";
+  conn.source = "test";
+  conn.exec = config;
+  StatusOr<std::unique_ptr<RestKubeApi>> api = RestKubeApi::Create(conn);
+  EXPECT_TRUE(api.ok()) << api.status().ToString();
+
+  config.env = {{"CERT", dir_ + "/key.pem"}, {"KEY", dir_ + "/cert.pem"}};  // swapped
+  conn.exec = config;
+  api = RestKubeApi::Create(conn);
+  ASSERT_FALSE(api.ok());
+  EXPECT_NE(api.status().message().find("TLS settings of test are unusable"), std::string::npos)
+      << api.status().message();
 }
 
 }  // namespace
