@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -237,6 +238,34 @@ TEST_F(ExecCredentialStandinTest, AFailingPluginStopsTheStartWithOneLineNamingIt
   EXPECT_EQ(api.status().message(),
             "exec plugin \"ams-ha-missing-plugin\" (kubeconfig user exec-user): command not found "
             "in $PATH");
+}
+
+// kubectl 1.31 (client-go) reads the same kubeconfig and accepts the same
+// plugin output: the format the controller parses is the real one.
+TEST_F(ExecCredentialStandinTest, KubectlAcceptsTheSameKubeconfigAndPlugin) {
+  std::string kubectl = testing::SourceDir() + "/.tools/bin/kubectl";
+  std::string out;
+  if (RunCommand("'" + kubectl + "' version --client >/dev/null 2>&1", &out) != 0) {
+    RunCommand("'" + testing::SourceDir() + "/scripts/kube-tools.sh' >/dev/null 2>&1", &out);
+  }
+  if (RunCommand("'" + kubectl + "' version --client >/dev/null 2>&1", &out) != 0) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") FAIL() << "kubectl could not be installed";
+    GTEST_SKIP() << "kubectl could not be installed (scripts/kube-tools.sh)";
+  }
+  std::string kubeconfig = Kubeconfig(/*lifetime_seconds=*/60);
+  ASSERT_EQ(RunCommand("'" + kubectl + "' --kubeconfig '" + kubeconfig +
+                           "' get pods --request-timeout 10s 2>&1",
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(Runs(), 1) << "kubectl ran the plugin";
+  // And the controller's client, after it, with the token the plugin issues
+  // next (kubectl's is revoked by that run).
+  auto api = Client(kubeconfig);
+  ASSERT_NE(api, nullptr);
+  EXPECT_TRUE(api->ListPods("").ok());
+  EXPECT_EQ(Runs(), 2);
 }
 
 // The command line: --kubeconfig and --context reach the loader, and a
