@@ -87,7 +87,8 @@ struct RunResult {
   std::string err;
 };
 
-// Runs argv with envp; stdin is ours when `interactive`, else /dev/null.
+// Runs argv with envp; stdin (and stderr) are ours when `interactive`,
+// else stdin is /dev/null and stderr is captured.
 RunResult RunPlugin(const std::vector<std::string>& argv, const std::vector<std::string>& envp,
                     bool interactive, std::chrono::milliseconds timeout) {
   RunResult result;
@@ -117,7 +118,9 @@ RunResult RunPlugin(const std::vector<std::string>& argv, const std::vector<std:
       if (devnull >= 0) ::dup2(devnull, 0);
     }
     ::dup2(out_pipe[1], 1);
-    ::dup2(err_pipe[1], 2);
+    // An interactive plugin talks to the user on stderr (client-go passes
+    // it through); otherwise we keep its first line for the error.
+    if (!interactive) ::dup2(err_pipe[1], 2);
     ::execvpe(args[0], args.data(), env.data());
     int e = errno;
     ssize_t ignored = ::write(exec_pipe[1], &e, sizeof(e));
@@ -141,6 +144,11 @@ RunResult RunPlugin(const std::vector<std::string>& argv, const std::vector<std:
   auto deadline = std::chrono::steady_clock::now() + timeout;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_fds = 2;
+  if (interactive) {
+    ::close(err_pipe[0]);
+    fds[1].fd = -1;
+    open_fds = 1;
+  }
   while (open_fds > 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());

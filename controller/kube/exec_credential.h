@@ -23,8 +23,9 @@
 // A plugin that is missing, fails, hangs past `timeout` or prints something
 // else is one error line naming the plugin, its exit status and the first
 // line of its standard error (or the installHint when the command is
-// missing). The plugin's output is never logged: it holds the credential.
-// Thread-safe.
+// missing). An interactive run gets our standard input and error, as in
+// client-go, so that the plugin can talk to the user. The plugin's output is never logged: it holds
+// the credential. Thread-safe.
 #ifndef AMS_HA_KUBE_EXEC_CREDENTIAL_H_
 #define AMS_HA_KUBE_EXEC_CREDENTIAL_H_
 
