@@ -36,11 +36,11 @@ constexpr char kPlugin[] = R"(#!/bin/sh
 # Issues token exec-token-N, makes the stand-in accept it (and only it), and
 # prints it with an expiry LIFETIME seconds ahead (none for 0).
 set -e
+now_ms=$(date +%s%3N)
 n=$(cat "$STATE/runs" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$STATE/runs"
 token="exec-token-$n"
 curl -sS -f -X POST -H 'Content-Type: application/json' \
   -d "{\"token\":\"$token\",\"graceSeconds\":0}" "$ADMIN/admin/tokens/rotate" >/dev/null
-now_ms=$(date +%s%3N)
 exp=""
 if [ "$LIFETIME" != 0 ]; then
   expiry=$((now_ms / 1000 + LIFETIME))
@@ -143,12 +143,13 @@ class ExecCredentialStandinTest : public ::testing::Test {
 };
 
 TEST_F(ExecCredentialStandinTest, RotatingTokensAreFetchedAgainBeforeTheyExpire) {
-  auto api = Client(Kubeconfig(/*lifetime_seconds=*/3));
+  auto api = Client(Kubeconfig(/*lifetime_seconds=*/4));
   ASSERT_NE(api, nullptr);
   EXPECT_EQ(Runs(), 1) << "the plugin runs once at start";
-  // About 8 s of requests while each token lives 3 s; the stand-in accepts
-  // only the newest token, so one request with a stale token would be a 401.
-  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+  // About 10 s of requests while each token lives 3-4 s (the expiry is in
+  // whole seconds); the stand-in accepts only the newest token, so one
+  // request with a stale token would be a 401.
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   int requests = 0;
   while (std::chrono::steady_clock::now() < end) {
     StatusOr<PodList> list = api->ListPods("");
