@@ -13,46 +13,14 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/json.h"
 #include "common/logging.h"
-#include "config/yaml_document.h"
 #include "kube/kube_connection.h"
 
 extern char** environ;
 
 namespace amsha {
 namespace {
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string FirstLine(const std::string& text) {
   size_t b = text.find_first_not_of(" \t\r\n");
@@ -66,17 +34,22 @@ std::string FirstLine(const std::string& text) {
 // The KUBERNETES_EXEC_INFO the plugin reads (client-go exec.go,
 // Authenticator.refreshCredsLocked: an ExecCredential with only spec set).
 std::string ExecInfo(const ExecConfig& config, bool interactive) {
-  std::string spec = "\"interactive\":" + std::string(interactive ? "true" : "false");
+  Json spec = Json::Object();
+  spec.Set("interactive", interactive);
   if (config.provide_cluster_info) {
-    std::string cluster = "\"server\":" + JsonString(config.server);
+    Json cluster = Json::Object();
+    cluster.Set("server", config.server);
     if (!config.ca_pem.empty()) {
-      cluster += ",\"certificate-authority-data\":" + JsonString(EncodeBase64(config.ca_pem));
+      cluster.Set("certificate-authority-data", EncodeBase64(config.ca_pem));
     }
-    if (config.insecure_skip_tls_verify) cluster += ",\"insecure-skip-tls-verify\":true";
-    spec += ",\"cluster\":{" + cluster + "}";
+    if (config.insecure_skip_tls_verify) cluster.Set("insecure-skip-tls-verify", true);
+    spec.Set("cluster", cluster);
   }
-  return "{\"apiVersion\":" + JsonString(config.api_version) +
-         ",\"kind\":\"ExecCredential\",\"spec\":{" + spec + "}}";
+  return Json::Object()
+      .Set("apiVersion", config.api_version)
+      .Set("kind", "ExecCredential")
+      .Set("spec", spec)
+      .Serialize();
 }
 
 struct RunResult {
@@ -235,38 +208,39 @@ std::optional<WallTime> ParseRfc3339(const std::string& text) {
 
 StatusOr<ExecCredential> ParseExecCredential(const std::string& output,
                                              const std::string& api_version) {
-  // JSON is YAML; the YAML reader gives positions and types.
-  StatusOr<YamlNode> root = ParseYamlString(output, "output");
-  if (!root.ok() || !root->IsMap()) {
+  std::optional<Json> root = Json::Parse(output);
+  if (!root || root->kind() != Json::Kind::kObject) {
     return InvalidArgumentError("did not print an ExecCredential (JSON) on standard output");
   }
-  auto scalar = [](const YamlNode& map, const std::string& key) -> std::string {
-    const YamlNode* v = map.Get(key);
-    return v && v->IsScalar() ? v->scalar() : "";
+  auto string = [](const Json& object, const std::string& key) -> std::string {
+    const Json* v = object.Find(key);
+    return v && v->kind() == Json::Kind::kString ? v->AsString() : "";
   };
-  if (scalar(*root, "kind") != "ExecCredential") {
-    return InvalidArgumentError("printed kind \"" + scalar(*root, "kind") +
+  if (string(*root, "kind") != "ExecCredential") {
+    return InvalidArgumentError("printed kind \"" + string(*root, "kind") +
                                 "\", not an ExecCredential");
   }
-  std::string version = scalar(*root, "apiVersion");
+  std::string version = string(*root, "apiVersion");
   if (version != api_version) {
     return InvalidArgumentError("is configured to use API version " + api_version +
                                 ", plugin returned version " +
                                 (version.empty() ? "(none)" : version));
   }
-  const YamlNode* status = root->Get("status");
-  if (!status || !status->IsMap()) return InvalidArgumentError("didn't return a status field");
+  const Json* status = root->Find("status");
+  if (!status || status->kind() != Json::Kind::kObject) {
+    return InvalidArgumentError("didn't return a status field");
+  }
   ExecCredential cred;
-  cred.token = scalar(*status, "token");
-  cred.client_cert_pem = scalar(*status, "clientCertificateData");
-  cred.client_key_pem = scalar(*status, "clientKeyData");
+  cred.token = string(*status, "token");
+  cred.client_cert_pem = string(*status, "clientCertificateData");
+  cred.client_key_pem = string(*status, "clientKeyData");
   if (cred.token.empty() && cred.client_cert_pem.empty() && cred.client_key_pem.empty()) {
     return InvalidArgumentError("didn't return a token or cert/key pair");
   }
   if (cred.client_cert_pem.empty() != cred.client_key_pem.empty()) {
     return InvalidArgumentError("returned only certificate or key, not both");
   }
-  std::string expiry = scalar(*status, "expirationTimestamp");
+  std::string expiry = string(*status, "expirationTimestamp");
   if (!expiry.empty()) {
     cred.expiry = ParseRfc3339(expiry);
     if (!cred.expiry) {
