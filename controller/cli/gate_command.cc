@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "common/logging.h"
+#include "election/prober.h"
 #include "gate/gate_loop.h"
 #include "gate/readiness_server.h"
 
@@ -73,6 +74,16 @@ int RunGate(const ParsedFlags& flags) {
                  "downward API");
   }
 
+  // The fence process is forked while this process still has one thread
+  // (the store and the notifier start threads): it runs only
+  // async-signal-safe code, but a fork copies the state of every lock. It
+  // inherits the blocked signals: a SIGTERM to the gate's group leaves it
+  // enforcing while AMS stops.
+  auto fence = FenceProcess::Start();
+  if (!fence.ok()) {
+    Log(LogLevel::kError, fence.status().message());
+    return kExitFailure;
+  }
   auto store = OpenLeaseStore(config);
   if (!store.ok()) {
     Log(LogLevel::kError, "database: " + store.status().message());
@@ -90,11 +101,15 @@ int RunGate(const ParsedFlags& flags) {
     notifier = std::make_unique<PollingNotifier>();
   }
   AmsProcess ams(flags.rest);
+  Fence* fence_ptr = fence->get();
+  ams.SetBeforeReap([fence_ptr] { fence_ptr->Disarm(); });
   GateLoop::Deps deps;
   deps.store = store->get();
   deps.notifier = notifier.get();
   deps.ams = &ams;
-  deps.clock = RealClock::Get();
+  deps.fence = fence_ptr;
+  // CLOCK_BOOTTIME, as the fence's: a suspend counts as time passed.
+  deps.clock = BootClock::Get();
   // As the controller's own /healthz: a pass may wait for a few database
   // calls (each bounded by the timeouts, +1 s of watchdog) during an outage.
   const std::chrono::milliseconds call = config.database.connect_timeout +
@@ -102,6 +117,14 @@ int RunGate(const ParsedFlags& flags) {
                                          std::chrono::milliseconds(1000);
   deps.health_bound = std::max<std::chrono::milliseconds>(std::chrono::seconds(60),
                                                           4 * call + config.gate.poll_interval);
+  // The local probe of AMS's REST port, for the gate row's "ams" state.
+  TcpProber prober;
+  const std::chrono::milliseconds probe_timeout =
+      std::min<std::chrono::milliseconds>(cluster->probe.timeout, std::chrono::milliseconds(500));
+  const int rest_port = cluster->ports.rest;
+  deps.probe_ams = [&prober, ip = me.pod_ip, rest_port, probe_timeout] {
+    return prober.Probe(ip, rest_port, probe_timeout);
+  };
   GateLoop loop(me, *cluster, config.gate, deps);
 
   std::unique_ptr<ReadinessServer> readiness;
@@ -125,7 +148,8 @@ int RunGate(const ParsedFlags& flags) {
        {"readiness", config.gate.readiness_port == 0
                          ? "off"
                          : me.pod_ip + ":" + std::to_string(readiness->port())},
-       {"notify", config.gate.listen ? "listen" : "off (polling only)"}});
+       {"notify", config.gate.listen ? "listen" : "off (polling only)"},
+       {"fence_pid", std::to_string((*fence)->pid())}});
 
   std::atomic<bool> done{false};
   std::thread signal_thread([&] {
