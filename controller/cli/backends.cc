@@ -22,7 +22,7 @@ StatusOr<std::unique_ptr<PostgresLeaseStore>> OpenLeaseStore(const Config& confi
 
 StatusOr<std::unique_ptr<RestKubeApi>> OpenKubeApi(const Config& config,
                                                    KubeRequestObserver observer) {
-  auto connection = LoadKubeConnection(config.kubernetes.kubeconfig);
+  auto connection = LoadKubeConnection(config.kubernetes.kubeconfig, config.kubernetes.context);
   if (!connection.ok()) return connection.status();
   if (!config.kubernetes.namespace_name.empty()) {
     connection->namespace_name = config.kubernetes.namespace_name;

@@ -15,15 +15,18 @@ constexpr char kUsage[] =
     "Usage: ams-ha-controller <command> [flags]\n"
     "\n"
     "Commands:\n"
-    "  run          --config FILE   run the controller\n"
+    "  run          --config FILE [--kubeconfig FILE] [--context NAME]\n"
+    "                               run the controller\n"
     "  check-config --config FILE   validate the configuration and exit\n"
     "  init-schema  --config FILE   create the ha_lease table if it does not exist\n"
-    "  status       --config FILE [--output text|json]\n"
+    "  status       --config FILE [--output text|json] [--kubeconfig FILE]\n"
+    "               [--context NAME]\n"
     "                               mode, leader, lease, gate and pods of each cluster;\n"
     "                               exits 3 no unexpired leader, 4 nothing routed,\n"
     "                               5 the routed pod is not the lease holder,\n"
     "                               6 a cluster could not be checked\n"
     "  switchover   --config FILE --cluster NAME --to POD [--timeout 30s]\n"
+    "               [--kubeconfig FILE] [--context NAME]\n"
     "                               planned hand-over through the active controller\n"
     "  gate         --config FILE --cluster NAME -- AMS-COMMAND [ARGS...]\n"
     "                               in an AMS pod: run AMS only while this pod leads\n"
@@ -31,6 +34,12 @@ constexpr char kUsage[] =
     "\n"
     "Common flags:\n"
     "  --config FILE                the controller configuration (YAML)\n"
+    "  --kubeconfig FILE            kubeconfig to use (run, status, switchover); wins\n"
+    "                               over kubernetes.kubeconfig, $KUBECONFIG and\n"
+    "                               in-cluster. Without it: kubernetes.kubeconfig, else\n"
+    "                               $KUBECONFIG (a ':' list, merged as kubectl does),\n"
+    "                               else in-cluster, else ~/.kube/config\n"
+    "  --context NAME               kubeconfig context (default: current-context)\n"
     "  --log-format text|json       log line format (default text)\n"
     "  --log-level debug|info|warn|error\n"
     "                               (default info)\n"
@@ -51,11 +60,15 @@ struct Command {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      {"run", RunController, {"config"}, {}, true},
+      {"run", RunController, {"config", "kubeconfig", "context"}, {}, true},
       {"check-config", RunCheckConfig, {"config"}, {}, true},
       {"init-schema", RunInitSchema, {"config"}, {}, true},
-      {"status", RunStatus, {"config", "output"}, {}, true},
-      {"switchover", RunSwitchover, {"config", "cluster", "to", "timeout"}, {}, true},
+      {"status", RunStatus, {"config", "output", "kubeconfig", "context"}, {}, true},
+      {"switchover",
+       RunSwitchover,
+       {"config", "cluster", "to", "timeout", "kubeconfig", "context"},
+       {},
+       true},
       {"gate", RunGate, {"config", "cluster"}, {}, true},
   };
   return commands;

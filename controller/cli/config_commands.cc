@@ -15,6 +15,10 @@ bool LoadConfigOrExplain(const ParsedFlags& flags, Config* out) {
     return false;
   }
   *out = std::move(config).value();
+  // --kubeconfig wins over kubernetes.kubeconfig (and so over $KUBECONFIG
+  // and in-cluster); --context picks the kubeconfig context.
+  if (flags.Has("kubeconfig")) out->kubernetes.kubeconfig = flags.Get("kubeconfig");
+  if (flags.Has("context")) out->kubernetes.context = flags.Get("context");
   return true;
 }
 

@@ -19,8 +19,10 @@ namespace amsha {
 using std::chrono::milliseconds;
 
 struct KubernetesConfig {
-  std::string kubeconfig;      // empty: in-cluster, or $KUBECONFIG when set
+  std::string
+      kubeconfig;  // --kubeconfig, else this; empty: $KUBECONFIG, in-cluster, ~/.kube/config
   std::string namespace_name;  // empty: the service account's or the kubeconfig context's
+  std::string context;         // --context: the kubeconfig context; empty: current-context
 };
 
 // TLS to PostgreSQL: files libpq reads (sslrootcert, sslcert, sslkey).

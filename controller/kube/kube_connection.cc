@@ -2,10 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -62,168 +65,289 @@ std::string StripTrailingSlashes(std::string s) {
   return s;
 }
 
-// Walks one kubeconfig file; every error starts with "kubeconfig PATH".
+// One kubeconfig file as read.
+struct KubeconfigFile {
+  std::string path;
+  std::string dir;
+  YamlNode root;
+};
+
+// A named entry of the merged config and the file it came from.
+struct Named {
+  const YamlNode* body = nullptr;
+  const KubeconfigFile* origin = nullptr;
+};
+
+// The merged view of several kubeconfig files (client-go loader.go, Load:
+// "the first file to set a particular map key wins and that map key's value
+// is never changed ... the first file to set CurrentContext will have its
+// context preserved"). Every error starts with "kubeconfig PATH".
 class KubeconfigReader {
  public:
-  KubeconfigReader(std::string path, const YamlNode& root)
-      : path_(std::move(path)), dir_(DirName(path_)), root_(root) {}
+  explicit KubeconfigReader(const std::vector<std::unique_ptr<KubeconfigFile>>& files)
+      : files_(files) {
+    for (const auto& file : files_) {
+      if (current_context_.empty()) current_context_ = ScalarOr(file->root, "current-context");
+      Collect(*file, "clusters", "cluster", &clusters_);
+      Collect(*file, "users", "user", &users_);
+      Collect(*file, "contexts", "context", &contexts_);
+    }
+  }
 
   StatusOr<KubeConnection> Read(const std::string& context_override) {
-    if (!root_.IsMap()) return Error(root_, "expected a map at the top level");
+    for (const auto& file : files_) {
+      if (!file->root.IsMap() && !file->root.IsNull())
+        return Error(*file, file->root, "expected a map at the top level");
+    }
     std::string context_name = context_override;
     if (context_name.empty()) {
-      const YamlNode* current = root_.Get("current-context");
-      if (!current || !current->IsScalar() || current->scalar().empty())
-        return InvalidArgumentError(Prefix() + "no current-context set; pass a context name");
-      context_name = current->scalar();
+      if (current_context_.empty()) {
+        return InvalidArgumentError(Prefix() + "no current-context set; pass --context NAME" +
+                                    Known("contexts", contexts_));
+      }
+      context_name = current_context_;
     }
-    const YamlNode* context = FindNamed("contexts", "context", context_name);
-    if (!context) {
+    auto context_it = contexts_.find(context_name);
+    if (context_it == contexts_.end()) {
       return InvalidArgumentError(Prefix() + "context \"" + context_name + "\" not found" +
-                                  Known("contexts"));
+                                  Known("contexts", contexts_));
     }
-    if (!context->IsMap()) return Error(*context, "context \"" + context_name + "\" is not a map");
+    const Named& context = context_it->second;
+    if (!context.body->IsMap())
+      return Error(*context.origin, *context.body, "context \"" + context_name + "\" is not a map");
 
     KubeConnection conn;
-    conn.source = "kubeconfig " + path_ + " (context " + context_name + ")";
-    conn.namespace_name = ScalarOr(*context, "namespace");
+    conn.source = "kubeconfig " + Paths() + " (context " + context_name + ")";
+    conn.namespace_name = ScalarOr(*context.body, "namespace");
 
-    std::string cluster_name = ScalarOr(*context, "cluster");
+    std::string cluster_name = ScalarOr(*context.body, "cluster");
     if (cluster_name.empty())
-      return Error(*context, "context \"" + context_name + "\" names no cluster");
-    const YamlNode* cluster = FindNamed("clusters", "cluster", cluster_name);
-    if (!cluster) {
+      return Error(*context.origin, *context.body,
+                   "context \"" + context_name + "\" names no cluster");
+    auto cluster = clusters_.find(cluster_name);
+    if (cluster == clusters_.end()) {
       return InvalidArgumentError(Prefix() + "context \"" + context_name + "\" names cluster \"" +
-                                  cluster_name + "\", which is not defined" + Known("clusters"));
+                                  cluster_name + "\", which is not defined" +
+                                  Known("clusters", clusters_));
     }
-    Status s = ReadCluster(*cluster, cluster_name, &conn);
+    Status s = ReadCluster(cluster->second, cluster_name, &conn);
     if (!s.ok()) return s;
 
-    std::string user_name = ScalarOr(*context, "user");
+    std::string user_name = ScalarOr(*context.body, "user");
     if (!user_name.empty()) {
-      const YamlNode* user = FindNamed("users", "user", user_name);
-      if (!user) {
+      auto user = users_.find(user_name);
+      if (user == users_.end()) {
         return InvalidArgumentError(Prefix() + "context \"" + context_name + "\" names user \"" +
-                                    user_name + "\", which is not defined" + Known("users"));
+                                    user_name + "\", which is not defined" +
+                                    Known("users", users_));
       }
-      s = ReadUser(*user, user_name, &conn);
+      s = ReadUser(user->second, user_name, &conn);
       if (!s.ok()) return s;
     }
     return conn;
   }
 
  private:
-  std::string Prefix() const { return "kubeconfig " + path_ + ": "; }
+  std::string Paths() const {
+    std::string out;
+    for (const auto& file : files_) out += (out.empty() ? "" : ":") + file->path;
+    return out;
+  }
+  std::string Prefix() const { return "kubeconfig " + Paths() + ": "; }
 
-  Status Error(const YamlNode& at, const std::string& what) const {
-    std::string where = at.mark().line > 0 ? at.mark().ToString() : path_;
+  static Status Error(const KubeconfigFile& file, const YamlNode& at, const std::string& what) {
+    std::string where = at.mark().line > 0 ? at.mark().ToString() : file.path;
     return InvalidArgumentError("kubeconfig " + where + ": " + what);
   }
 
   static std::string ScalarOr(const YamlNode& map, const std::string& key) {
+    if (!map.IsMap()) return "";
     const YamlNode* v = map.Get(key);
     return v && v->IsScalar() ? v->scalar() : "";
   }
 
-  // The inner map of the entry of `list` (a sequence of {name, <inner>})
-  // whose name is `name`.
-  const YamlNode* FindNamed(const std::string& list, const std::string& inner,
-                            const std::string& name) const {
-    const YamlNode* seq = root_.Get(list);
-    if (!seq || !seq->IsSequence()) return nullptr;
+  // Adds the entries of `list` (a sequence of {name, <inner>}) that no
+  // earlier file defined.
+  static void Collect(const KubeconfigFile& file, const std::string& list, const std::string& inner,
+                      std::map<std::string, Named>* out) {
+    if (!file.root.IsMap()) return;
+    const YamlNode* seq = file.root.Get(list);
+    if (!seq || !seq->IsSequence()) return;
     for (const YamlNode& item : seq->items()) {
-      if (!item.IsMap() || ScalarOr(item, "name") != name) continue;
+      if (!item.IsMap()) continue;
+      std::string name = ScalarOr(item, "name");
+      if (name.empty() || out->count(name)) continue;
       const YamlNode* value = item.Get(inner);
       // An entry with no body ("- name: x") is an empty map.
       static const YamlNode kEmpty;
-      return value ? value : &kEmpty;
+      (*out)[name] = Named{value ? value : &kEmpty, &file};
     }
-    return nullptr;
   }
 
-  // " (defined: a, b)" or " (none defined)".
-  std::string Known(const std::string& list) const {
+  // " (defined: a, b)" or " (no contexts defined)".
+  static std::string Known(const std::string& list, const std::map<std::string, Named>& named) {
     std::string names;
-    const YamlNode* seq = root_.Get(list);
-    if (seq && seq->IsSequence()) {
-      for (const YamlNode& item : seq->items()) {
-        if (!item.IsMap()) continue;
-        if (!names.empty()) names += ", ";
-        names += ScalarOr(item, "name");
-      }
-    }
+    for (const auto& [name, entry] : named) names += (names.empty() ? "" : ", ") + name;
     return names.empty() ? " (no " + list + " defined)" : " (defined: " + names + ")";
   }
 
   // Reads a PEM from `file_key` (a path) or `data_key` (base64) of `map`.
-  Status ReadPem(const YamlNode& map, const std::string& file_key, const std::string& data_key,
-                 std::string* out) const {
+  static Status ReadPem(const Named& at, const std::string& file_key, const std::string& data_key,
+                        std::string* out) {
+    const YamlNode& map = *at.body;
     const YamlNode* data = map.Get(data_key);
     if (data && data->IsScalar() && !data->scalar().empty()) {
       std::optional<std::string> decoded = DecodeBase64(data->scalar());
-      if (!decoded) return Error(*data, data_key + " is not valid base64");
+      if (!decoded) return Error(*at.origin, *data, data_key + " is not valid base64");
       *out = *decoded;
       return Status::Ok();
     }
     const YamlNode* file = map.Get(file_key);
     if (file && file->IsScalar() && !file->scalar().empty()) {
-      Status s = ReadWholeFile(Resolve(dir_, file->scalar()), out);
-      if (!s.ok()) return Error(*file, file_key + " " + s.message());
+      Status s = ReadWholeFile(Resolve(at.origin->dir, file->scalar()), out);
+      if (!s.ok()) return Error(*at.origin, *file, file_key + " " + s.message());
     }
     return Status::Ok();
   }
 
-  Status ReadCluster(const YamlNode& cluster, const std::string& name, KubeConnection* conn) const {
-    if (!cluster.IsMap()) return Error(cluster, "cluster \"" + name + "\" is not a map");
+  static Status ReadCluster(const Named& at, const std::string& name, KubeConnection* conn) {
+    const YamlNode& cluster = *at.body;
+    if (!cluster.IsMap())
+      return Error(*at.origin, cluster, "cluster \"" + name + "\" is not a map");
     const YamlNode* server = cluster.Get("server");
     if (!server || !server->IsScalar() || server->scalar().empty())
-      return Error(cluster, "cluster \"" + name + "\" has no server");
+      return Error(*at.origin, cluster, "cluster \"" + name + "\" has no server");
     conn->server = StripTrailingSlashes(server->scalar());
     if (conn->server.rfind("https://", 0) != 0 && conn->server.rfind("http://", 0) != 0)
-      return Error(*server, "server \"" + conn->server + "\" must start with https:// or http://");
+      return Error(*at.origin, *server,
+                   "server \"" + conn->server + "\" must start with https:// or http://");
     const YamlNode* insecure = cluster.Get("insecure-skip-tls-verify");
     if (insecure && insecure->IsScalar()) {
       if (insecure->scalar() == "true") {
         conn->insecure_skip_tls_verify = true;
       } else if (insecure->scalar() != "false") {
-        return Error(*insecure, "insecure-skip-tls-verify must be true or false");
+        return Error(*at.origin, *insecure, "insecure-skip-tls-verify must be true or false");
       }
     }
-    return ReadPem(cluster, "certificate-authority", "certificate-authority-data", &conn->ca_pem);
+    return ReadPem(at, "certificate-authority", "certificate-authority-data", &conn->ca_pem);
   }
 
-  Status ReadUser(const YamlNode& user, const std::string& name, KubeConnection* conn) const {
-    if (!user.IsMap()) return Error(user, "user \"" + name + "\" is not a map");
-    for (const char* unsupported : {"exec", "auth-provider", "username", "password"}) {
+  // users[].user.exec, validated as client-go's
+  // tools/clientcmd/validation.go (validateAuthInfo) does.
+  static Status ReadExec(const Named& at, const YamlNode& exec, const std::string& user,
+                         KubeConnection* conn) {
+    const KubeconfigFile& file = *at.origin;
+    if (!exec.IsMap()) return Error(file, exec, "user \"" + user + "\": exec is not a map");
+    ExecConfig config;
+    config.user = user;
+    config.api_version = ScalarOr(exec, "apiVersion");
+    if (config.api_version.empty())
+      return Error(file, exec, "user \"" + user + "\": exec: apiVersion must be specified");
+    if (config.api_version != kExecApiV1 && config.api_version != kExecApiV1beta1) {
+      return Error(file, *exec.Get("apiVersion"),
+                   "user \"" + user + "\": exec: apiVersion " + config.api_version +
+                       " is not supported; use " + kExecApiV1 + " or " + kExecApiV1beta1);
+    }
+    config.command = ScalarOr(exec, "command");
+    if (config.command.empty())
+      return Error(file, exec, "user \"" + user + "\": exec: command must be specified");
+    // "Relative command paths are interpreted as relative to the directory
+    // of the config file" (Kubernetes docs, client-go credential plugins);
+    // a bare name is looked up in $PATH.
+    if (config.command[0] != '/' && config.command.find('/') != std::string::npos)
+      config.command = Resolve(file.dir, config.command);
+    if (const YamlNode* args = exec.Get("args")) {
+      if (!args->IsSequence() && !args->IsNull())
+        return Error(file, *args, "user \"" + user + "\": exec: args must be a list");
+      if (args->IsSequence()) {
+        for (const YamlNode& arg : args->items()) {
+          if (!arg.IsScalar())
+            return Error(file, arg, "user \"" + user + "\": exec: args must be strings");
+          config.args.push_back(arg.scalar());
+        }
+      }
+    }
+    if (const YamlNode* env = exec.Get("env")) {
+      if (!env->IsSequence() && !env->IsNull())
+        return Error(file, *env, "user \"" + user + "\": exec: env must be a list");
+      if (env->IsSequence()) {
+        for (const YamlNode& var : env->items()) {
+          std::string name = ScalarOr(var, "name");
+          if (name.empty())
+            return Error(file, var,
+                         "user \"" + user + "\": exec: env variable name must be specified");
+          config.env.emplace_back(name, ScalarOr(var, "value"));
+        }
+      }
+    }
+    config.install_hint = ScalarOr(exec, "installHint");
+    std::string provide = ScalarOr(exec, "provideClusterInfo");
+    if (!provide.empty() && provide != "true" && provide != "false")
+      return Error(file, *exec.Get("provideClusterInfo"),
+                   "user \"" + user + "\": exec: provideClusterInfo must be true or false");
+    config.provide_cluster_info = provide == "true";
+    std::string mode = ScalarOr(exec, "interactiveMode");
+    if (mode.empty()) {
+      if (config.api_version == kExecApiV1) {
+        return Error(file, exec,
+                     "user \"" + user + "\": exec: interactiveMode must be specified for " +
+                         kExecApiV1 + " (Never, IfAvailable or Always)");
+      }
+      mode = "IfAvailable";  // v1beta1's default
+    }
+    if (mode != "Never" && mode != "IfAvailable" && mode != "Always") {
+      return Error(file, *exec.Get("interactiveMode"),
+                   "user \"" + user + "\": exec: invalid interactiveMode " + mode +
+                       "; use Never, IfAvailable or Always");
+    }
+    config.interactive_mode = mode;
+    config.server = conn->server;
+    config.ca_pem = conn->ca_pem;
+    config.insecure_skip_tls_verify = conn->insecure_skip_tls_verify;
+    conn->exec = std::move(config);
+    return Status::Ok();
+  }
+
+  static Status ReadUser(const Named& at, const std::string& name, KubeConnection* conn) {
+    const YamlNode& user = *at.body;
+    const KubeconfigFile& file = *at.origin;
+    if (!user.IsMap()) return Error(file, user, "user \"" + name + "\" is not a map");
+    for (const char* unsupported : {"auth-provider", "username", "password"}) {
       if (const YamlNode* v = user.Get(unsupported)) {
-        return Error(*v, "user \"" + name + "\" uses " + unsupported +
-                             ", which this controller does not support; use a token, tokenFile "
-                             "or a client certificate");
+        return Error(file, *v,
+                     "user \"" + name + "\" uses " + unsupported +
+                         ", which this controller does not support; use a token, tokenFile, a "
+                         "client certificate or an exec plugin");
       }
     }
     conn->token = ScalarOr(user, "token");
     const YamlNode* token_file = user.Get("tokenFile");
     if (token_file && token_file->IsScalar() && !token_file->scalar().empty()) {
-      conn->token_file = Resolve(dir_, token_file->scalar());
+      conn->token_file = Resolve(file.dir, token_file->scalar());
       std::string ignored;
       Status s = ReadWholeFile(conn->token_file, &ignored);
-      if (!s.ok()) return Error(*token_file, "tokenFile " + s.message());
+      if (!s.ok()) return Error(file, *token_file, "tokenFile " + s.message());
     }
-    Status s =
-        ReadPem(user, "client-certificate", "client-certificate-data", &conn->client_cert_pem);
+    Status s = ReadPem(at, "client-certificate", "client-certificate-data", &conn->client_cert_pem);
     if (!s.ok()) return s;
-    s = ReadPem(user, "client-key", "client-key-data", &conn->client_key_pem);
+    s = ReadPem(at, "client-key", "client-key-data", &conn->client_key_pem);
     if (!s.ok()) return s;
     if (conn->client_cert_pem.empty() != conn->client_key_pem.empty()) {
-      return Error(user, "user \"" + name +
-                             "\" needs both a client certificate and a client key, or neither");
+      return Error(
+          file, user,
+          "user \"" + name + "\" needs both a client certificate and a client key, or neither");
+    }
+    if (const YamlNode* exec = user.Get("exec")) {
+      if (!exec->IsNull()) return ReadExec(at, *exec, name, conn);
     }
     return Status::Ok();
   }
 
-  std::string path_;
-  std::string dir_;
-  const YamlNode& root_;
+  const std::vector<std::unique_ptr<KubeconfigFile>>& files_;
+  std::string current_context_;
+  std::map<std::string, Named> clusters_;
+  std::map<std::string, Named> users_;
+  std::map<std::string, Named> contexts_;
 };
 
 }  // namespace
@@ -234,44 +358,6 @@ std::optional<std::string> ProcessEnv(const std::string& name) {
   return std::string(v);
 }
 
-std::optional<std::string> DecodeBase64(const std::string& text) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  bool padding = false;
-  for (char c : text) {
-    int v;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '+') {
-      v = 62;
-    } else if (c == '/') {
-      v = 63;
-    } else if (c == '=') {
-      padding = true;
-      continue;
-    } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-      continue;
-    } else {
-      return std::nullopt;
-    }
-    if (padding) return std::nullopt;  // data after '='
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  // Six leftover bits cannot come from whole bytes.
-  if (bits >= 6) return std::nullopt;
-  return out;
-}
-
 StatusOr<KubeConnection> LoadInClusterConnection(const std::string& service_account_dir,
                                                  const EnvLookup& env) {
   std::optional<std::string> host = env("KUBERNETES_SERVICE_HOST");
@@ -279,7 +365,7 @@ StatusOr<KubeConnection> LoadInClusterConnection(const std::string& service_acco
   if (!host || host->empty() || !port || port->empty()) {
     return FailedPreconditionError(
         "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (not running "
-        "in a pod?); pass --kubeconfig or set kubernetes.kubeconfig");
+        "in a pod?); pass --kubeconfig FILE or set kubernetes.kubeconfig");
   }
   KubeConnection conn;
   conn.source = "in-cluster";
@@ -297,15 +383,35 @@ StatusOr<KubeConnection> LoadInClusterConnection(const std::string& service_acco
   return conn;
 }
 
-StatusOr<KubeConnection> LoadKubeconfig(const std::string& path, const std::string& context) {
-  Status file = CheckRegularFile(path);
-  if (!file.ok()) return NotFoundError("kubeconfig " + path + ": cannot read: " + file.message());
-  StatusOr<YamlNode> root = ParseYamlFile(path);
-  if (!root.ok()) {
-    return Status(root.status().code(), "kubeconfig " + root.status().message());
+StatusOr<KubeConnection> LoadKubeconfigFiles(const std::vector<std::string>& paths,
+                                             bool explicit_file, const std::string& context) {
+  std::vector<std::unique_ptr<KubeconfigFile>> files;
+  std::vector<std::string> missing;
+  for (const std::string& path : paths) {
+    if (path.empty()) continue;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT && !explicit_file) {
+      missing.push_back(path);  // kubectl skips missing files of the list
+      continue;
+    }
+    Status file = CheckRegularFile(path);
+    if (!file.ok()) return NotFoundError("kubeconfig " + path + ": cannot read: " + file.message());
+    StatusOr<YamlNode> root = ParseYamlFile(path);
+    if (!root.ok()) return Status(root.status().code(), "kubeconfig " + root.status().message());
+    files.push_back(std::make_unique<KubeconfigFile>(
+        KubeconfigFile{path, DirName(path), std::move(root).value()}));
   }
-  KubeconfigReader reader(path, *root);
+  if (files.empty()) {
+    std::string names;
+    for (const std::string& m : missing) names += (names.empty() ? "" : ", ") + m;
+    return NotFoundError("kubeconfig: none of the files exists (" + names + ")");
+  }
+  KubeconfigReader reader(files);
   return reader.Read(context);
+}
+
+StatusOr<KubeConnection> LoadKubeconfig(const std::string& path, const std::string& context) {
+  return LoadKubeconfigFiles({path}, /*explicit_file=*/true, context);
 }
 
 StatusOr<KubeConnection> LoadKubeConnection(const std::string& path, const std::string& context,
@@ -313,27 +419,50 @@ StatusOr<KubeConnection> LoadKubeConnection(const std::string& path, const std::
                                             const EnvLookup& env) {
   if (!path.empty()) return LoadKubeconfig(path, context);
   std::optional<std::string> host = env("KUBERNETES_SERVICE_HOST");
-  if (host && !host->empty()) return LoadInClusterConnection(service_account_dir, env);
+  bool in_cluster = host && !host->empty();
+  auto load_in_cluster = [&]() -> StatusOr<KubeConnection> {
+    if (!context.empty()) {
+      return InvalidArgumentError("--context " + context +
+                                  ": no kubeconfig to pick it from (in a pod without "
+                                  "--kubeconfig or KUBECONFIG the service account is used)");
+    }
+    return LoadInClusterConnection(service_account_dir, env);
+  };
   std::optional<std::string> list = env("KUBECONFIG");
   if (list && !list->empty()) {
+    // filepath.SplitList, then client-go's deduplicate (first one kept).
+    std::vector<std::string> files;
     std::stringstream items(*list);
     std::string item;
-    std::vector<std::string> tried;
     while (std::getline(items, item, ':')) {
-      if (item.empty()) continue;
-      if (FileExists(item)) return LoadKubeconfig(item, context);
-      tried.push_back(item);
+      if (item.empty() || std::find(files.begin(), files.end(), item) != files.end()) continue;
+      files.push_back(item);
     }
-    std::string names;
-    for (const std::string& t : tried) names += (names.empty() ? "" : ", ") + t;
-    return NotFoundError("kubeconfig: no file of $KUBECONFIG exists (" + names + ")");
+    StatusOr<KubeConnection> merged = LoadKubeconfigFiles(files, /*explicit_file=*/false, context);
+    if (merged.ok() || merged.status().code() != StatusCode::kNotFound ||
+        merged.status().message().rfind("kubeconfig: none of the files exists", 0) != 0) {
+      return merged;
+    }
+    // Nothing to merge: client-go's deferred loading falls back to
+    // in-cluster for an empty config.
+    if (in_cluster) return load_in_cluster();
+    return NotFoundError("kubeconfig: no file of $KUBECONFIG exists (" + *list +
+                         "); fix KUBECONFIG or pass --kubeconfig FILE");
   }
   std::optional<std::string> home = env("HOME");
-  if (home && !home->empty() && FileExists(*home + "/.kube/config"))
-    return LoadKubeconfig(*home + "/.kube/config", context);
+  bool home_file = home && !home->empty() && FileExists(*home + "/.kube/config");
+  if (in_cluster && context.empty()) {
+    // controller-runtime tries ~/.kube/config when in-cluster settings are
+    // unusable (no token mounted); with neither, the in-cluster error says
+    // what is missing.
+    StatusOr<KubeConnection> conn = load_in_cluster();
+    if (conn.ok() || !home_file) return conn;
+  }
+  if (home_file) return LoadKubeconfig(*home + "/.kube/config", context);
+  if (in_cluster) return load_in_cluster();
   return FailedPreconditionError(
       "no Kubernetes connection: not in a cluster (KUBERNETES_SERVICE_HOST unset), no "
-      "$KUBECONFIG and no ~/.kube/config; pass --kubeconfig or set kubernetes.kubeconfig");
+      "$KUBECONFIG and no ~/.kube/config; pass --kubeconfig FILE or set kubernetes.kubeconfig");
 }
 
 }  // namespace amsha

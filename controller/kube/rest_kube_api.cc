@@ -2,6 +2,7 @@
 // throws is caught in this file and turned into a Status.
 #include "kube/rest_kube_api.h"
 
+#include <cpprest/asyncrt_utils.h>
 #include <cpprest/http_client.h>
 #include <cpprest/json.h>
 #include <openssl/x509.h>
@@ -412,6 +413,28 @@ Status ErrorFromResponse(int http_status, const std::string& body, const Request
 
 using kube_wire::RequestTarget;
 
+// Declared in kube_connection.h; here because this is the cpprestsdk adapter.
+// Go's base64.StdEncoding (how client-go decodes a kubeconfig's []byte
+// fields) skips '\r' and '\n' and requires padding; cpprestsdk's decoder
+// requires padding and throws on any other character.
+std::optional<std::string> DecodeBase64(const std::string& text) {
+  std::string clean;
+  clean.reserve(text.size());
+  for (char c : text) {
+    if (c != '\r' && c != '\n') clean += c;
+  }
+  try {
+    std::vector<unsigned char> bytes = utility::conversions::from_base64(clean);
+    return std::string(bytes.begin(), bytes.end());
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string EncodeBase64(const std::string& bytes) {
+  return utility::conversions::to_base64(std::vector<unsigned char>(bytes.begin(), bytes.end()));
+}
+
 namespace {
 
 // Configures TLS on each new connection's context. Also run once at Create()
@@ -444,10 +467,10 @@ std::string Seconds(std::chrono::milliseconds d) {
 class RestKubeApi::Impl {
  public:
   Impl(KubeConnection conn, RestKubeApiOptions options, http::client::http_client_config request,
-       http::client::http_client_config watch)
+       http::client::http_client_config watch, std::shared_ptr<ExecCredentialPlugin> exec)
       : conn_(std::move(conn)),
         options_(std::move(options)),
-        tokens_(conn_.token, conn_.token_file),
+        tokens_(conn_.token, conn_.token_file, exec),
         client_(conn_.server, request),
         watch_client_(conn_.server, watch) {}
 
@@ -466,7 +489,7 @@ class RestKubeApi::Impl {
     for (int attempt = 0;; ++attempt) {
       http::http_request request(method);
       request.set_request_uri(url);
-      AddHeaders(&request);
+      std::string sent = AddHeaders(&request);
       if (!content_type.empty()) request.set_body(body, content_type);
       MonoTime start = options_.clock->Now();
       Response response;
@@ -483,7 +506,7 @@ class RestKubeApi::Impl {
         return TransportError(target, e, options_.request_timeout);
       }
       Observe(target.verb, response.code, start);
-      if (response.code == 401 && attempt == 0 && tokens_.Refresh()) continue;
+      if (response.code == 401 && attempt == 0 && tokens_.Refresh(sent)) continue;
       return response;
     }
   }
@@ -507,7 +530,7 @@ class RestKubeApi::Impl {
     http::http_request request(http::methods::GET);
     request.set_request_uri(kube_wire::WatchPodsUrl(
         ns, selector, rv, static_cast<int>(options_.watch_timeout.count())));
-    AddHeaders(&request);
+    std::string sent = AddHeaders(&request);
 
     // Also closes a stream we stop reading early, so it is not pooled.
     CancelLink link(&cancel, /*close_at_end=*/true);
@@ -520,7 +543,7 @@ class RestKubeApi::Impl {
       if (code != 200) {
         std::string body = response.extract_utf8string(true).get();
         Observe("watch", code, start);
-        if (code == 401) tokens_.Refresh();
+        if (code == 401) tokens_.Refresh(sent);
         return kube_wire::ErrorFromResponse(code, body, target, "");
       }
       result = ReadEvents(response, target, on_event, cancel);
@@ -613,11 +636,13 @@ class RestKubeApi::Impl {
     return Status::Ok();
   }
 
-  void AddHeaders(http::http_request* request) {
+  // Returns the bearer token it put on the request ("" for none).
+  std::string AddHeaders(http::http_request* request) {
     std::string token = tokens_.Get();
     if (!token.empty()) request->headers().add("Authorization", "Bearer " + token);
     request->headers().add("Accept", "application/json");
     request->headers().add("User-Agent", options_.user_agent);
+    return token;
   }
 
   void Observe(const std::string& verb, int code, MonoTime start) {
@@ -656,9 +681,22 @@ StatusOr<std::unique_ptr<RestKubeApi>> RestKubeApi::Create(const KubeConnection&
     return InvalidArgumentError("Kubernetes server \"" + connection.server +
                                 "\" is not a URL: " + e.what());
   }
-  if (connection.server.rfind("https://", 0) == 0) {
+  // An exec plugin runs once now, so that a missing or failing plugin is a
+  // start-up error with one line.
+  std::shared_ptr<ExecCredentialPlugin> exec;
+  KubeConnection conn = connection;
+  if (connection.exec && connection.token.empty() && connection.token_file.empty()) {
+    exec = std::make_shared<ExecCredentialPlugin>(*connection.exec);
+    StatusOr<ExecCredential> first = exec->Get();
+    if (!first.ok()) return first.status();
+    if (!first->client_cert_pem.empty()) {
+      conn.client_cert_pem = first->client_cert_pem;
+      conn.client_key_pem = first->client_key_pem;
+    }
+  }
+  if (conn.server.rfind("https://", 0) == 0) {
     boost::asio::ssl::context probe(boost::asio::ssl::context::sslv23);
-    boost::system::error_code ec = ConfigureTls(connection, probe);
+    boost::system::error_code ec = ConfigureTls(conn, probe);
     if (ec) {
       return InvalidArgumentError("TLS settings of " + connection.source +
                                   " are unusable (CA, client certificate or key): " + ec.message());
@@ -666,13 +704,26 @@ StatusOr<std::unique_ptr<RestKubeApi>> RestKubeApi::Create(const KubeConnection&
   }
   if (!options.clock) options.clock = RealClock::Get();
 
-  auto make_config = [&connection](std::chrono::milliseconds timeout) {
+  auto make_config = [&conn, &exec](std::chrono::milliseconds timeout) {
     http::client::http_client_config config;
     config.set_timeout(timeout);
-    config.set_validate_certificates(!connection.insecure_skip_tls_verify);
-    KubeConnection tls = connection;  // the callback outlives this call
-    config.set_ssl_context_callback(
-        [tls](boost::asio::ssl::context& ctx) { ConfigureTls(tls, ctx); });
+    config.set_validate_certificates(!conn.insecure_skip_tls_verify);
+    KubeConnection tls = conn;  // the callback outlives this call
+    config.set_ssl_context_callback([tls, exec](boost::asio::ssl::context& ctx) {
+      if (exec && !tls.client_cert_pem.empty()) {
+        // A client certificate from the exec plugin: each new connection
+        // takes the current one (the plugin re-runs before it expires).
+        KubeConnection current = tls;
+        StatusOr<ExecCredential> cred = exec->Get();
+        if (cred.ok() && !cred->client_cert_pem.empty()) {
+          current.client_cert_pem = cred->client_cert_pem;
+          current.client_key_pem = cred->client_key_pem;
+        }
+        ConfigureTls(current, ctx);
+        return;
+      }
+      ConfigureTls(tls, ctx);
+    });
     return config;
   };
   std::string ns = connection.namespace_name.empty() ? "default" : connection.namespace_name;
@@ -680,7 +731,7 @@ StatusOr<std::unique_ptr<RestKubeApi>> RestKubeApi::Create(const KubeConnection&
     auto request_config = make_config(options.request_timeout);
     RestKubeApiOptions copy = options;
     auto watch_config = make_config(Impl::IdleTimeout(options));
-    auto impl = std::make_unique<Impl>(connection, std::move(copy), request_config, watch_config);
+    auto impl = std::make_unique<Impl>(conn, std::move(copy), request_config, watch_config, exec);
     return std::unique_ptr<RestKubeApi>(new RestKubeApi(std::move(impl), ns));
   } catch (const std::exception& e) {
     return InvalidArgumentError("cannot set up the Kubernetes client for " + connection.server +

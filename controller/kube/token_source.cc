@@ -11,8 +11,9 @@
 
 namespace amsha {
 
-TokenSource::TokenSource(std::string fixed, std::string file)
-    : fixed_(std::move(fixed)), file_(std::move(file)), token_(fixed_) {
+TokenSource::TokenSource(std::string fixed, std::string file,
+                         std::shared_ptr<ExecCredentialPlugin> exec)
+    : fixed_(std::move(fixed)), file_(std::move(file)), exec_(std::move(exec)), token_(fixed_) {
   if (!fixed_.empty()) AddLogSecret(fixed_);
   if (!file_.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -21,13 +22,28 @@ TokenSource::TokenSource(std::string fixed, std::string file)
 }
 
 std::string TokenSource::Get() {
+  if (file_.empty() && fixed_.empty() && exec_) {
+    StatusOr<ExecCredential> cred = exec_->Get();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cred.ok()) {
+      warned_ = false;
+      return cred->token;
+    }
+    if (!warned_) {
+      Log(LogLevel::kWarn, "no credential from the exec plugin; sending requests without a token",
+          {{"error", cred.status().message()}});
+      warned_ = true;
+    }
+    return "";
+  }
   if (file_.empty()) return fixed_;
   std::lock_guard<std::mutex> lock(mu_);
   ReloadLocked(/*force=*/false);
   return token_;
 }
 
-bool TokenSource::Refresh() {
+bool TokenSource::Refresh(const std::string& rejected) {
+  if (file_.empty() && fixed_.empty() && exec_) return exec_->Refresh(rejected);
   if (file_.empty()) return false;
   std::lock_guard<std::mutex> lock(mu_);
   return ReloadLocked(/*force=*/true);

@@ -15,22 +15,23 @@ class MetricsSink {
  public:
   virtual ~MetricsSink() = default;
 
-  // ams_ha_leader_info{cluster,pod,node_id} = 1; an empty pod clears it.
+  // ams_ha_leader_info{ams_cluster,leader_pod,node_id} = 1; an empty pod
+  // clears it.
   virtual void SetLeader(const std::string& cluster, const std::string& pod,
                          const std::string& node_id) = 0;
-  // ams_ha_leader_transitions_total{cluster}.
+  // ams_ha_leader_transitions_total{ams_cluster}.
   virtual void LeaderTransition(const std::string& cluster) = 0;
-  // ams_ha_failovers_total{cluster,reason} and
-  // ams_ha_failover_duration_seconds{cluster}: from detecting the loss to the
+  // ams_ha_failovers_total{ams_cluster,reason} and
+  // ams_ha_failover_duration_seconds{ams_cluster}: from detecting the loss to the
   // Service selecting the new leader.
   virtual void Failover(const std::string& cluster, const std::string& reason, double seconds) = 0;
-  // ams_ha_lease_renewals_total{cluster,result}: ok, conflict, error.
+  // ams_ha_lease_renewals_total{ams_cluster,result}: ok, conflict, error.
   virtual void LeaseRenewal(const std::string& cluster, const std::string& result) = 0;
-  // ams_ha_lease_expiry_timestamp_seconds{cluster}.
+  // ams_ha_lease_expiry_timestamp_seconds{ams_cluster}.
   virtual void LeaseExpiry(const std::string& cluster, double unix_seconds) = 0;
-  // ams_ha_routed_pods{cluster}.
+  // ams_ha_routed_pods{ams_cluster}.
   virtual void RoutedPods(const std::string& cluster, int pods) = 0;
-  // ams_ha_foreign_lease_holder{cluster}: 1 while an unexpired lease is held
+  // ams_ha_foreign_lease_holder{ams_cluster}: 1 while an unexpired lease is held
   // by a node that is not one of the cluster's pods.
   virtual void ForeignHolder(const std::string& cluster, bool present) = 0;
   // ams_ha_no_ams_campaigning{ams_cluster}: 1 while, in follow mode, no AMS

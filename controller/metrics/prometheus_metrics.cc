@@ -19,6 +19,16 @@ namespace {
 
 namespace pm = prometheus;
 
+// Label names. None may be a target label that Prometheus or the Prometheus
+// Operator puts on every scraped sample (namespace, service, pod, container,
+// endpoint, job, instance), nor `cluster` (the usual label for the
+// Kubernetes cluster in multi-cluster setups): with honor_labels false such
+// a label would be renamed exported_<name> and the target's value (the
+// controller pod) would take its place. A unit test scrapes every series and
+// checks this.
+constexpr char kClusterLabel[] = "ams_cluster";   // the AMS cluster (ha_lease.cluster_name)
+constexpr char kLeaderPodLabel[] = "leader_pod";  // the AMS leader pod
+
 // The `reason` label: FailoverReasonName() of every FailoverReason (a unit
 // test keeps the two lists equal).
 const char* const kFailoverReasons[] = {"pod_deleted", "not_ready",     "probe_failed",
@@ -157,21 +167,21 @@ struct PrometheusMetrics::Impl {
         .Set(1);
     active.Add({{"identity", options.identity}}).Set(0);
     for (const std::string& cluster : options.clusters) {
-      transitions.Add({{"cluster", cluster}});
+      transitions.Add({{kClusterLabel, cluster}});
       for (const char* reason : kFailoverReasons) {
-        failovers.Add({{"cluster", cluster}, {"reason", reason}});
+        failovers.Add({{kClusterLabel, cluster}, {"reason", reason}});
       }
-      failover_duration.Add({{"cluster", cluster}}, kFailoverBuckets);
-      last_failover.Add({{"cluster", cluster}});
+      failover_duration.Add({{kClusterLabel, cluster}}, kFailoverBuckets);
+      last_failover.Add({{kClusterLabel, cluster}});
       for (const char* result : kRenewalResults) {
-        renewals.Add({{"cluster", cluster}, {"result", result}});
+        renewals.Add({{kClusterLabel, cluster}, {"result", result}});
       }
-      expiry.Add({{"cluster", cluster}});
-      routed.Add({{"cluster", cluster}});
-      pods.Add({{"cluster", cluster}});
-      ready_pods.Add({{"cluster", cluster}});
-      foreign.Add({{"cluster", cluster}});
-      no_campaign.Add({{"ams_cluster", cluster}});
+      expiry.Add({{kClusterLabel, cluster}});
+      routed.Add({{kClusterLabel, cluster}});
+      pods.Add({{kClusterLabel, cluster}});
+      ready_pods.Add({{kClusterLabel, cluster}});
+      foreign.Add({{kClusterLabel, cluster}});
+      no_campaign.Add({{kClusterLabel, cluster}});
     }
     for (const char* verb : kTimedKubeVerbs) kube_duration.Add({{"verb", verb}}, kKubeBuckets);
   }
@@ -213,7 +223,8 @@ void PrometheusMetrics::SetLeader(const std::string& cluster, const std::string&
     std::lock_guard<std::mutex> lock(impl_->mu);
     pm::Gauge* next = nullptr;
     if (!pod.empty()) {
-      next = &impl_->leader_info.Add({{"cluster", cluster}, {"pod", pod}, {"node_id", node_id}});
+      next = &impl_->leader_info.Add(
+          {{kClusterLabel, cluster}, {kLeaderPodLabel, pod}, {"node_id", node_id}});
       next->Set(1);
     }
     pm::Gauge*& current = impl_->leaders[cluster];
@@ -225,46 +236,46 @@ void PrometheusMetrics::SetLeader(const std::string& cluster, const std::string&
 
 void PrometheusMetrics::LeaderTransition(const std::string& cluster) {
   Safely("ams_ha_leader_transitions_total", [&] {
-    impl_->transitions.Add({{"cluster", cluster}}).Increment();
+    impl_->transitions.Add({{kClusterLabel, cluster}}).Increment();
   });
 }
 
 void PrometheusMetrics::Failover(const std::string& cluster, const std::string& reason,
                                  double seconds) {
   Safely("ams_ha_failovers_total", [&] {
-    impl_->failovers.Add({{"cluster", cluster}, {"reason", reason}}).Increment();
-    impl_->failover_duration.Add({{"cluster", cluster}}, kFailoverBuckets).Observe(seconds);
+    impl_->failovers.Add({{kClusterLabel, cluster}, {"reason", reason}}).Increment();
+    impl_->failover_duration.Add({{kClusterLabel, cluster}}, kFailoverBuckets).Observe(seconds);
     double now =
         std::chrono::duration<double>(impl_->options.clock->WallNow().time_since_epoch()).count();
-    impl_->last_failover.Add({{"cluster", cluster}}).Set(now);
+    impl_->last_failover.Add({{kClusterLabel, cluster}}).Set(now);
   });
 }
 
 void PrometheusMetrics::LeaseRenewal(const std::string& cluster, const std::string& result) {
   Safely("ams_ha_lease_renewals_total", [&] {
-    impl_->renewals.Add({{"cluster", cluster}, {"result", result}}).Increment();
+    impl_->renewals.Add({{kClusterLabel, cluster}, {"result", result}}).Increment();
   });
 }
 
 void PrometheusMetrics::LeaseExpiry(const std::string& cluster, double unix_seconds) {
   Safely("ams_ha_lease_expiry_timestamp_seconds", [&] {
-    impl_->expiry.Add({{"cluster", cluster}}).Set(unix_seconds);
+    impl_->expiry.Add({{kClusterLabel, cluster}}).Set(unix_seconds);
   });
 }
 
 void PrometheusMetrics::RoutedPods(const std::string& cluster, int pods) {
-  Safely("ams_ha_routed_pods", [&] { impl_->routed.Add({{"cluster", cluster}}).Set(pods); });
+  Safely("ams_ha_routed_pods", [&] { impl_->routed.Add({{kClusterLabel, cluster}}).Set(pods); });
 }
 
 void PrometheusMetrics::ForeignHolder(const std::string& cluster, bool present) {
   Safely("ams_ha_foreign_lease_holder", [&] {
-    impl_->foreign.Add({{"cluster", cluster}}).Set(present ? 1 : 0);
+    impl_->foreign.Add({{kClusterLabel, cluster}}).Set(present ? 1 : 0);
   });
 }
 
 void PrometheusMetrics::NoCampaign(const std::string& cluster, bool on) {
   Safely("ams_ha_no_ams_campaigning", [&] {
-    impl_->no_campaign.Add({{"ams_cluster", cluster}}).Set(on ? 1 : 0);
+    impl_->no_campaign.Add({{kClusterLabel, cluster}}).Set(on ? 1 : 0);
   });
 }
 
@@ -296,8 +307,8 @@ void PrometheusMetrics::KubeRequest(const std::string& verb, int code, double se
 
 void PrometheusMetrics::ClusterPods(const std::string& cluster, int pods, int ready) {
   Safely("ams_ha_pods", [&] {
-    impl_->pods.Add({{"cluster", cluster}}).Set(pods);
-    impl_->ready_pods.Add({{"cluster", cluster}}).Set(ready);
+    impl_->pods.Add({{kClusterLabel, cluster}}).Set(pods);
+    impl_->ready_pods.Add({{kClusterLabel, cluster}}).Set(ready);
   });
 }
 

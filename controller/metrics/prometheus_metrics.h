@@ -3,16 +3,16 @@
 // Scrape() for the /metrics endpoint (observability_server.h).
 //
 // What it exports (HELP text on each; docs/observability.md lists them):
-//   ams_ha_leader_info{cluster,pod,node_id}        1 for the leader this replica routed
-//   ams_ha_leader_transitions_total{cluster}
-//   ams_ha_failovers_total{cluster,reason}
-//   ams_ha_failover_duration_seconds{cluster}      histogram, 10 ms .. 60 s
-//   ams_ha_last_failover_timestamp_seconds{cluster}
-//   ams_ha_lease_renewals_total{cluster,result}
-//   ams_ha_lease_expiry_timestamp_seconds{cluster}
-//   ams_ha_routed_pods{cluster}, ams_ha_pods{cluster}, ams_ha_ready_pods{cluster}
-//   ams_ha_foreign_lease_holder{cluster}
-//   ams_ha_no_ams_campaigning{ams_cluster}         follow mode: nobody campaigns
+//   ams_ha_leader_info{ams_cluster,leader_pod,node_id}  1 for the leader this replica routed
+//   ams_ha_leader_transitions_total{ams_cluster}
+//   ams_ha_failovers_total{ams_cluster,reason}
+//   ams_ha_failover_duration_seconds{ams_cluster}      histogram, 10 ms .. 60 s
+//   ams_ha_last_failover_timestamp_seconds{ams_cluster}
+//   ams_ha_lease_renewals_total{ams_cluster,result}
+//   ams_ha_lease_expiry_timestamp_seconds{ams_cluster}
+//   ams_ha_routed_pods{ams_cluster}, ams_ha_pods{ams_cluster}, ams_ha_ready_pods{ams_cluster}
+//   ams_ha_foreign_lease_holder{ams_cluster}
+//   ams_ha_no_ams_campaigning{ams_cluster}              follow mode: nobody campaigns
 //   ams_ha_controller_active{identity}, ams_ha_db_up, ams_ha_db_errors_total
 //   ams_ha_kube_requests_total{verb,code}, ams_ha_kube_request_duration_seconds{verb}
 //   ams_ha_build_info{version}, process_* (RSS, CPU, start time, descriptors)
@@ -21,7 +21,11 @@
 // never go blank and increase() sees the first failover. Label values stay
 // bounded: clusters from the config, reasons and results from fixed sets,
 // one leader pod per cluster (the previous leader's series is removed), and
-// Kubernetes verbs and status codes. A replica that stops being the active
+// Kubernetes verbs and status codes. No label is one of the target labels
+// the Prometheus Operator adds (namespace, service, pod, container, endpoint,
+// job, instance) nor `cluster`: the AMS cluster is `ams_cluster` and the AMS
+// leader pod `leader_pod`, so a ServiceMonitor never renames them to
+// exported_*. A replica that stops being the active
 // controller drops its leader_info series: it no longer knows the leader.
 //
 // prometheus-cpp is included only by prometheus_metrics.cc; its exceptions
@@ -70,7 +74,7 @@ class PrometheusMetrics : public MetricsSink {
   void DatabaseError() override;
   void KubeRequest(const std::string& verb, int code, double seconds) override;
 
-  // ams_ha_pods{cluster} and ams_ha_ready_pods{cluster}: the pods that match
+  // ams_ha_pods{ams_cluster} and ams_ha_ready_pods{ams_cluster}: the pods that match
   // the cluster's selector, and those Ready and not terminating. Sampled, not
   // events: call it from an OnScrape hook.
   void ClusterPods(const std::string& cluster, int pods, int ready);

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "support/test_env.h"
 
@@ -188,15 +190,94 @@ TEST_F(KubeConnectionTest, AClusterWithoutServerIsRejected) {
       << conn.status().message();
 }
 
-TEST_F(KubeConnectionTest, ExecPluginsAreRejectedWithTheAlternatives) {
+TEST_F(KubeConnectionTest, AuthProvidersAreRejectedWithTheAlternatives) {
   std::string path = Kubeconfig("    server: https://h:1\n",
-                                "    exec:\n"
-                                "      command: aws\n");
+                                "    auth-provider:\n"
+                                "      name: gcp\n");
   StatusOr<KubeConnection> conn = LoadKubeconfig(path);
   ASSERT_FALSE(conn.ok());
-  EXPECT_NE(conn.status().message().find("uses exec, which this controller does not support"),
+  EXPECT_NE(conn.status().message().find("uses auth-provider, which this controller does not "
+                                         "support; use a token, tokenFile, a client certificate "
+                                         "or an exec plugin"),
             std::string::npos)
       << conn.status().message();
+}
+
+TEST_F(KubeConnectionTest, AnExecPluginIsReadWithArgsEnvModeAndTheClusterForExecInfo) {
+  Write("conf/certs/ca.crt", kCaPem);
+  std::string path = Kubeconfig(
+      "    server: https://h:1\n"
+      "    certificate-authority: certs/ca.crt\n",
+      "    exec:\n"
+      "      apiVersion: client.authentication.k8s.io/v1\n"
+      "      command: bin/get-token\n"
+      "      args: [eks, get-token, --cluster-name, prod]\n"
+      "      env:\n"
+      "      - {name: AWS_PROFILE, value: ops}\n"
+      "      interactiveMode: Never\n"
+      "      provideClusterInfo: true\n"
+      "      installHint: install get-token from your cloud's CLI\n");
+  StatusOr<KubeConnection> conn = LoadKubeconfig(path);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE(conn->exec.has_value());
+  const ExecConfig& exec = *conn->exec;
+  EXPECT_EQ(exec.api_version, "client.authentication.k8s.io/v1");
+  // A relative command with a '/' is relative to the kubeconfig's directory.
+  EXPECT_EQ(exec.command, dir_ + "/conf/bin/get-token");
+  EXPECT_EQ(exec.args, (std::vector<std::string>{"eks", "get-token", "--cluster-name", "prod"}));
+  ASSERT_EQ(exec.env.size(), 1u);
+  EXPECT_EQ(exec.env[0], (std::pair<std::string, std::string>{"AWS_PROFILE", "ops"}));
+  EXPECT_EQ(exec.interactive_mode, "Never");
+  EXPECT_TRUE(exec.provide_cluster_info);
+  EXPECT_EQ(exec.install_hint, "install get-token from your cloud's CLI");
+  EXPECT_EQ(exec.user, "u");
+  EXPECT_EQ(exec.server, "https://h:1");
+  EXPECT_EQ(exec.ca_pem, kCaPem);
+  EXPECT_TRUE(conn->token.empty());
+}
+
+TEST_F(KubeConnectionTest, ABareExecCommandIsLeftForPathLookupAndV1beta1DefaultsToIfAvailable) {
+  std::string path = Kubeconfig("    server: https://h:1\n",
+                                "    exec:\n"
+                                "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+                                "      command: aws\n");
+  StatusOr<KubeConnection> conn = LoadKubeconfig(path);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ(conn->exec->command, "aws");
+  EXPECT_EQ(conn->exec->interactive_mode, "IfAvailable");
+  EXPECT_FALSE(conn->exec->provide_cluster_info);
+}
+
+TEST_F(KubeConnectionTest, ExecPluginsAreValidatedAsClientGoDoes) {
+  struct Case {
+    std::string exec;
+    std::string error;
+  };
+  const Case cases[] = {
+      {"      command: aws\n", "exec: apiVersion must be specified"},
+      {"      apiVersion: client.authentication.k8s.io/v1alpha1\n      command: aws\n",
+       "apiVersion client.authentication.k8s.io/v1alpha1 is not supported; use "
+       "client.authentication.k8s.io/v1 or client.authentication.k8s.io/v1beta1"},
+      {"      apiVersion: client.authentication.k8s.io/v1\n      interactiveMode: Never\n",
+       "exec: command must be specified"},
+      {"      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n",
+       "exec: interactiveMode must be specified for client.authentication.k8s.io/v1"},
+      {"      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n"
+       "      interactiveMode: Sometimes\n",
+       "exec: invalid interactiveMode Sometimes; use Never, IfAvailable or Always"},
+      {"      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n"
+       "      env: [{value: x}]\n",
+       "exec: env variable name must be specified"},
+  };
+  for (const Case& c : cases) {
+    std::string path = Kubeconfig("    server: https://h:1\n", "    exec:\n" + c.exec);
+    StatusOr<KubeConnection> conn = LoadKubeconfig(path);
+    ASSERT_FALSE(conn.ok()) << c.exec;
+    EXPECT_EQ(conn.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(conn.status().message().find(c.error), std::string::npos) << conn.status().message();
+    EXPECT_EQ(conn.status().message().rfind("kubeconfig " + path + ":", 0), 0u)
+        << conn.status().message();
+  }
 }
 
 TEST_F(KubeConnectionTest, ACertificateWithoutKeyIsRejected) {
@@ -286,30 +367,201 @@ TEST_F(KubeConnectionTest, AnExplicitKubeconfigWinsOverInCluster) {
   EXPECT_EQ(conn->server, "https://explicit:1");
 }
 
-TEST_F(KubeConnectionTest, InClusterWinsOverKubeconfigEnvironment) {
+TEST_F(KubeConnectionTest, KubeconfigEnvironmentWinsOverInCluster) {
   Write("sa/token", "t");
   Write("sa/ca.crt", kCaPem);
   std::string path = Kubeconfig("    server: https://fromenv:1\n", "    token: t\n");
+  auto env = FakeEnv({{"KUBERNETES_SERVICE_HOST", "10.0.0.1"},
+                      {"KUBERNETES_SERVICE_PORT", "443"},
+                      {"KUBECONFIG", path}});
+  StatusOr<KubeConnection> conn = LoadKubeConnection("", "", dir_ + "/sa", env);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ(conn->server, "https://fromenv:1");
+}
+
+TEST_F(KubeConnectionTest, InClusterWinsOverTheHomeFile) {
+  Write("sa/token", "t");
+  Write("sa/ca.crt", kCaPem);
+  Write("home/.kube/config",
+        "current-context: a\n"
+        "contexts: [{name: a, context: {cluster: c}}]\n"
+        "clusters: [{name: c, cluster: {server: 'http://home:8080'}}]\n");
   StatusOr<KubeConnection> conn =
       LoadKubeConnection("", "", dir_ + "/sa",
                          FakeEnv({{"KUBERNETES_SERVICE_HOST", "10.0.0.1"},
                                   {"KUBERNETES_SERVICE_PORT", "443"},
-                                  {"KUBECONFIG", path}}));
+                                  {"HOME", dir_ + "/home"}}));
   ASSERT_TRUE(conn.ok()) << conn.status().ToString();
   EXPECT_EQ(conn->server, "https://10.0.0.1:443");
 }
 
-TEST_F(KubeConnectionTest, TheFirstExistingFileOfKubeconfigIsUsed) {
-  std::string path = Kubeconfig("    server: https://fromenv:1\n", "    token: t\n");
-  StatusOr<KubeConnection> conn = LoadKubeConnection(
-      "", "", dir_ + "/sa", FakeEnv({{"KUBECONFIG", dir_ + "/missing:" + path}}));
+TEST_F(KubeConnectionTest, UnusableInClusterSettingsFallBackToTheHomeFile) {
+  Write("home/.kube/config",
+        "current-context: a\n"
+        "contexts: [{name: a, context: {cluster: c}}]\n"
+        "clusters: [{name: c, cluster: {server: 'http://home:8080'}}]\n");
+  // No service-account token mounted.
+  auto env = FakeEnv({{"KUBERNETES_SERVICE_HOST", "10.0.0.1"},
+                      {"KUBERNETES_SERVICE_PORT", "443"},
+                      {"HOME", dir_ + "/home"}});
+  StatusOr<KubeConnection> conn = LoadKubeConnection("", "", dir_ + "/sa", env);
   ASSERT_TRUE(conn.ok()) << conn.status().ToString();
-  EXPECT_EQ(conn->server, "https://fromenv:1");
+  EXPECT_EQ(conn->server, "http://home:8080");
+  // Without the home file the in-cluster error says what is missing.
+  conn = LoadKubeConnection(
+      "", "", dir_ + "/sa",
+      FakeEnv({{"KUBERNETES_SERVICE_HOST", "10.0.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}}));
+  ASSERT_FALSE(conn.ok());
+  EXPECT_NE(conn.status().message().find("in-cluster: service-account token"), std::string::npos)
+      << conn.status().message();
+}
+
+TEST_F(KubeConnectionTest, AKubeconfigListWhoseFilesAreAllMissingFallsBackToInCluster) {
+  Write("sa/token", "t");
+  Write("sa/ca.crt", kCaPem);
+  StatusOr<KubeConnection> conn =
+      LoadKubeConnection("", "", dir_ + "/sa",
+                         FakeEnv({{"KUBERNETES_SERVICE_HOST", "10.0.0.1"},
+                                  {"KUBERNETES_SERVICE_PORT", "443"},
+                                  {"KUBECONFIG", dir_ + "/missing"}}));
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ(conn->source, "in-cluster");
 
   conn = LoadKubeConnection("", "", dir_ + "/sa", FakeEnv({{"KUBECONFIG", dir_ + "/missing"}}));
   ASSERT_FALSE(conn.ok());
-  EXPECT_EQ(conn.status().message(),
-            "kubeconfig: no file of $KUBECONFIG exists (" + dir_ + "/missing)");
+  EXPECT_EQ(conn.status().message(), "kubeconfig: no file of $KUBECONFIG exists (" + dir_ +
+                                         "/missing); fix KUBECONFIG or pass --kubeconfig FILE");
+}
+
+TEST_F(KubeConnectionTest, AContextFlagWithoutAKubeconfigIsAnError) {
+  Write("sa/token", "t");
+  Write("sa/ca.crt", kCaPem);
+  StatusOr<KubeConnection> conn = LoadKubeConnection(
+      "", "prod", dir_ + "/sa",
+      FakeEnv({{"KUBERNETES_SERVICE_HOST", "10.0.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}}));
+  ASSERT_FALSE(conn.ok());
+  EXPECT_NE(conn.status().message().find("--context prod: no kubeconfig"), std::string::npos)
+      << conn.status().message();
+}
+
+// KUBECONFIG=a:b is merged as client-go's loader.go merges it.
+class KubeconfigMergeTest : public KubeConnectionTest {
+ protected:
+  void SetUp() override {
+    KubeConnectionTest::SetUp();
+    // a: current-context "ca"; context "shared" -> cluster "shared" (a's
+    // server), user "shared" with a's token; a CA relative to a's directory.
+    Write("a/ca.crt", "CA-A");
+    a_ = Write("a/config",
+               "current-context: ca\n"
+               "contexts:\n"
+               "- {name: ca, context: {cluster: shared, user: shared, namespace: from-a}}\n"
+               "- {name: shared, context: {cluster: shared, user: shared}}\n"
+               "clusters:\n"
+               "- {name: shared, cluster: {server: 'https://a:1', certificate-authority: ca.crt}}\n"
+               "users:\n"
+               "- {name: shared, user: {token: token-a}}\n");
+    // b: no current-context... then c sets one; b redefines "shared" (loses)
+    // and adds "cb", cluster "only-b" with a CA relative to b's directory.
+    Write("b/ca.crt", "CA-B");
+    b_ = Write("b/config",
+               "contexts:\n"
+               "- {name: shared, context: {cluster: only-b, user: shared}}\n"
+               "- {name: cb, context: {cluster: only-b, user: user-b, namespace: from-b}}\n"
+               "clusters:\n"
+               "- {name: shared, cluster: {server: 'https://b-shared:1'}}\n"
+               "- {name: only-b, cluster: {server: 'https://b:1', certificate-authority: ca.crt}}\n"
+               "users:\n"
+               "- {name: shared, user: {token: token-b, client-certificate-data: Q0VSVA==, "
+               "client-key-data: S0VZ}}\n"
+               "- {name: user-b, user: {token: token-user-b}}\n");
+    c_ = Write("c/config", "current-context: cb\n");
+  }
+  StatusOr<KubeConnection> Load(const std::string& list, const std::string& context = "") {
+    return LoadKubeConnection("", context, dir_ + "/sa", FakeEnv({{"KUBECONFIG", list}}));
+  }
+  std::string a_, b_, c_;
+};
+
+TEST_F(KubeconfigMergeTest, TheFirstFileToSetCurrentContextWinsIt) {
+  StatusOr<KubeConnection> conn = Load(b_ + ":" + c_ + ":" + a_);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ(conn->namespace_name, "from-b") << "c's current-context cb, defined in b";
+  EXPECT_EQ(conn->server, "https://b:1");
+  EXPECT_EQ(conn->token, "token-user-b");
+  EXPECT_EQ(conn->ca_pem, "CA-B") << "relative to b's directory";
+  EXPECT_EQ(conn->source, "kubeconfig " + b_ + ":" + c_ + ":" + a_ + " (context cb)");
+
+  conn = Load(a_ + ":" + c_);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ(conn->namespace_name, "from-a");
+}
+
+TEST_F(KubeconfigMergeTest, TheFirstFileToDefineANameWinsTheWholeEntry) {
+  StatusOr<KubeConnection> conn = Load(a_ + ":" + b_, "shared");
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  // Context, cluster and user "shared" all come from a, whole: b's
+  // client certificate of user "shared" is not mixed in.
+  EXPECT_EQ(conn->server, "https://a:1");
+  EXPECT_EQ(conn->ca_pem, "CA-A") << "relative to a's directory, where it was named";
+  EXPECT_EQ(conn->token, "token-a");
+  EXPECT_TRUE(conn->client_cert_pem.empty());
+
+  conn = Load(b_ + ":" + a_, "shared");
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ(conn->server, "https://b:1") << "b's context shared names cluster only-b";
+  EXPECT_EQ(conn->token, "token-b");
+}
+
+TEST_F(KubeconfigMergeTest, EntriesOfLaterFilesAreReachable) {
+  StatusOr<KubeConnection> conn = Load(a_ + ":" + b_, "cb");
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ(conn->server, "https://b:1");
+  EXPECT_EQ(conn->token, "token-user-b");
+}
+
+TEST_F(KubeconfigMergeTest, MissingFilesAreSkippedDuplicatesReadOnceAndEmptyItemsIgnored) {
+  StatusOr<KubeConnection> conn = Load(dir_ + "/nope::" + a_ + ":" + a_ + ":" + b_);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ(conn->server, "https://a:1");
+  EXPECT_EQ(conn->source, "kubeconfig " + a_ + ":" + b_ + " (context ca)");
+}
+
+TEST_F(KubeconfigMergeTest, ABrokenFileInTheListIsAnErrorNamingIt) {
+  std::string broken = Write("broken/config", "clusters: [\n");
+  StatusOr<KubeConnection> conn = Load(a_ + ":" + broken);
+  ASSERT_FALSE(conn.ok());
+  EXPECT_EQ(conn.status().message().rfind("kubeconfig " + broken + ":", 0), 0u)
+      << conn.status().message();
+}
+
+TEST_F(KubeconfigMergeTest, AnUnknownContextListsTheContextsOfEveryFile) {
+  StatusOr<KubeConnection> conn = Load(a_ + ":" + b_, "prod");
+  ASSERT_FALSE(conn.ok());
+  EXPECT_EQ(conn.status().message(), "kubeconfig " + a_ + ":" + b_ +
+                                         ": context \"prod\" not found (defined: ca, cb, "
+                                         "shared)");
+}
+
+TEST_F(KubeconfigMergeTest, NoCurrentContextAnywhereAsksForTheContextFlag) {
+  StatusOr<KubeConnection> conn = Load(b_);
+  ASSERT_FALSE(conn.ok());
+  EXPECT_NE(conn.status().message().find("no current-context set; pass --context NAME"),
+            std::string::npos)
+      << conn.status().message();
+}
+
+TEST_F(KubeconfigMergeTest, AnExplicitKubeconfigIsReadAloneAndMustExist) {
+  StatusOr<KubeConnection> conn =
+      LoadKubeConnection(b_, "cb", dir_ + "/sa", FakeEnv({{"KUBECONFIG", a_}}));
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  EXPECT_EQ(conn->source, "kubeconfig " + b_ + " (context cb)");
+  conn = LoadKubeConnection(b_, "", dir_ + "/sa", FakeEnv({{"KUBECONFIG", c_}}));
+  ASSERT_FALSE(conn.ok()) << "c's current-context is not merged into an explicit file";
+
+  conn = LoadKubeConnection(dir_ + "/nope", "", dir_ + "/sa", FakeEnv({{"KUBECONFIG", a_}}));
+  ASSERT_FALSE(conn.ok());
+  EXPECT_EQ(conn.status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(KubeConnectionTest, HomeKubeConfigIsTheLastResort) {
@@ -328,17 +580,26 @@ TEST_F(KubeConnectionTest, HomeKubeConfigIsTheLastResort) {
   EXPECT_EQ(conn.status().code(), StatusCode::kFailedPrecondition);
 }
 
-TEST(DecodeBase64Test, DecodesWithAndWithoutPaddingAndIgnoresLineBreaks) {
+// As Go's base64.StdEncoding decodes a kubeconfig's []byte fields.
+TEST(DecodeBase64Test, DecodesPaddedInputAndIgnoresLineBreaks) {
   EXPECT_EQ(DecodeBase64("aGVsbG8="), "hello");
-  EXPECT_EQ(DecodeBase64("aGVsbG8"), "hello");
   EXPECT_EQ(DecodeBase64("aGVs\nbG8h"), "hello!");
+  EXPECT_EQ(DecodeBase64("aGVs\r\nbG8h\n"), "hello!");
   EXPECT_EQ(DecodeBase64(""), "");
+  EXPECT_EQ(DecodeBase64(EncodeBase64(std::string("\0\xff\x10"
+                                                  "ab",
+                                                  5))),
+            std::string("\0\xff\x10"
+                        "ab",
+                        5));
 }
 
-TEST(DecodeBase64Test, RejectsForeignCharactersAndTruncatedInput) {
+TEST(DecodeBase64Test, RejectsForeignCharactersMissingPaddingAndTruncatedInput) {
   EXPECT_EQ(DecodeBase64("aGV*"), std::nullopt);
-  EXPECT_EQ(DecodeBase64("aGVsb"), std::nullopt);  // 30 bits: not whole bytes
-  EXPECT_EQ(DecodeBase64("aG=Vs"), std::nullopt);  // data after padding
+  EXPECT_EQ(DecodeBase64("aGVsbG8"), std::nullopt);  // padding is required
+  EXPECT_EQ(DecodeBase64("aGVsb"), std::nullopt);
+  EXPECT_EQ(DecodeBase64("aG=Vs"), std::nullopt);      // data after padding
+  EXPECT_EQ(DecodeBase64("aGVs bG8h"), std::nullopt);  // Go rejects spaces too
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -53,6 +54,33 @@ testing::Exposition FullScrape() {
   metrics.KubeRequest("patch", 200, 0.01);
   metrics.ClusterPods("prod", 3, 3);
   return testing::ParseExposition(metrics.Scrape());
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The anchors GitHub gives a Markdown file's headings: lower case, spaces to
+// '-', punctuation other than '-' and '_' dropped.
+std::set<std::string> MarkdownAnchors(const std::string& path) {
+  std::set<std::string> out;
+  std::istringstream in(ReadFile(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] != '#') continue;
+    std::string text = line.substr(line.find_first_not_of('#'));
+    std::string anchor;
+    for (char c : Lower(text.substr(text.find_first_not_of(' ')))) {
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') {
+        anchor += c;
+      } else if (c == ' ') {
+        anchor += '-';
+      }
+    }
+    out.insert(anchor);
+  }
+  return out;
 }
 
 struct Query {
@@ -125,7 +153,7 @@ TEST_F(DashboardTest, EveryPanelHasAQueryOnTheDatasourceVariable) {
   }
 }
 
-TEST_F(DashboardTest, DatasourceAndClusterAreTemplateVariables) {
+TEST_F(DashboardTest, DatasourceNamespaceAndClusterAreTemplateVariables) {
   std::map<std::string, web::json::value> vars;
   for (const auto& v : dashboard_.at("templating").at("list").as_array()) {
     vars[v.at("name").as_string()] = v;
@@ -133,20 +161,64 @@ TEST_F(DashboardTest, DatasourceAndClusterAreTemplateVariables) {
   ASSERT_TRUE(vars.count("datasource"));
   EXPECT_EQ(vars["datasource"].at("type").as_string(), "datasource");
   EXPECT_EQ(vars["datasource"].at("query").as_string(), "prometheus");
-  ASSERT_TRUE(vars.count("cluster"));
-  EXPECT_EQ(vars["cluster"].at("type").as_string(), "query");
-  EXPECT_TRUE(vars["cluster"].at("includeAll").as_bool());
-  EXPECT_EQ(vars["cluster"].at("allValue").as_string(), ".*");
-  std::string query = vars["cluster"].at("query").at("query").as_string();
-  for (const std::string& name : MetricNames(query)) {
-    EXPECT_TRUE(FullScrape().names.count(name)) << query;
+  for (const char* name : {"namespace", "ams_cluster"}) {
+    ASSERT_TRUE(vars.count(name)) << name;
+    EXPECT_EQ(vars[name].at("type").as_string(), "query") << name;
+    EXPECT_TRUE(vars[name].at("includeAll").as_bool()) << name;
+    EXPECT_EQ(vars[name].at("allValue").as_string(), ".*") << name;
+    std::string query = vars[name].at("query").at("query").as_string();
+    EXPECT_NE(query.find(", " + std::string(name) + ")"), std::string::npos)
+        << "the values of the label " << name << ": " << query;
+    for (const std::string& metric : MetricNames(query)) {
+      EXPECT_TRUE(FullScrape().names.count(metric)) << query;
+    }
   }
+  // The cluster list follows the chosen namespaces.
+  EXPECT_NE(vars["ams_cluster"].at("query").at("query").as_string().find("$namespace"),
+            std::string::npos);
+}
+
+// Two installs in two namespaces must never mix: every query of the project's
+// metrics filters on the namespace variable, and every aggregation keeps the
+// namespace (or a label that only exists within one target).
+TEST_F(DashboardTest, EveryQueryFiltersAndGroupsByNamespace) {
+  static const std::regex kBy(R"(\b(?:by|on)\s*\(([^)]*)\))");
+  for (const Query& q : Queries()) {
+    EXPECT_NE(q.expr.find("namespace=~\"$namespace\""), std::string::npos)
+        << q.where << ": " << q.expr;
+    for (std::sregex_iterator it(q.expr.begin(), q.expr.end(), kBy), end; it != end; ++it) {
+      std::string labels = (*it)[1];
+      EXPECT_NE(labels.find("namespace"), std::string::npos)
+          << q.where << " aggregates without the namespace: " << (*it)[0];
+    }
+    EXPECT_EQ(q.expr.find("cluster=~\"$cluster\""), std::string::npos) << q.where;
+  }
+}
+
+// The panels that name the AMS leader read leader_pod, never pod (the
+// scraped controller pod, a target label) or exported_pod.
+TEST_F(DashboardTest, LeaderPanelsNameTheLeaderPodLabel) {
+  int leader_panels = 0;
+  for (const auto& panel : panels_) {
+    if (!panel.has_array_field("targets")) continue;
+    for (const auto& target : panel.at("targets").as_array()) {
+      std::string expr = target.at("expr").as_string();
+      if (expr.find("ams_ha_leader_info") == std::string::npos) continue;
+      ++leader_panels;
+      EXPECT_NE(expr.find("leader_pod"), std::string::npos) << expr;
+      std::string legend = target.at("legendFormat").as_string();
+      EXPECT_NE(legend.find("{{leader_pod}}"), std::string::npos) << legend;
+      EXPECT_EQ(legend.find("{{pod}}"), std::string::npos) << legend;
+      EXPECT_EQ(expr.find("exported_"), std::string::npos) << expr;
+    }
+  }
+  EXPECT_GE(leader_panels, 2);
 }
 
 TEST_F(DashboardTest, QueriesUseOnlyKnownVariables) {
   static const std::regex kVar(R"(\$\{?([A-Za-z_]+)\}?)");
-  const std::set<std::string> known = {"cluster", "datasource", "__rate_interval", "__range",
-                                       "__interval"};
+  const std::set<std::string> known = {"namespace",       "ams_cluster", "datasource",
+                                       "__rate_interval", "__range",     "__interval"};
   for (const Query& q : Queries()) {
     for (std::sregex_iterator it(q.expr.begin(), q.expr.end(), kVar), end; it != end; ++it) {
       EXPECT_TRUE(known.count((*it)[1])) << q.where << " uses $" << (*it)[1];
@@ -173,23 +245,23 @@ TEST_F(DashboardTest, ShowsWhatOperatorsAskFor) {
   };
   const Need needs[] = {
       {"failovers over time by reason", "timeseries",
-       "sum by (cluster, reason) (increase(ams_ha_failovers_total"},
+       "sum by (namespace, ams_cluster, reason) (increase(ams_ha_failovers_total"},
       {"current leader per cluster (state timeline)", "state-timeline", "ams_ha_leader_info"},
       {"failover duration p50", "",
-       "histogram_quantile(0.5, sum by (cluster, le) "
+       "histogram_quantile(0.5, sum by (namespace, ams_cluster, le) "
        "(increase(ams_ha_failover_duration_seconds_bucket"},
       {"failover duration p95", "",
-       "histogram_quantile(0.95, sum by (cluster, le) "
+       "histogram_quantile(0.95, sum by (namespace, ams_cluster, le) "
        "(increase(ams_ha_failover_duration_seconds_bucket"},
       {"failover duration p99", "",
-       "histogram_quantile(0.99, sum by (cluster, le) "
+       "histogram_quantile(0.99, sum by (namespace, ams_cluster, le) "
        "(increase(ams_ha_failover_duration_seconds_bucket"},
       {"time since the last failover", "stat",
-       "time() - max by (cluster) (ams_ha_last_failover_timestamp_seconds"},
+       "time() - max by (namespace, ams_cluster) (ams_ha_last_failover_timestamp_seconds"},
       {"lease renewals ok/failed", "timeseries", "ams_ha_lease_renewals_total"},
       {"routed pods", "stat", "ams_ha_routed_pods"},
       {"database errors", "", "ams_ha_db_errors_total"},
-      {"API errors", "", "ams_ha_kube_requests_total{code!~\"2..\"}"},
+      {"API errors", "", "code!~\"2..\""},
       {"active controller", "", "ams_ha_controller_active"},
   };
   for (const Need& need : needs) {
@@ -209,6 +281,7 @@ TEST(AlertRulesTest, EachRuleHasAWindowASeverityAndARunbookOnExportedMetrics) {
   YAML::Node root = YAML::LoadFile(ChartFile("alerts.yaml"));
   ASSERT_TRUE(root["groups"].IsSequence());
   testing::Exposition scrape = FullScrape();
+  std::set<std::string> anchors = MarkdownAnchors(testing::SourceDir() + "/docs/observability.md");
   std::set<std::string> alerts;
   for (const auto& group : root["groups"]) {
     for (const auto& rule : group["rules"]) {
@@ -220,7 +293,18 @@ TEST(AlertRulesTest, EachRuleHasAWindowASeverityAndARunbookOnExportedMetrics) {
       for (const char* key : {"summary", "description", "runbook"}) {
         EXPECT_GT(rule["annotations"][key].as<std::string>("").size(), 20u) << name << " " << key;
       }
+      // runbook_url: the alert's own runbook heading in docs/observability.md.
+      std::string url = rule["annotations"]["runbook_url"].as<std::string>("");
+      EXPECT_EQ(url, "docs/observability.md#" + Lower(name)) << name;
+      EXPECT_TRUE(anchors.count(url.substr(url.find('#') + 1)))
+          << name << ": docs/observability.md has no heading for " << url;
       std::string expr = rule["expr"].as<std::string>("");
+      // Grouped per install: by namespace, or per series (which keeps it).
+      static const std::regex kBy(R"(\b(?:by|on)\s*\(([^)]*)\))");
+      for (std::sregex_iterator it(expr.begin(), expr.end(), kBy), end; it != end; ++it) {
+        EXPECT_NE(std::string((*it)[1]).find("namespace"), std::string::npos)
+            << name << " aggregates without the namespace: " << (*it)[0];
+      }
       for (const std::string& metric : MetricNames(expr)) {
         EXPECT_TRUE(scrape.names.count(metric)) << name << " uses " << metric;
       }
