@@ -262,7 +262,7 @@ void ClusterLoop::ProbeOnce() {
   bool counted = health_.RecordProbe(leader->uid, ok);
   if (!ok && !counted) {
     // A freshly elected leader's AMS may still be starting.
-    Log(LogLevel::kDebug, "leader probe failed within probe.startupGracePeriod; not counted",
+    Log(LogLevel::kDebug, "leader probe failed while its AMS starts; not counted",
         {{"cluster", cluster_.name}, {"pod", leader->name}});
   } else if (!ok) {
     Log(LogLevel::kWarn, "leader probe failed",
