@@ -345,7 +345,8 @@ void ClusterElector::MaybePublish(ElectionOutcome& outcome) {
   LeaseHolder optimizing = table;
   optimizing.server_info_json =
       ServerInfoJson(leader.pod_ip, config_.ports.optimizing, config_.ports.rest);
-  Status published = store_->PublishServiceInfo(config_.name, table, optimizing);
+  Status published = store_->PublishServiceInfo(config_.name, *outcome.record->node_id,
+                                                outcome.record->version, table, optimizing);
   if (published.ok()) {
     published_node_id_ = *outcome.record->node_id;
   } else {
