@@ -28,13 +28,12 @@ using std::chrono::seconds;
 
 class GateE2eTest : public ::testing::Test {
  protected:
-  void StartCluster(GatedPodsOptions gate_options = {}, std::string startup_grace = "12s") {
+  void StartCluster(GatedPodsOptions gate_options = {}, std::string startup_grace = "") {
     E2eOptions options;
     options.start_ams = false;
     options.controllers = 0;
-    // Covers a successor's wait for a partitioned predecessor's gate row
-    // (leaseTtl 8s + stopGracePeriod 2s + safetyMargin 1s), as docs/gate.md
-    // recommends: the probe of a leader waiting to start does not count.
+    // Empty: the shipped default. The probe of a leader whose AMS has not
+    // answered yet does not count (docs/gate.md).
     options.probe_startup_grace = startup_grace;
     // Pod IPs of their own (127.0.0.100-249), picked per process: another
     // build's run of this same test on a shared machine then rarely

@@ -54,6 +54,13 @@ INSTANTIATE_TEST_SUITE_P(
                c.clusters[0].lease_ttl = seconds(60);
              },
              "must be longer than 1.2 x controller.retryPeriod (8s500ms)"},
+        Case{"AStartAllowanceShorterThanAPredecessorsStopCannotSettle",
+             [](Config& c) { c.clusters[0].probe.startup_grace_period = seconds(60); },
+             "clusters[0].probe.startupGracePeriod: (1m) must be longer than leaseTtl + "
+             "gate.stopGracePeriod + gate.safetyMargin (1m1s)"},
+        Case{"NoStartAllowanceAtAllCannotSettle",
+             [](Config& c) { c.clusters[0].probe.startup_grace_period = seconds(0); },
+             "would be failed over before it could serve (the cluster would never settle)"},
         Case{"LeaseTtlTooShortForATakeover",
              [](Config& c) { c.clusters[0].lease_ttl = seconds(27); },
              "clusters[0].leaseTtl: (27s) must be longer than controller.leaseDuration + "
