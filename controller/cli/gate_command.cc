@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "common/logging.h"
+#include "election/prober.h"
 #include "gate/gate_loop.h"
 #include "gate/readiness_server.h"
 
@@ -102,6 +103,14 @@ int RunGate(const ParsedFlags& flags) {
                                          std::chrono::milliseconds(1000);
   deps.health_bound = std::max<std::chrono::milliseconds>(std::chrono::seconds(60),
                                                           4 * call + config.gate.poll_interval);
+  // The local probe of AMS's REST port, for the gate row's "ams" state.
+  TcpProber prober;
+  const std::chrono::milliseconds probe_timeout =
+      std::min<std::chrono::milliseconds>(cluster->probe.timeout, std::chrono::milliseconds(500));
+  const int rest_port = cluster->ports.rest;
+  deps.probe_ams = [&prober, ip = me.pod_ip, rest_port, probe_timeout] {
+    return prober.Probe(ip, rest_port, probe_timeout);
+  };
   GateLoop loop(me, *cluster, config.gate, deps);
 
   std::unique_ptr<ReadinessServer> readiness;

@@ -96,8 +96,16 @@ struct ClusterConfig {
 // `ams-ha-controller gate`, the wrapper of the AMS command in each AMS pod
 // (docs/gate.md). Ignored by the controller.
 struct GateConfig {
-  // SIGTERM to the AMS process group, this long, then SIGKILL.
+  // SIGTERM to the AMS process group, this long, then SIGKILL (a deliberate
+  // stop: the lease moved, or the pod is deleted). The gate keeps renewing
+  // its row meanwhile, so the grace does not enter the row's ttl.
   milliseconds stop_grace_period{30000};
+  // The gate row's ttl, renewed every renewInterval by the gate whose AMS
+  // may run. A successor waits at most this long after a crash of the
+  // leader's gate; a gate cut off from the database kills its AMS
+  // rowTtl - safetyMargin after its last renewal began (docs/gate.md).
+  milliseconds row_ttl{8000};
+  milliseconds renew_interval{1000};
   // How often the gate reads the lease when no NOTIFY wakes it.
   milliseconds poll_interval{2000};
   // A leader that cannot confirm its lease starts stopping AMS this long

@@ -41,6 +41,13 @@ class LeaseStore {
   virtual StatusOr<LeaseRecord> Renew(const LeaseKey& key, const std::string& node_id,
                                       int32_t version, std::chrono::milliseconds ttl) = 0;
 
+  // As Renew, and in the same conditional statement replaces the row's
+  // server_info_json with `server_info_json`: how a holder reports its state
+  // (the gate's AMS state, docs/gate.md) without a second, racing write.
+  virtual StatusOr<LeaseRecord> RenewWithInfo(const LeaseKey& key, const std::string& node_id,
+                                              int32_t version, std::chrono::milliseconds ttl,
+                                              const std::string& server_info_json) = 0;
+
   // Moves the lease from `from_node_id` at `version` to `to` in one
   // statement, without waiting for expiry. kConflict if the row moved.
   virtual StatusOr<LeaseRecord> HandOver(const LeaseKey& key, const std::string& from_node_id,

@@ -106,6 +106,15 @@ struct Statements {
                   " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
                   " AND l.version = $4::int AND l.lease_expire_ts > db.now_ms" +
                   std::string(kReturning)},
+        renew_info{"amsha_renew_info",
+                   "UPDATE " + t +
+                       " AS l SET lease_expire_ts = db.now_ms + $5::bigint, server_info_json = $6,"
+                       " version = l.version + 1, updated_at = db.now_ms FROM " +
+                       kDbNow +
+                       " AS db"
+                       " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
+                       " AND l.version = $4::int AND l.lease_expire_ts > db.now_ms" +
+                       std::string(kReturning)},
         // No expiry condition: the current holder's controller decides.
         hand_over{"amsha_hand_over",
                   Notifying("UPDATE " + t +
@@ -154,10 +163,10 @@ struct Statements {
                     " server_info_json = EXCLUDED.server_info_json, version = l.version + 1,"
                     " updated_at = EXCLUDED.updated_at RETURNING l.service_name"} {}
 
-  Statement read, create_row, acquire, renew, hand_over, release, publish;
+  Statement read, create_row, acquire, renew, renew_info, hand_over, release, publish;
 
-  std::array<const Statement*, 7> All() const {
-    return {&read, &create_row, &acquire, &renew, &hand_over, &release, &publish};
+  std::array<const Statement*, 8> All() const {
+    return {&read, &create_row, &acquire, &renew, &renew_info, &hand_over, &release, &publish};
   }
 };
 
@@ -466,6 +475,30 @@ StatusOr<LeaseRecord> PostgresLeaseStore::Renew(const LeaseKey& key, const std::
     pqxx::nontransaction tx(c);
     pqxx::result r = tx.exec_prepared(impl_->sql().renew.name, key.cluster_name, key.service_name,
                                       node_id, version, static_cast<int64_t>(ttl.count()));
+    if (r.empty()) {
+      return ConflictError(LeaseName(key) + " is not held by \"" + node_id + "\" at version " +
+                           std::to_string(version) + ", or has expired");
+    }
+    out = RecordFromRow(r[0]);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return *out;
+}
+
+StatusOr<LeaseRecord> PostgresLeaseStore::RenewWithInfo(const LeaseKey& key,
+                                                        const std::string& node_id, int32_t version,
+                                                        std::chrono::milliseconds ttl,
+                                                        const std::string& server_info_json) {
+  Status valid = CheckKey(key);
+  if (valid.ok()) valid = CheckTtl(ttl);
+  if (!valid.ok()) return valid;
+  std::optional<LeaseRecord> out;
+  Status s = impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    pqxx::result r =
+        tx.exec_prepared(impl_->sql().renew_info.name, key.cluster_name, key.service_name, node_id,
+                         version, static_cast<int64_t>(ttl.count()), server_info_json);
     if (r.empty()) {
       return ConflictError(LeaseName(key) + " is not held by \"" + node_id + "\" at version " +
                            std::to_string(version) + ", or has expired");

@@ -71,6 +71,9 @@ class PostgresLeaseStore : public LeaseStore {
                                 std::chrono::milliseconds ttl) override;
   StatusOr<LeaseRecord> Renew(const LeaseKey& key, const std::string& node_id, int32_t version,
                               std::chrono::milliseconds ttl) override;
+  StatusOr<LeaseRecord> RenewWithInfo(const LeaseKey& key, const std::string& node_id,
+                                      int32_t version, std::chrono::milliseconds ttl,
+                                      const std::string& server_info_json) override;
   // Allowed while the lease is unexpired (the holder's controller decides)
   // and after expiry, as long as nobody wrote the row since `version`.
   StatusOr<LeaseRecord> HandOver(const LeaseKey& key, const std::string& from_node_id,

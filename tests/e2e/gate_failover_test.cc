@@ -178,7 +178,9 @@ TEST_F(GateE2eTest, ALostNodeIsFailedOverByTheProbeAndFencedBeforeTheNextAmsStar
   // The old AMS stopped on its own gate's deadline, with no word from the
   // database, and before the next one started (checked in TearDown).
   std::string log = pods_->GateLog(IndexOf(old));
-  EXPECT_NE(log.find("could not be confirmed before it might expire"), std::string::npos) << log;
+  EXPECT_NE(log.find("could not be renewed before it might expire: SIGKILL to AMS"),
+            std::string::npos)
+      << log;
   EXPECT_NE(cluster_->Logs().find("reason=probe_failed"), std::string::npos);
   pods_->LoseNode(IndexOf(old), false);
   std::this_thread::sleep_for(seconds(2));

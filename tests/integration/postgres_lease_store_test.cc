@@ -174,6 +174,38 @@ TEST_F(PostgresLeaseStoreTest, RenewExtendsTheLeaseAndBumpsTheVersion) {
   EXPECT_EQ(renewed->server_info_json, acquired->server_info_json);
 }
 
+TEST_F(PostgresLeaseStoreTest, RenewWithInfoExtendsTheLeaseAndReplacesTheServerInfoAtOnce) {
+  auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
+  ASSERT_TRUE(acquired.ok());
+  const std::string info = R"({"pod":"ams-0","ams":"serving"})";
+  auto renewed =
+      store_->RenewWithInfo(key_, Holder("a").node_id, acquired->version, kLongTtl * 2, info);
+  ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
+  EXPECT_EQ(renewed->version, acquired->version + 1);
+  EXPECT_EQ(renewed->lease_expire_ts_ms, renewed->db_now_ms + 2 * kLongTtl.count());
+  EXPECT_EQ(renewed->updated_at_ms, renewed->db_now_ms);
+  EXPECT_EQ(renewed->server_info_json, info);
+  EXPECT_EQ(renewed->node_id, acquired->node_id);
+  ExpectSameRow(MustRead(), *renewed);
+}
+
+TEST_F(PostgresLeaseStoreTest, RenewWithInfoFailsStaleForeignOrExpiredAndChangesNothing) {
+  auto acquired = store_->Acquire(key_, Holder("a"), kShortTtl);
+  ASSERT_TRUE(acquired.ok());
+  LeaseRecord before = MustRead();
+  auto other = store_->RenewWithInfo(key_, Holder("b").node_id, acquired->version, kLongTtl, "{}");
+  EXPECT_EQ(other.status().code(), StatusCode::kConflict) << other.status().ToString();
+  auto stale =
+      store_->RenewWithInfo(key_, Holder("a").node_id, acquired->version - 1, kLongTtl, "{}");
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict) << stale.status().ToString();
+  std::this_thread::sleep_for(kShortTtl * 2);
+  auto late = store_->RenewWithInfo(key_, Holder("a").node_id, acquired->version, kLongTtl, "{}");
+  EXPECT_EQ(late.status().code(), StatusCode::kConflict) << late.status().ToString();
+  LeaseRecord after = MustRead();
+  ExpectSameRow(after, before);
+  EXPECT_EQ(after.server_info_json, Holder("a").server_info_json);
+}
+
 TEST_F(PostgresLeaseStoreTest, RenewFailsWithAStaleVersionAndChangesNothing) {
   auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
   ASSERT_TRUE(acquired.ok());

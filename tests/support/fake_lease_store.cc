@@ -69,6 +69,26 @@ StatusOr<LeaseRecord> FakeLeaseStore::Renew(const LeaseKey& key, const std::stri
   return Stamp(row);
 }
 
+StatusOr<LeaseRecord> FakeLeaseStore::RenewWithInfo(const LeaseKey& key, const std::string& node_id,
+                                                    int32_t version, std::chrono::milliseconds ttl,
+                                                    const std::string& server_info_json) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Status s = Enter("RenewWithInfo", key);
+  if (!s.ok()) return s;
+  auto it = rows_.find({key.cluster_name, key.service_name});
+  if (it == rows_.end()) return ConflictError("no lease row");
+  LeaseRecord& row = it->second;
+  if (!row.HeldBy(node_id) || row.version != version || Stamp(row).Expired()) {
+    return ConflictError("lease moved");
+  }
+  int64_t now = DbNowMs();
+  row.lease_expire_ts_ms = now + ttl.count();
+  row.server_info_json = server_info_json;
+  row.version += 1;
+  row.updated_at_ms = now;
+  return Stamp(row);
+}
+
 StatusOr<LeaseRecord> FakeLeaseStore::HandOver(const LeaseKey& key, const std::string& from_node_id,
                                                int32_t version, const LeaseHolder& to,
                                                std::chrono::milliseconds ttl) {

@@ -29,6 +29,9 @@ class FakeLeaseStore : public LeaseStore {
                                 std::chrono::milliseconds ttl) override;
   StatusOr<LeaseRecord> Renew(const LeaseKey& key, const std::string& node_id, int32_t version,
                               std::chrono::milliseconds ttl) override;
+  StatusOr<LeaseRecord> RenewWithInfo(const LeaseKey& key, const std::string& node_id,
+                                      int32_t version, std::chrono::milliseconds ttl,
+                                      const std::string& server_info_json) override;
   StatusOr<LeaseRecord> HandOver(const LeaseKey& key, const std::string& from_node_id,
                                  int32_t version, const LeaseHolder& to,
                                  std::chrono::milliseconds ttl) override;

@@ -1,18 +1,33 @@
 // fake-ams: a stand-in for one AMS process in end-to-end tests, the demo and
-// benchmarks.
+// benchmarks, timed like the real one (a JVM) when asked to.
 //
 //   fake-ams --name ams-0 --listen 127.0.0.2:1630 [--listen 127.0.0.2:1260]
-//            [--journal FILE]
+//            [--journal FILE] [--start-delay 8s] [--stop-delay 1.5s]
+//            [--ignore-sigterm]
 //
 // Listens on each address and answers every connection with its name and a
 // newline, then closes it, so a client connecting "through ams-leader" sees
-// who answered. With --journal it appends "start <monotonic ns> <name>" when
-// it is serving and "stop <monotonic ns> <name>" when it stops (SIGTERM or
-// SIGINT), so tests can prove that no two AMS processes were ever active at
-// the same instant (CLOCK_MONOTONIC is shared by all processes of a machine).
+// who answered.
+//   --start-delay D   opens the ports only D after the process started (a
+//                     JVM needs seconds before AMS listens); it counts as a
+//                     running AMS from the start all the same.
+//   --stop-delay D    after SIGTERM/SIGINT it takes D to exit (AMS's own
+//                     shutdown: about 1.5 s); it keeps serving meanwhile.
+//   --ignore-sigterm  SIGTERM and SIGINT do nothing: only SIGKILL ends it
+//                     (a wedged JVM).
 // SIGUSR1 makes it hang like a wedged JVM or a lost node: it closes its
-// listeners (connections are refused, probes fail) but keeps running and
-// stays active in the journal until it is stopped.
+// listeners (connections are refused, probes fail) but keeps running.
+//
+// With --journal it appends "start <monotonic ns> <name>" when the process
+// starts and "stop <monotonic ns> <name>" once it is gone, however it died
+// (SIGKILL included), so tests can prove that no two AMS processes were ever
+// alive at the same instant (CLOCK_MONOTONIC is shared by all processes of
+// a machine). The stop line is written by a small watcher process forked at
+// start, in a session of its own (a kill of AMS's process group does not
+// reach it): it holds the read end of a pipe whose write end only fake-ams
+// holds, and writes the line when it reads end-of-file, i.e. after the
+// kernel closed fake-ams's descriptors on its exit. The time is therefore
+// never earlier than the real death.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -22,15 +37,20 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <ctime>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/ams_journal.h"
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_hang{false};
@@ -38,8 +58,41 @@ std::atomic<bool> g_hang{false};
 void OnSignal(int) { g_stop = true; }
 void OnHang(int) { g_hang = true; }
 
-void Journal(const std::string& path, const char* what, const std::string& name) {
-  amsha::testing::AppendJournalLine(path, what, name);
+// "8s", "1.5s", "500ms" -> milliseconds; -1 when malformed.
+long long ParseDuration(const std::string& text) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  std::string unit = end ? end : "";
+  if (end == text.c_str() || value < 0) return -1;
+  if (unit == "ms") return static_cast<long long>(value);
+  if (unit == "s") return static_cast<long long>(value * 1000);
+  return -1;
+}
+
+// Forks the watcher that journals the stop of this process (see the top).
+// Returns the write end of its pipe, which this process keeps open until it
+// dies; -1 when there is no journal.
+int StartStopWatcher(const std::string& journal, const std::string& name) {
+  if (journal.empty()) return -1;
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    setsid();
+    // Only the read end stays open: no listener, no log or test pipe.
+    for (int fd = 0; fd < 1024; ++fd) {
+      if (fd != fds[0]) close(fd);
+    }
+    char byte;
+    while (read(fds[0], &byte, 1) != 0) {
+      if (errno != EINTR) break;
+    }
+    amsha::testing::AppendJournalLine(journal, "stop", name);
+    _exit(0);
+  }
+  close(fds[0]);
+  return fds[1];
 }
 
 int Listen(const std::string& address) {
@@ -63,30 +116,50 @@ int Listen(const std::string& address) {
   return fd;
 }
 
+int Usage() {
+  std::fprintf(stderr,
+               "usage: fake-ams --name NAME --listen IP:PORT... [--journal FILE]"
+               " [--start-delay D] [--stop-delay D] [--ignore-sigterm]\n");
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  const auto started = Clock::now();
   std::string name, journal;
   std::vector<std::string> addresses;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  long long start_delay_ms = 0, stop_delay_ms = 0;
+  bool ignore_sigterm = false;
+  for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
+    if (flag == "--ignore-sigterm") {
+      ignore_sigterm = true;
+      continue;
+    }
+    if (i + 1 >= argc) return Usage();
+    std::string value = argv[++i];
     if (flag == "--name") {
-      name = argv[i + 1];
+      name = value;
     } else if (flag == "--listen") {
-      addresses.push_back(argv[i + 1]);
+      addresses.push_back(value);
     } else if (flag == "--journal") {
-      journal = argv[i + 1];
+      journal = value;
+    } else if (flag == "--start-delay" || flag == "--stop-delay") {
+      long long ms = ParseDuration(value);
+      if (ms < 0) {
+        std::fprintf(stderr, "fake-ams: %s wants a duration like 8s or 1500ms\n", flag.c_str());
+        return 2;
+      }
+      (flag == "--start-delay" ? start_delay_ms : stop_delay_ms) = ms;
     } else {
       std::fprintf(stderr, "fake-ams: unknown flag %s\n", flag.c_str());
       return 2;
     }
   }
-  if (name.empty() || addresses.empty()) {
-    std::fprintf(stderr, "usage: fake-ams --name NAME --listen IP:PORT... [--journal FILE]\n");
-    return 2;
-  }
+  if (name.empty() || addresses.empty()) return Usage();
   struct sigaction sa {};
-  sa.sa_handler = OnSignal;
+  sa.sa_handler = ignore_sigterm ? SIG_IGN : OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   struct sigaction hang {};
@@ -94,22 +167,38 @@ int main(int argc, char** argv) {
   sigaction(SIGUSR1, &hang, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // A running AMS from here on, whether or not it listens yet.
+  amsha::testing::AppendJournalLine(journal, "start", name);
+  int watcher = StartStopWatcher(journal, name);
+  (void)watcher;  // closed by the kernel when this process dies
+
   std::vector<pollfd> fds;
-  for (const std::string& a : addresses) {
-    int fd = Listen(a);
-    if (fd < 0) return 1;
-    fds.push_back({fd, POLLIN, 0});
-  }
-  Journal(journal, "start", name);
-  std::printf("serving %s\n", name.c_str());
-  std::fflush(stdout);
+  bool listening = false;
+  std::optional<Clock::time_point> exit_at;
   const std::string reply = name + "\n";
-  while (!g_stop) {
+  while (true) {
+    const auto now = Clock::now();
+    if (g_stop && !exit_at) exit_at = now + std::chrono::milliseconds(stop_delay_ms);
+    if (exit_at && now >= *exit_at) break;
+    if (!listening && !g_hang && now - started >= std::chrono::milliseconds(start_delay_ms)) {
+      for (const std::string& a : addresses) {
+        int fd = Listen(a);
+        if (fd < 0) return 1;
+        fds.push_back({fd, POLLIN, 0});
+      }
+      listening = true;
+      std::printf("serving %s\n", name.c_str());
+      std::fflush(stdout);
+    }
     if (g_hang && !fds.empty()) {
       for (pollfd& p : fds) close(p.fd);
       fds.clear();
     }
-    int n = poll(fds.data(), fds.size(), 200);
+    if (fds.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    int n = poll(fds.data(), fds.size(), 20);
     if (n <= 0) continue;
     for (pollfd& p : fds) {
       if (!(p.revents & POLLIN)) continue;
@@ -121,6 +210,5 @@ int main(int argc, char** argv) {
     }
   }
   for (pollfd& p : fds) close(p.fd);
-  Journal(journal, "stop", name);
   return 0;
 }

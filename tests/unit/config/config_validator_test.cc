@@ -106,6 +106,15 @@ INSTANTIATE_TEST_SUITE_P(
              "clusters: must list at least one AMS cluster"},
         Case{"ZeroGatePollInterval", [](Config& c) { c.gate.poll_interval = seconds(0); },
              "gate.pollInterval: must be positive"},
+        Case{"ZeroGateRenewInterval", [](Config& c) { c.gate.renew_interval = seconds(0); },
+             "gate.renewInterval: must be positive"},
+        Case{"GateRowTooShortForADatabaseRestart", [](Config& c) { c.gate.row_ttl = seconds(6); },
+             "gate.rowTtl: (6s) must be at least gate.safetyMargin (1s) + gate.renewInterval (1s) "
+             "+ 5s, so that a database restart that short never stops AMS"},
+        Case{"GateMarginEatsTheDatabaseRestart",
+             [](Config& c) { c.gate.safety_margin = seconds(3); },
+             "gate.rowTtl: (8s) must be at least gate.safetyMargin (3s) + gate.renewInterval (1s) "
+             "+ 5s, so that a database restart that short never stops AMS"},
         Case{"GateReadinessPortOutOfRange", [](Config& c) { c.gate.readiness_port = 65536; },
              "gate.readinessPort: 65536 is not a TCP port (1-65535, or 0 for none)"},
         Case{"GateReadinessPortIsAnAmsPort", [](Config& c) { c.gate.readiness_port = 1630; },
@@ -114,6 +123,7 @@ INSTANTIATE_TEST_SUITE_P(
              [](Config& c) {
                c.gate.safety_margin = seconds(10);
                c.gate.poll_interval = seconds(10);
+               c.gate.row_ttl = seconds(20);
              },
              "gate.safetyMargin: (10s) + gate.pollInterval (10s) must be shorter than "
              "clusters[0].leaseTtl - heartbeatInterval (20s)"}),
