@@ -42,6 +42,15 @@ int RunGate(const ParsedFlags& flags) {
   sigemptyset(&signals);
   for (int s : {SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // The fence process is forked while this process has one thread: it runs
+  // only async-signal-safe code, but a fork copies the state of every lock.
+  // It inherits the blocked signals: a SIGTERM to the gate's group leaves it
+  // enforcing while AMS stops.
+  auto fence = FenceProcess::Start();
+  if (!fence.ok()) {
+    Log(LogLevel::kError, fence.status().message());
+    return kExitFailure;
+  }
 
   Config config;
   if (!LoadConfigOrExplain(flags, &config)) return kExitUsage;
@@ -91,11 +100,15 @@ int RunGate(const ParsedFlags& flags) {
     notifier = std::make_unique<PollingNotifier>();
   }
   AmsProcess ams(flags.rest);
+  Fence* fence_ptr = fence->get();
+  ams.SetBeforeReap([fence_ptr] { fence_ptr->Disarm(); });
   GateLoop::Deps deps;
   deps.store = store->get();
   deps.notifier = notifier.get();
   deps.ams = &ams;
-  deps.clock = RealClock::Get();
+  deps.fence = fence_ptr;
+  // CLOCK_BOOTTIME, as the fence's: a suspend counts as time passed.
+  deps.clock = BootClock::Get();
   // As the controller's own /healthz: a pass may wait for a few database
   // calls (each bounded by the timeouts, +1 s of watchdog) during an outage.
   const std::chrono::milliseconds call = config.database.connect_timeout +
@@ -134,7 +147,8 @@ int RunGate(const ParsedFlags& flags) {
        {"readiness", config.gate.readiness_port == 0
                          ? "off"
                          : me.pod_ip + ":" + std::to_string(readiness->port())},
-       {"notify", config.gate.listen ? "listen" : "off (polling only)"}});
+       {"notify", config.gate.listen ? "listen" : "off (polling only)"},
+       {"fence_pid", std::to_string((*fence)->pid())}});
 
   std::atomic<bool> done{false};
   std::thread signal_thread([&] {
