@@ -156,6 +156,10 @@ ClusterElector::Judgement ClusterElector::Judge(const Pod* holder, GateView gate
     return {Health::kLost, FailoverReason::kPodDeleted,
             "leader pod " + holder->name + " is terminating"};
   }
+  // NotReady within its grace is only Suspect: what the gate row and the
+  // probe say can still make the pod Lost before the grace ends (a leader
+  // whose gate was fenced turns NotReady too, and must not wait for it).
+  std::optional<Judgement> not_ready;
   if (!holder->ready || holder->pod_ip.empty()) {
     auto since = health_->NotReadySince(holder->uid);
     auto for_how_long = since ? clock_->Now() - *since : std::chrono::nanoseconds(0);
@@ -164,7 +168,7 @@ ClusterElector::Judgement ClusterElector::Judge(const Pod* holder, GateView gate
     if (for_how_long >= config_.not_ready_grace_period) {
       return {Health::kLost, FailoverReason::kNotReady, why};
     }
-    return {Health::kSuspect, FailoverReason::kNotReady, why};
+    not_ready = Judgement{Health::kSuspect, FailoverReason::kNotReady, why};
   }
   if (gate == GateView::kLapsed) {
     // The gate guarantees its AMS is dead before its row can expire (it
@@ -190,6 +194,7 @@ ClusterElector::Judgement ClusterElector::Judge(const Pod* holder, GateView gate
     if (gate == GateView::kServing) {
       // Its gate, alive, sees AMS answer from inside the pod: whatever stops
       // our probe lies between this controller and the pod.
+      if (not_ready) return *not_ready;
       Judgement alive{Health::kAlive, FailoverReason::kProbeFailed, ""};
       alive.unreachable = failures >= config_.probe.failure_threshold;
       if (alive.unreachable) alive.why = why + ", but its gate reports AMS serving";
@@ -198,8 +203,10 @@ ClusterElector::Judgement ClusterElector::Judge(const Pod* holder, GateView gate
     if (failures >= config_.probe.failure_threshold) {
       return {Health::kLost, FailoverReason::kProbeFailed, why};
     }
+    if (not_ready) return *not_ready;
     if (failures > 0) return {Health::kSuspect, FailoverReason::kProbeFailed, why};
   }
+  if (not_ready) return *not_ready;
   return {Health::kAlive, FailoverReason::kPodDeleted, ""};
 }
 

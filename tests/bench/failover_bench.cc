@@ -420,7 +420,11 @@ bool RunGated(const std::string& delay, int rounds, std::map<std::string, KindSt
       }
     }
   }
-  if (!pods.Journal().FirstOverlap().empty()) ++*overlaps;
+  const std::string overlap = pods.Journal().FirstOverlap();
+  if (!overlap.empty()) {
+    ++*overlaps;
+    std::printf("TWO AMS AT ONCE (delay %s): %s\n", delay.c_str(), overlap.c_str());
+  }
   if (cluster.MaxSelectedEver() > 1) {
     std::fprintf(stderr, "the Service selected two pods at once!\n");
     return false;

@@ -162,6 +162,24 @@ TEST_F(ControllerGateRulesTest, ALeaderThatDiesAfterServingIsFailedOverWithinThe
   ExpectServing(seconds(45));
 }
 
+// The leader's node is cut off from the database (its gate cannot renew
+// its row), while the pod stays Ready and its AMS keeps answering the
+// controller: the gate's fence kills AMS before the row can lapse, and the
+// controller fails the leader over when the row lapses (gate.rowTtl, 8 s
+// after the gate's last renewal), not after a lease ttl.
+TEST_F(ControllerGateRulesTest, ALeaderCutOffFromTheDatabaseMovesWhenItsGateRowLapses) {
+  StartCluster({}, seconds(20));
+  const std::string old = Leader();
+  pods_->Partition(IndexOf(old), true);
+  double took = SecondsUntilMovedFrom(old, seconds(40));
+  ASSERT_GE(took, 0) << "never failed over";
+  std::cerr << "database partition of " << old << " -> lease moved after " << took << " s\n";
+  EXPECT_LE(took, 8 + 2.0) << "gate.rowTtl + a pass";
+  EXPECT_GE(Count("reason=gate_lost"), 1);
+  ExpectServing(seconds(20));
+  pods_->Partition(IndexOf(old), false);
+}
+
 // Issue 10 (4), "stuck with no leader": the only pod's AMS crashes, its
 // gate exits and is restarted (the pod is NotReady meanwhile), the lease
 // leaves it; once Ready again it is elected again and serves within

@@ -189,6 +189,18 @@ TEST_F(ClusterElectorGateTest, ALeaderWhoseGateStopsRenewingIsFailedOverWithinAb
   EXPECT_EQ(HolderPod(), "ams-1");
 }
 
+TEST_F(ClusterElectorGateTest, ALapsedRowFailsOverALeaderThatIsNotReadyWithinItsGrace) {
+  ElectServingLeader();
+  // Cut off from the database: the gate's fence kills AMS, the gate's
+  // readiness fails (NotReady, within notReadyGracePeriod), the row lapses.
+  Run(kGateTtl - seconds(2), nullptr, [](milliseconds) { return true; });
+  pods_[0].ready = false;
+  auto moved = Run(seconds(4), nullptr, [](milliseconds) { return false; });
+  ASSERT_TRUE(moved.has_value()) << "waited for the NotReady grace: " << last_.summary;
+  EXPECT_LE(*moved, seconds(2) + kTick);
+  EXPECT_EQ(*last_.reason, FailoverReason::kGateLost);
+}
+
 TEST_F(ClusterElectorGateTest, ADatabaseRestartShorterThanTheWindowIsNoDeadGate) {
   ElectServingLeader();
   // PostgreSQL restarts for 5 s: nobody reads or writes; the gate row
