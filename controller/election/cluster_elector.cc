@@ -362,7 +362,10 @@ ElectionOutcome ClusterElector::TakeEmpty(const LeaseRecord* record, const std::
   last_renew_ = clock_->Now();
   renewed_node_id_ = lease_holder.node_id;
   const bool new_holder = !was_held || *record->node_id != lease_holder.node_id;
-  if (new_holder || grace_adopted_holder_ || next != holder) StartTerm(*next);
+  // An expired or released lease ended its term: taking it, even for the
+  // same pod, starts a new one (what its gate showed in the old term, a
+  // lapsed row among it, must not end the new term at once).
+  StartTerm(*next);
   grace_adopted_holder_ = false;
   if (new_holder) {
     outcome.transitioned = true;

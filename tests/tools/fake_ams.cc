@@ -27,7 +27,11 @@
 // reach it): it holds the read end of a pipe whose write end only fake-ams
 // holds, and writes the line when it reads end-of-file, i.e. after the
 // kernel closed fake-ams's descriptors on its exit. The time is therefore
-// never earlier than the real death.
+// never earlier than the real death. On a deliberate exit (SIGTERM, stop
+// delay) fake-ams journals its stop itself just before it exits and tells
+// the watcher so (one byte on the pipe): the watcher may be scheduled
+// late, after the gate has reaped the process and the next AMS started,
+// which would journal an overlap that never happened.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -85,10 +89,16 @@ int StartStopWatcher(const std::string& journal, const std::string& name) {
       if (fd != fds[0]) close(fd);
     }
     char byte;
-    while (read(fds[0], &byte, 1) != 0) {
-      if (errno != EINTR) break;
+    bool journaled = false;
+    for (;;) {
+      ssize_t n = read(fds[0], &byte, 1);
+      if (n == 1) {
+        journaled = true;  // fake-ams wrote its own stop line
+        continue;
+      }
+      if (n == 0 || errno != EINTR) break;
     }
-    amsha::testing::AppendJournalLine(journal, "stop", name);
+    if (!journaled) amsha::testing::AppendJournalLine(journal, "stop", name);
     _exit(0);
   }
   close(fds[0]);
@@ -170,7 +180,7 @@ int main(int argc, char** argv) {
   // A running AMS from here on, whether or not it listens yet.
   amsha::testing::AppendJournalLine(journal, "start", name);
   int watcher = StartStopWatcher(journal, name);
-  (void)watcher;  // closed by the kernel when this process dies
+  // Closed by the kernel when this process dies.
 
   std::vector<pollfd> fds;
   bool listening = false;
@@ -210,5 +220,11 @@ int main(int argc, char** argv) {
     }
   }
   for (pollfd& p : fds) close(p.fd);
+  if (watcher >= 0) {
+    amsha::testing::AppendJournalLine(journal, "stop", name);
+    char done = 1;
+    ssize_t ignored = write(watcher, &done, 1);
+    (void)ignored;
+  }
   return 0;
 }

@@ -201,6 +201,24 @@ TEST_F(ClusterElectorGateTest, ALapsedRowFailsOverALeaderThatIsNotReadyWithinIts
   EXPECT_EQ(*last_.reason, FailoverReason::kGateLost);
 }
 
+TEST_F(ClusterElectorGateTest, ASoleCandidateWhoseGateGaveItsRowUpIsNotBouncedInALoop) {
+  pods_ = {pods_[0]};
+  ElectServingLeader();
+  // Its AMS crashes: the gate releases its row. Lost at once (gate_lost),
+  // released (nobody else), and taken again for the same pod: a new term,
+  // whose gate restarts and takes the row.
+  store_.Put({"prod", kGateServiceName}, {HolderFor(PodNamed("ams-0"), cluster_).node_id, "", "{}"},
+             milliseconds(0));
+  int transitions = 0;
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(kTick);
+    if (i >= 4) GateWrites("ams-0", i < 8 ? "starting" : "serving");
+    if (Step().transitioned) ++transitions;
+  }
+  EXPECT_LE(transitions, 1) << "bounced: " << last_.summary;
+  EXPECT_EQ(HolderPod(), "ams-0");
+}
+
 TEST_F(ClusterElectorGateTest, ADatabaseRestartShorterThanTheWindowIsNoDeadGate) {
   ElectServingLeader();
   // PostgreSQL restarts for 5 s: nobody reads or writes; the gate row
