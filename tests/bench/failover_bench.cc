@@ -392,6 +392,11 @@ bool RunGated(const std::string& delay, int rounds, std::map<std::string, KindSt
       }
       std::printf("  delay %-3s %-10s round %d: serving again after %8.1f ms\n", delay.c_str(),
                   kind, round + 1, stats.serving.ms.back());
+      if (stats.serving.ms.back() > 20000 + 1000 * (amsha::ParseDuration(delay)->count() / 1000)) {
+        // Far off what the rules predict: keep the evidence.
+        std::fprintf(stderr, "slow %s round %d:\n%s\n%s\n", kind, round + 1, cluster.Logs().c_str(),
+                     pods.Logs().c_str());
+      }
       std::fflush(stdout);
       // Put the old pod back as a follower, for the next round.
       if (k == "delete") {
