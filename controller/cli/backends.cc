@@ -1,12 +1,15 @@
 #include "cli/backends.h"
 
 #include "kube/kube_connection.h"
+#include "lease/postgres_conninfo.h"
 
 namespace amsha {
 
 PostgresConnectionOptions DatabaseOptions(const Config& config) {
   PostgresConnectionOptions options;
-  options.url = config.database.url;
+  const DatabaseTlsConfig& tls = config.database.tls;
+  options.url = AppendConnParams(config.database.url,
+                                 TlsConnParams(tls.mode, tls.ca_file, tls.cert_file, tls.key_file));
   options.password = config.database.password;
   options.connect_timeout = config.database.connect_timeout;
   options.statement_timeout = config.database.statement_timeout;

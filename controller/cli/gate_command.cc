@@ -42,15 +42,6 @@ int RunGate(const ParsedFlags& flags) {
   sigemptyset(&signals);
   for (int s : {SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // The fence process is forked while this process has one thread: it runs
-  // only async-signal-safe code, but a fork copies the state of every lock.
-  // It inherits the blocked signals: a SIGTERM to the gate's group leaves it
-  // enforcing while AMS stops.
-  auto fence = FenceProcess::Start();
-  if (!fence.ok()) {
-    Log(LogLevel::kError, fence.status().message());
-    return kExitFailure;
-  }
 
   Config config;
   if (!LoadConfigOrExplain(flags, &config)) return kExitUsage;
@@ -83,6 +74,16 @@ int RunGate(const ParsedFlags& flags) {
                  "downward API");
   }
 
+  // The fence process is forked while this process still has one thread
+  // (the store and the notifier start threads): it runs only
+  // async-signal-safe code, but a fork copies the state of every lock. It
+  // inherits the blocked signals: a SIGTERM to the gate's group leaves it
+  // enforcing while AMS stops.
+  auto fence = FenceProcess::Start();
+  if (!fence.ok()) {
+    Log(LogLevel::kError, fence.status().message());
+    return kExitFailure;
+  }
   auto store = OpenLeaseStore(config);
   if (!store.ok()) {
     Log(LogLevel::kError, "database: " + store.status().message());

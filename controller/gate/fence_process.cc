@@ -85,7 +85,7 @@ FenceProcess::~FenceProcess() {
   shared_->pgid.store(0, std::memory_order_release);
   shared_->quit.store(1, std::memory_order_release);
   int status = 0;
-  waitpid(pid_, &status, 0);  // it looks at `quit` within 50 ms
+  if (!exited_) waitpid(pid_, &status, 0);  // it looks at `quit` within 50 ms
   munmap(shared_, sizeof(Shared));
 }
 
@@ -102,6 +102,15 @@ void FenceProcess::Arm(pid_t pgid, MonoTime kill_at) {
 }
 
 void FenceProcess::Disarm() { shared_->pgid.store(0, std::memory_order_release); }
+
+bool FenceProcess::Alive() {
+  if (exited_) return false;
+  int status = 0;
+  // 0: still running. Its pid (reaped here, or by a gate that is PID 1 and
+  // reaps every child) means it is gone.
+  if (waitpid(pid_, &status, WNOHANG) != 0) exited_ = true;
+  return !exited_;
+}
 
 bool FenceProcess::Fired() const { return shared_->fired.load(std::memory_order_acquire) != 0; }
 

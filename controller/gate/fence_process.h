@@ -20,8 +20,8 @@
 //
 // BootClock is the gate's Clock on CLOCK_BOOTTIME, so that the deadlines the
 // gate computes and the ones the fence compares share one clock.
-// Thread safety: Arm from one thread at a time (the gate loop's), Disarm
-// and Fired from any thread (atomics in shared memory); Start before the
+// Thread safety: Arm and Alive from one thread at a time (the gate loop's),
+// Disarm and Fired from any thread (atomics in shared memory); Start before the
 // gate starts threads.
 #ifndef AMS_HA_GATE_FENCE_PROCESS_H_
 #define AMS_HA_GATE_FENCE_PROCESS_H_
@@ -49,6 +49,9 @@ class Fence {
   virtual void Disarm() = 0;
   // True once the fence killed AMS since the last Arm with a new pgid.
   virtual bool Fired() const = 0;
+  // False once the fence itself is gone (killed by an operator, the OOM
+  // killer): AMS can no longer be fenced and must not run.
+  virtual bool Alive() = 0;
 };
 
 class FenceProcess : public Fence {
@@ -64,6 +67,7 @@ class FenceProcess : public Fence {
   void Arm(pid_t pgid, MonoTime kill_at) override;
   void Disarm() override;
   bool Fired() const override;
+  bool Alive() override;
   pid_t pid() const { return pid_; }
 
  private:
@@ -79,6 +83,7 @@ class FenceProcess : public Fence {
   Shared* shared_;
   pid_t pid_;
   pid_t armed_pgid_ = 0;  // the group of the last Arm (the gate's side only)
+  bool exited_ = false;   // reaped by Alive()
 };
 
 // Clock on CLOCK_BOOTTIME (monotonic, counts suspend); wall time as usual.

@@ -197,6 +197,11 @@ GateLoop::Pass GateLoop::RunOnce() {
     pass.exit_code = Finish(ams_started_ ? deps_.ams->ExitStatus().value_or(0) : 0);
     return pass;
   }
+  if (running && !deps_.fence->Alive()) {
+    BeginStop(SIGKILL, /*fenced=*/true,
+              "the fence process is gone: killing AMS (it could no longer be fenced)");
+    return StopPass();
+  }
   if (ams_started_ && deps_.fence->Fired()) {
     // The fence killed AMS at its deadline while the loop was elsewhere.
     BeginStop(SIGKILL, /*fenced=*/true,
@@ -218,7 +223,9 @@ GateLoop::Pass GateLoop::RunOnce() {
   PublishFence(running);
   switch (decision.action) {
     case GateDecision::Action::kStartAms: {
-      Status started = deps_.ams->Start();
+      Status started = deps_.fence->Alive()
+                           ? deps_.ams->Start()
+                           : InternalError("the fence process is gone: AMS could not be fenced");
       if (!started.ok()) {
         Log(LogLevel::kError, "cannot start AMS",
             {{"cluster", cluster_.name}, {"error", started.ToString()}});

@@ -14,8 +14,8 @@ set -euo pipefail
 
 bin=${AMS_HA_BINARY_DIR:?AMS_HA_BINARY_DIR is set by ctest}/tests/integration_postgres_lease_store_test
 [ -x "$bin" ] || { echo "lease_store_clock_skew_test: $bin is not built" >&2; exit 1; }
-command -v faketime >/dev/null ||
-  { echo "lease_store_clock_skew_test: faketime missing (apt-get install faketime)" >&2; exit 1; }
+. "$(cd "$(dirname "$0")/../.." && pwd)/tests/support/cannot_run.sh"
+command -v faketime >/dev/null || cannot_run "faketime" "apt-get install faketime (scripts/install-deps.sh)"
 
 for skew in +1h -1h; do
   case "$skew" in

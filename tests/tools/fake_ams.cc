@@ -19,19 +19,16 @@
 // listeners (connections are refused, probes fail) but keeps running.
 //
 // With --journal it appends "start <monotonic ns> <name>" when the process
-// starts and "stop <monotonic ns> <name>" once it is gone, however it died
+// starts and "stop <monotonic ns> <name>" when it stops, however it stops
 // (SIGKILL included), so tests can prove that no two AMS processes were ever
 // alive at the same instant (CLOCK_MONOTONIC is shared by all processes of
-// a machine). The stop line is written by a small watcher process forked at
-// start, in a session of its own (a kill of AMS's process group does not
+// a machine). A fake-ams that exits by itself writes its stop line as its
+// last act, then tells its watcher so. The watcher is a small process forked
+// at start, in a session of its own (a kill of AMS's process group does not
 // reach it): it holds the read end of a pipe whose write end only fake-ams
-// holds, and writes the line when it reads end-of-file, i.e. after the
-// kernel closed fake-ams's descriptors on its exit. The time is therefore
-// never earlier than the real death. On a deliberate exit (SIGTERM, stop
-// delay) fake-ams journals its stop itself just before it exits and tells
-// the watcher so (one byte on the pipe): the watcher may be scheduled
-// late, after the gate has reaped the process and the next AMS started,
-// which would journal an overlap that never happened.
+// holds, and when it reads end-of-file without having been told, fake-ams
+// died without a word (SIGKILL): it writes the stop line then, after the
+// kernel closed fake-ams's descriptors, so never earlier than the death.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -90,13 +87,10 @@ int StartStopWatcher(const std::string& journal, const std::string& name) {
     }
     char byte;
     bool journaled = false;
-    for (;;) {
+    while (true) {
       ssize_t n = read(fds[0], &byte, 1);
-      if (n == 1) {
-        journaled = true;  // fake-ams wrote its own stop line
-        continue;
-      }
-      if (n == 0 || errno != EINTR) break;
+      if (n == 1) journaled = true;  // fake-ams wrote its own stop line
+      if (n == 0 || (n < 0 && errno != EINTR)) break;
     }
     if (!journaled) amsha::testing::AppendJournalLine(journal, "stop", name);
     _exit(0);
@@ -179,8 +173,8 @@ int main(int argc, char** argv) {
 
   // A running AMS from here on, whether or not it listens yet.
   amsha::testing::AppendJournalLine(journal, "start", name);
-  int watcher = StartStopWatcher(journal, name);
-  // Closed by the kernel when this process dies.
+  // Closed by the kernel when this process dies, however it dies.
+  const int watcher = StartStopWatcher(journal, name);
 
   std::vector<pollfd> fds;
   bool listening = false;
@@ -220,11 +214,10 @@ int main(int argc, char** argv) {
     }
   }
   for (pollfd& p : fds) close(p.fd);
+  amsha::testing::AppendJournalLine(journal, "stop", name);
   if (watcher >= 0) {
-    amsha::testing::AppendJournalLine(journal, "stop", name);
-    char done = 1;
-    ssize_t ignored = write(watcher, &done, 1);
-    (void)ignored;
+    ssize_t told = write(watcher, "x", 1);
+    (void)told;
   }
   return 0;
 }

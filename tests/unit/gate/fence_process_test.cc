@@ -132,6 +132,19 @@ TEST(FenceProcessTest, ExitsWhenTheGateDies) {
   close(fds[1]);
 }
 
+TEST(FenceProcessTest, AliveUntilTheFenceIsKilled) {
+  auto fence = FenceProcess::Start();
+  ASSERT_TRUE(fence.ok());
+  EXPECT_TRUE((*fence)->Alive());
+  kill((*fence)->pid(), SIGKILL);
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    gone = !(*fence)->Alive();
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_TRUE(gone);
+}
+
 TEST(FenceProcessTest, TheBootClockMovesLikeTheMonotonicOne) {
   const MonoTime a = BootClock::Get()->Now();
   std::this_thread::sleep_for(milliseconds(50));

@@ -66,6 +66,7 @@ class FakeFence : public Fence {
   }
   void Disarm() override { pgid = 0; }
   bool Fired() const override { return fired; }
+  bool Alive() override { return alive; }
   // What the fence process does at the deadline.
   void Fire(AmsRunner* ams) {
     ams->Signal(SIGKILL);
@@ -75,6 +76,7 @@ class FakeFence : public Fence {
   pid_t pgid = 0;
   std::optional<MonoTime> kill_at;
   bool fired = false;
+  bool alive = true;
 };
 
 // Returns at once: the tests decide when time passes.
@@ -344,6 +346,25 @@ TEST_F(GateLoopTest, AfterTheFenceFiredTheLoopReleasesTheRowAndExitsFenced) {
   EXPECT_EQ(pass.exit_code, kGateExitFenced);
   EXPECT_EQ(ams_.signals, std::vector<int>{SIGKILL}) << "no SIGTERM, no grace";
   EXPECT_TRUE(GateRow()->Expired());
+}
+
+TEST_F(GateLoopTest, AGateWhoseFenceIsGoneKillsAmsAndExitsFenced) {
+  BecomeLeader();
+  fence_.alive = false;
+  GateLoop::Pass pass = loop_->RunOnce();
+  if (!pass.exit_code) pass = loop_->RunOnce();
+  EXPECT_EQ(ams_.signals, std::vector<int>{SIGKILL});
+  EXPECT_EQ(pass.exit_code, kGateExitFenced);
+  EXPECT_TRUE(GateRow()->Expired());
+}
+
+TEST_F(GateLoopTest, NeverStartsAmsWithoutALiveFence) {
+  fence_.alive = false;
+  LeaseTo("uid-0");
+  GateLoop::Pass pass = loop_->RunOnce();
+  EXPECT_EQ(pass.exit_code, 1);
+  EXPECT_EQ(ams_.starts, 0);
+  EXPECT_TRUE(GateRow()->Expired()) << "the row it took is given back";
 }
 
 TEST_F(GateLoopTest, TheFenceIsDisarmedOnceAmsHasExited) {
