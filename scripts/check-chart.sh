@@ -5,8 +5,10 @@
 #     example values and the AMS example values; every rendered object is
 #     validated against the Kubernetes API schema of its kind, unknown fields
 #     included (scripts/k8s-manifests.js, npm kubernetes-models);
-#   - the RBAC rules are exactly the least set, the Deployment is restricted
-#     and probed, the leader Services start selecting no pod;
+#   - the RBAC rules are exactly the calls of the controller's client
+#     (controller/kube/api_permissions.json), the Deployment is restricted
+#     and probed, the leader Services render no selector (the controller
+#     owns it);
 #   - each rendered controller configuration passes `ams-ha-controller
 #     check-config` (when the binary is built);
 #   - each bad-values case is rejected, with its message;
@@ -94,13 +96,13 @@ for name in default example full podmonitor; do
     pass "$name: every object valid against its Kubernetes schema ($(cat "$work/out" | sed 's/k8s-manifests: //'))" ||
     fail "$name: schema validation"$'\n'"$(cat "$work/out")"
   manifests assert-chart "$work/$name.yaml" >"$work/out" 2>&1 &&
-    pass "$name: restricted, probed Deployment; PDB; leader Services select no pod until routed" ||
+    pass "$name: restricted, probed Deployment; PDB; leader Services leave spec.selector to the controller" ||
     fail "$name: chart invariants"$'\n'"$(cat "$work/out")"
   manifests config "$work/$name.yaml" >"$work/$name.config.yaml"
   services=$(grep -oE '^\s+service: \S+' "$work/$name.config.yaml" | awk '{print $2}' | sort -u | paste -sd' ')
   # shellcheck disable=SC2086
   manifests assert-rbac "$work/$name.yaml" $services >"$work/out" 2>&1 &&
-    pass "$name: RBAC is exactly pods get/list/watch/patch, services ($services) get/watch/patch, events create/patch" ||
+    pass "$name: RBAC is exactly the client's calls (controller/kube/api_permissions.json; services $services)" ||
     fail "$name: RBAC"$'\n'"$(cat "$work/out")"
   if [ -n "$controller" ]; then
     printf 'secret\n' >"$work/password"

@@ -33,6 +33,7 @@ ClusterLoop::ClusterLoop(const Config& config, ClusterConfig cluster, Deps deps)
       health_(deps.clock),
       elector_(cluster_, deps.store, deps.clock, &health_),
       reconciler_(cluster_, config.labels, &api_),
+      events_(&api_, deps.clock, config.controller.identity),
       backoff_(milliseconds(100), config.controller.retry_period) {}
 
 ClusterLoop::~ClusterLoop() { Stop(); }
@@ -57,6 +58,7 @@ milliseconds ClusterLoop::RunOnce() {
   if (!deps_.watcher->Synced()) return pass_interval_;
   std::vector<Pod> pods = deps_.watcher->Snapshot();
   health_.ObservePods(pods);
+  last_pods_ = pods;
   if (!deps_.controller->IsActive()) {
     was_active_ = false;
     return pass_interval_;
@@ -145,7 +147,8 @@ Status ClusterLoop::Act(const ElectionOutcome& outcome, const std::vector<Pod>& 
                "expires, and no pod is routed meanwhile");
     Log(LogLevel::kWarn, "foreign lease holder",
         {{"cluster", cluster_.name}, {"holder", *outcome.foreign_holder}});
-    EmitEvent("Service", cluster_.service, "", "ForeignLeaseHolder", message, true);
+    EmitEvent("Service", cluster_.service, "", "ForeignLeaseHolder", "WaitForExpiry", message,
+              true);
   } else if (!outcome.foreign_holder) {
     announced_foreign_.clear();
   }
@@ -238,17 +241,19 @@ void ClusterLoop::Announce(const ElectionOutcome& outcome, double seconds) {
     std::string message = (planned ? "switchover" : "failing over") + std::string(" from ") +
                           (from.empty() ? "-" : from) + " to " + (to.empty() ? "no pod" : to) +
                           " (" + reason + ")";
-    EmitEvent("Service", cluster_.service, "", planned ? "Switchover" : "FailingOver", message,
-              !planned);
+    const char* event_reason = planned ? "Switchover" : "FailingOver";
+    const char* action = planned ? "SwitchOver" : "FailOver";
+    EmitEvent("Service", cluster_.service, "", event_reason, action, message, !planned);
     if (!outcome.previous_pod.empty()) {
-      EmitEvent("Pod", outcome.previous_pod, UidFromNodeId(outcome.previous_node_id),
-                planned ? "Switchover" : "FailingOver", message, !planned);
+      EmitEvent("Pod", outcome.previous_pod, UidFromNodeId(outcome.previous_node_id), event_reason,
+                action, message, !planned);
     }
   }
   if (outcome.leader) {
     std::string message = "elected leader of AMS cluster " + cluster_.name + " (" + reason + ")";
-    EmitEvent("Pod", outcome.leader->name, outcome.leader->uid, "LeaderElected", message, false);
-    EmitEvent("Service", cluster_.service, "", "LeaderElected",
+    EmitEvent("Pod", outcome.leader->name, outcome.leader->uid, "LeaderElected", "Elect", message,
+              false);
+    EmitEvent("Service", cluster_.service, "", "LeaderElected", "Route",
               "routing to " + outcome.leader->name + " (" + reason + ")", false);
   }
 }
@@ -268,17 +273,37 @@ void ClusterLoop::AnswerSwitchover(const SwitchoverRequest& request, bool done,
 
 void ClusterLoop::EmitEvent(const std::string& kind, const std::string& name,
                             const std::string& uid, const std::string& reason,
-                            const std::string& message, bool warning) {
+                            const std::string& action, const std::string& message, bool warning) {
   Event event;
-  event.involved_object.kind = kind;
-  event.involved_object.name = name;
-  event.involved_object.namespace_name = api_.Namespace();
-  event.involved_object.uid = uid;
+  ObjectReference& ref = event.involved_object;
+  ref.kind = kind;
+  ref.name = name;
+  ref.namespace_name = api_.Namespace();
+  ref.uid = uid;
+  // The object's own uid and resourceVersion, so that `kubectl describe`
+  // (which selects Events by involvedObject.uid) lists the Event.
+  if (kind == "Service") {
+    std::optional<Service> service = reconciler_.LastService();
+    if (!service || service->name != name) {
+      auto fetched = api_.GetService(name);
+      if (fetched.ok()) service = *fetched;
+    }
+    if (service) {
+      ref.uid = service->uid;
+      ref.resource_version = service->resource_version;
+    }
+  } else {
+    for (const Pod& pod : last_pods_) {
+      if (pod.name != name || (!uid.empty() && pod.uid != uid)) continue;
+      ref.uid = pod.uid;
+      ref.resource_version = pod.resource_version;
+    }
+  }
   event.reason = reason;
+  event.action = action;
   event.message = message;
   event.type = warning ? "Warning" : "Normal";
-  event.reporting_instance = identity_;
-  Status s = api_.CreateEvent(event);
+  Status s = events_.Record(event);
   if (!s.ok() && !FencedKubeApi::IsFenced(s)) {
     Log(LogLevel::kWarn, "cannot record Event",
         {{"reason", reason}, {"object", kind + "/" + name}, {"error", s.ToString()}});

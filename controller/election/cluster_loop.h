@@ -32,6 +32,7 @@
 #include "election/health_tracker.h"
 #include "election/prober.h"
 #include "election/switchover.h"
+#include "kube/event_recorder.h"
 #include "kube/fenced_kube_api.h"
 #include "kube/kube_api.h"
 #include "kube/pod_watcher.h"
@@ -78,7 +79,8 @@ class ClusterLoop {
   void Announce(const ElectionOutcome& outcome, double seconds);
   void AnswerSwitchover(const SwitchoverRequest& request, bool done, const std::string& message);
   void EmitEvent(const std::string& kind, const std::string& name, const std::string& uid,
-                 const std::string& reason, const std::string& message, bool warning);
+                 const std::string& reason, const std::string& action, const std::string& message,
+                 bool warning);
   std::string WallNowRfc3339() const;
 
   const std::string identity_;
@@ -92,6 +94,8 @@ class ClusterLoop {
   HealthTracker health_;
   ClusterElector elector_;
   RoutingReconciler reconciler_;
+  EventRecorder events_;
+  std::vector<Pod> last_pods_;  // the pass's snapshot, for Event references
   Backoff backoff_;
   bool was_active_ = false;
   std::string announced_foreign_;

@@ -30,4 +30,9 @@ Status FencedKubeApi::CreateEvent(const Event& event) {
   return api_->CreateEvent(event);
 }
 
+Status FencedKubeApi::PatchEventSeries(const Event& event) {
+  if (!may_write_()) return Fenced("Event " + event.reason);
+  return api_->PatchEventSeries(event);
+}
+
 }  // namespace amsha

@@ -4,7 +4,8 @@
 // is still the active controller" (ControllerElector::IsActive, which ends
 // renewDeadline after the last successful renewal started, before the
 // controller lease could expire). The fence is checked immediately before
-// every write request (pod label patch, Service patch, Event), not once per
+// every write request (pod label patch, Service patch, Event create or
+// patch), not once per
 // pass, so a pass that lost its lease half-way through sends nothing more.
 // A fenced write returns kCancelled and is never sent. Reads pass through.
 // Thread safety: as the wrapped KubeApi; the fence must be thread-safe.
@@ -45,6 +46,7 @@ class FencedKubeApi : public KubeApi {
   StatusOr<Pod> PatchPodLabels(const std::string& pod_name, const LabelPatch& labels) override;
   StatusOr<Service> PatchService(const std::string& name, const ServicePatch& patch) override;
   Status CreateEvent(const Event& event) override;
+  Status PatchEventSeries(const Event& event) override;
 
  private:
   Status Fenced(const std::string& what) const;

@@ -57,8 +57,13 @@ class KubeApi {
   virtual StatusOr<Service> GetService(const std::string& name) = 0;
   virtual StatusOr<Service> PatchService(const std::string& name, const ServicePatch& patch) = 0;
 
-  // Creates a core/v1 Event about `event.involved_object`.
+  // Creates the core/v1 Event `event` (its name, in the namespace of
+  // `event.involved_object`, or Namespace() when that is empty).
   virtual Status CreateEvent(const Event& event) = 0;
+  // Records a repeat of the Event named `event.name`: patches its count,
+  // lastTimestamp, series and message. kNotFound when it is gone (expired
+  // or deleted): the caller creates it again.
+  virtual Status PatchEventSeries(const Event& event) = 0;
 };
 
 }  // namespace amsha

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
+
 namespace amsha {
 
 using Labels = std::map<std::string, std::string>;
@@ -68,21 +70,35 @@ struct ServicePatch {
   std::string expected_resource_version;
 };
 
+// What an Event is about, as client-go's reference.GetReference builds it:
+// `kubectl describe` finds an object's Events by involvedObject name,
+// namespace, kind and uid, so the uid must be the object's.
 struct ObjectReference {
   std::string kind;  // Pod, Service
   std::string name;
   std::string namespace_name;
   std::string uid;
   std::string api_version = "v1";
+  std::string resource_version = "";  // of the object when the Event was recorded
 };
 
+// A core/v1 Event in the shape client-go's event recorders write: a new
+// Event has count 1; a repeat of it (see EventRecorder) is the same object
+// with a higher count, a later last_time and `series` set.
 struct Event {
+  std::string name;  // metadata.name; EventRecorder sets "<object>.<hex nanoseconds>"
   ObjectReference involved_object;
   std::string reason;  // LeaderElected, FailingOver, Switchover, ForeignLeaseHolder
+  // What the controller did (required with eventTime): Elect, Route,
+  // FailOver, SwitchOver, WaitForExpiry.
+  std::string action;
   std::string message;
   std::string type = "Normal";  // Normal or Warning
   std::string reporting_component = "ams-ha-controller";
-  std::string reporting_instance;  // the controller's identity
+  std::string reporting_instance;  // the controller's identity (at most 128 characters)
+  WallTime first_time{};           // eventTime and firstTimestamp
+  WallTime last_time{};            // lastTimestamp and series.lastObservedTime
+  int count = 1;                   // occurrences; > 1 writes `series` too
 };
 
 }  // namespace amsha

@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "common/logging.h"
+#include "kube/event_recorder.h"
 #include "kube/token_source.h"
 
 namespace amsha {
@@ -237,8 +238,13 @@ std::string ServicesPath(const std::string& ns, const std::string& name) {
   return name.empty() ? path : path + "/" + EncodeComponent(name);
 }
 
-std::string EventsPath(const std::string& ns) {
-  return "/api/v1/namespaces/" + EncodeComponent(ns) + "/events";
+std::string EventsPath(const std::string& ns, const std::string& name) {
+  std::string path = "/api/v1/namespaces/" + EncodeComponent(ns) + "/events";
+  return name.empty() ? path : path + "/" + EncodeComponent(name);
+}
+
+std::string WithStrictValidation(const std::string& path) {
+  return path + "?fieldValidation=Strict";
 }
 
 std::string ListPodsUrl(const std::string& ns, const std::string& label_selector) {
@@ -279,18 +285,15 @@ std::string ServiceMergePatch(const Labels& current, const ServicePatch& patch,
   return body.serialize();
 }
 
-std::string EventBody(const Event& event, const std::string& ns, WallTime now) {
+std::string EventBody(const Event& event, const std::string& ns) {
   const ObjectReference& ref = event.involved_object;
   std::string object_ns = ref.namespace_name.empty() ? ns : ref.namespace_name;
-  long long nanos =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
-  char suffix[32];
-  std::snprintf(suffix, sizeof(suffix), ".%llx", nanos);
 
   json::value body = json::value::object();
   body["apiVersion"] = json::value::string("v1");
   body["kind"] = json::value::string("Event");
-  body["metadata"]["name"] = json::value::string(ref.name + suffix);
+  body["metadata"]["name"] =
+      json::value::string(event.name.empty() ? EventName(ref, event.first_time) : event.name);
   body["metadata"]["namespace"] = json::value::string(object_ns);
   json::value involved = json::value::object();
   involved["apiVersion"] = json::value::string(ref.api_version);
@@ -298,17 +301,36 @@ std::string EventBody(const Event& event, const std::string& ns, WallTime now) {
   involved["name"] = json::value::string(ref.name);
   involved["namespace"] = json::value::string(object_ns);
   if (!ref.uid.empty()) involved["uid"] = json::value::string(ref.uid);
+  if (!ref.resource_version.empty())
+    involved["resourceVersion"] = json::value::string(ref.resource_version);
   body["involvedObject"] = involved;
   body["reason"] = json::value::string(event.reason);
+  body["action"] = json::value::string(event.action);
   body["message"] = json::value::string(event.message);
   body["type"] = json::value::string(event.type);
   body["source"]["component"] = json::value::string(event.reporting_component);
   body["reportingComponent"] = json::value::string(event.reporting_component);
   body["reportingInstance"] = json::value::string(event.reporting_instance);
-  body["firstTimestamp"] = json::value::string(Rfc3339(now, false));
-  body["lastTimestamp"] = json::value::string(Rfc3339(now, false));
-  body["eventTime"] = json::value::string(Rfc3339(now, true));
-  body["count"] = json::value::number(1);
+  body["firstTimestamp"] = json::value::string(Rfc3339(event.first_time, false));
+  WallTime last = std::max(event.last_time, event.first_time);
+  body["lastTimestamp"] = json::value::string(Rfc3339(last, false));
+  body["eventTime"] = json::value::string(Rfc3339(event.first_time, true));
+  body["count"] = json::value::number(std::max(event.count, 1));
+  if (event.count > 1) {
+    body["series"]["count"] = json::value::number(event.count);
+    body["series"]["lastObservedTime"] = json::value::string(Rfc3339(last, true));
+  }
+  return body.serialize();
+}
+
+std::string EventSeriesPatch(const Event& event) {
+  WallTime last = std::max(event.last_time, event.first_time);
+  json::value body = json::value::object();
+  body["count"] = json::value::number(event.count);
+  body["lastTimestamp"] = json::value::string(Rfc3339(last, false));
+  body["message"] = json::value::string(event.message);
+  body["series"]["count"] = json::value::number(event.count);
+  body["series"]["lastObservedTime"] = json::value::string(Rfc3339(last, true));
   return body.serialize();
 }
 
@@ -694,7 +716,8 @@ Status RestKubeApi::WatchPods(const std::string& label_selector,
 
 StatusOr<Pod> RestKubeApi::PatchPodLabels(const std::string& pod_name, const LabelPatch& labels) {
   StatusOr<std::string> body =
-      impl_->Call(http::methods::PATCH, kube_wire::PodsPath(namespace_, pod_name),
+      impl_->Call(http::methods::PATCH,
+                  kube_wire::WithStrictValidation(kube_wire::PodsPath(namespace_, pod_name)),
                   kube_wire::PodLabelsPatch(labels), "application/merge-patch+json",
                   {"patch", "pods", pod_name, namespace_});
   if (!body.ok()) return body.status();
@@ -728,7 +751,8 @@ StatusOr<Service> RestKubeApi::PatchService(const std::string& name, const Servi
       precondition = now->resource_version;
     }
     StatusOr<std::string> body =
-        impl_->Call(http::methods::PATCH, kube_wire::ServicesPath(namespace_, name),
+        impl_->Call(http::methods::PATCH,
+                    kube_wire::WithStrictValidation(kube_wire::ServicesPath(namespace_, name)),
                     kube_wire::ServiceMergePatch(current, patch, precondition),
                     "application/merge-patch+json", target);
     if (body.ok()) return kube_wire::ParseService(*body);
@@ -741,13 +765,23 @@ StatusOr<Service> RestKubeApi::PatchService(const std::string& name, const Servi
 }
 
 Status RestKubeApi::CreateEvent(const Event& event) {
-  StatusOr<std::string> body =
-      impl_->Call(http::methods::POST,
-                  kube_wire::EventsPath(event.involved_object.namespace_name.empty()
-                                            ? namespace_
-                                            : event.involved_object.namespace_name),
-                  kube_wire::EventBody(event, namespace_, impl_->options().clock->WallNow()),
-                  "application/json", {"create", "events", "", namespace_});
+  const std::string& ns = event.involved_object.namespace_name.empty()
+                              ? namespace_
+                              : event.involved_object.namespace_name;
+  StatusOr<std::string> body = impl_->Call(
+      http::methods::POST, kube_wire::WithStrictValidation(kube_wire::EventsPath(ns)),
+      kube_wire::EventBody(event, namespace_), "application/json", {"create", "events", "", ns});
+  return body.status();
+}
+
+Status RestKubeApi::PatchEventSeries(const Event& event) {
+  const std::string& ns = event.involved_object.namespace_name.empty()
+                              ? namespace_
+                              : event.involved_object.namespace_name;
+  StatusOr<std::string> body = impl_->Call(
+      http::methods::PATCH, kube_wire::WithStrictValidation(kube_wire::EventsPath(ns, event.name)),
+      kube_wire::EventSeriesPatch(event), "application/merge-patch+json",
+      {"patch", "events", event.name, ns});
   return body.status();
 }
 

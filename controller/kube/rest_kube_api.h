@@ -25,8 +25,14 @@
 //     /spec/selector" would avoid the GET, but JSON patch cannot remove an
 //     annotation that may be absent or add one when the annotations map is
 //     missing, and we want one patch type with one set of semantics.)
-//   * Events: core/v1 Events named like client-go's recorder
-//     ("<object>.<hex nanoseconds>") with count 1 and all timestamps set.
+//   * Events: core/v1 Events as kube-apiserver's legacyValidateEvent wants
+//     them once eventTime is set (action, reason, reportingComponent,
+//     reportingInstance, the involved object's namespace), named like
+//     client-go's recorder ("<object>.<hex nanoseconds>"); a repeat is a
+//     merge patch of count, lastTimestamp, message and series
+//     (EventRecorder decides which).
+//   * Every write carries fieldValidation=Strict, so a field the server
+//     does not know fails the request instead of being dropped silently.
 //
 // Thread safety: all methods may be called concurrently.
 #ifndef AMS_HA_KUBE_REST_KUBE_API_H_
@@ -77,6 +83,7 @@ class RestKubeApi : public KubeApi {
   StatusOr<Service> GetService(const std::string& name) override;
   StatusOr<Service> PatchService(const std::string& name, const ServicePatch& patch) override;
   Status CreateEvent(const Event& event) override;
+  Status PatchEventSeries(const Event& event) override;
 
  private:
   class Impl;
@@ -103,7 +110,10 @@ std::string EncodeComponent(const std::string& text);
 
 std::string PodsPath(const std::string& namespace_name, const std::string& name = "");
 std::string ServicesPath(const std::string& namespace_name, const std::string& name = "");
-std::string EventsPath(const std::string& namespace_name);
+std::string EventsPath(const std::string& namespace_name, const std::string& name = "");
+// `path` with fieldValidation=Strict: the API server rejects (400) a write
+// that names a field the kind does not have, instead of dropping it.
+std::string WithStrictValidation(const std::string& path);
 // "/api/v1/namespaces/ns/pods?labelSelector=..." (no query when empty).
 std::string ListPodsUrl(const std::string& namespace_name, const std::string& label_selector);
 std::string WatchPodsUrl(const std::string& namespace_name, const std::string& label_selector,
@@ -116,7 +126,11 @@ std::string PodLabelsPatch(const LabelPatch& labels);
 // non-empty) as a precondition.
 std::string ServiceMergePatch(const Labels& current, const ServicePatch& patch,
                               const std::string& resource_version);
-std::string EventBody(const Event& event, const std::string& namespace_name, WallTime now);
+// The Event to POST. `namespace_name` when the involved object has none.
+std::string EventBody(const Event& event, const std::string& namespace_name);
+// The merge patch that records a repeat: count, lastTimestamp, message and
+// series {count, lastObservedTime}.
+std::string EventSeriesPatch(const Event& event);
 
 StatusOr<Pod> ParsePod(const std::string& json);
 StatusOr<PodList> ParsePodList(const std::string& json);

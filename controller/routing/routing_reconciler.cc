@@ -67,6 +67,7 @@ Status RoutingReconciler::PatchService(const Pod* leader, const std::string& nod
       }
       return service.status();
     }
+    last_service_ = *service;
     Labels selector = DesiredSelector(labels_, leader);
     ServicePatch patch;
     if (service->selector != selector) patch.selector = selector;
@@ -76,6 +77,7 @@ Status RoutingReconciler::PatchService(const Pod* leader, const std::string& nod
     auto patched = api_->PatchService(cluster_.service, patch);
     ++result->patches;
     if (patched.ok()) {
+      last_service_ = *patched;
       result->selector_changed = patch.selector.has_value();
       return Status::Ok();
     }

@@ -17,6 +17,7 @@
 #ifndef AMS_HA_ROUTING_ROUTING_RECONCILER_H_
 #define AMS_HA_ROUTING_ROUTING_RECONCILER_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,10 @@ class RoutingReconciler {
   RoutingResult Reconcile(const Pod* leader, const std::string& node_id,
                           const std::vector<Pod>& pods, const std::string& transition_time);
 
+  // The Service as last read or written (its uid and resourceVersion name
+  // it in Events); nullopt before the first successful read.
+  const std::optional<Service>& LastService() const { return last_service_; }
+
  private:
   Status PatchService(const Pod* leader, const std::string& node_id,
                       const std::string& transition_time, RoutingResult* result);
@@ -50,6 +55,7 @@ class RoutingReconciler {
   ClusterConfig cluster_;
   LabelsConfig labels_;
   KubeApi* api_;
+  std::optional<Service> last_service_;
 };
 
 }  // namespace amsha

@@ -141,6 +141,39 @@ expect_contains "get events table" "$(k get events)" "Normal   LeaderElected   p
 expect "events by field selector" \
   "$(k get events --field-selector involvedObject.name=ams-0 -o jsonpath='{.items[*].message}')" "ams-0 leads"
 
+# --- describe lists Events by the involved object's uid ---------------------
+# kubectl describe selects Events with involvedObject.{name,namespace,kind,uid}:
+# an Event in the controller's shape (eventTime, action, reporting fields,
+# the object's uid) is listed; one without the uid is not. The real
+# controller's Events are checked the same way in tests/e2e/gitops_kubectl_test.sh.
+event_json() {  # event_json NAME KIND OBJECT UID REASON MESSAGE
+  printf '{"metadata":{"name":"%s"},"involvedObject":{"apiVersion":"v1","kind":"%s","name":"%s","namespace":"ams"%s},' \
+    "$1" "$2" "$3" "${4:+,\"uid\":\"$4\"}"
+  printf '"reason":"%s","action":"Elect","message":"%s","type":"Normal","eventTime":"2026-01-01T00:00:00.000000Z",' "$5" "$6"
+  printf '"firstTimestamp":"2026-01-01T00:00:00Z","lastTimestamp":"2026-01-01T00:00:00Z","count":1,'
+  printf '"source":{"component":"ams-ha-controller"},"reportingComponent":"ams-ha-controller","reportingInstance":"ctl-0"}'
+}
+pod_uid=$(k get pod ams-0 -o jsonpath='{.metadata.uid}')
+svc_uid=$(k get svc ams-leader -o jsonpath='{.metadata.uid}')
+for args in "ams-0.1 Pod ams-0 $pod_uid PodEvent for-the-pod" "ams-leader.1 Service ams-leader $svc_uid SvcEvent for-the-service" \
+  "ams-leader.2 Service ams-leader '' NoUid without-uid"; do
+  eval "set -- $args"
+  api_curl -f -o /dev/null -X POST -H 'Content-Type: application/json' \
+    "$api/api/v1/namespaces/ams/events?fieldValidation=Strict" -d "$(event_json "$@")" ||
+    fail "create Event $1"
+done
+described=$(k describe pod ams-0)
+expect_contains "describe pod lists its Event" "$described" "PodEvent"
+expect_contains "describe pod shows the reporter" "$described" "ams-ha-controller  for-the-pod"
+described=$(k describe svc ams-leader)
+expect_contains "describe svc lists its Event" "$described" "SvcEvent"
+grep -q NoUid <<<"$described" && fail "describe svc listed an Event without the Service's uid" ||
+  pass "an Event without the Service's uid is not listed"
+old_body=$(event_json ams-0.2 Pod ams-0 "$pod_uid" LeaderElected x | sed 's/"action":"Elect",//')
+expect_contains "the old controller Event body (no action) is refused" \
+  "$(api_curl -X POST -H 'Content-Type: application/json' "$api/api/v1/namespaces/ams/events" -d "$old_body")" \
+  'Event \"ams-0.2\" is invalid: action: Required value'
+
 # --- get -w receives a change ------------------------------------------------
 k get pods -w -o jsonpath='{.metadata.name} {.metadata.labels.tier}{"\n"}' >"$dir/watch.out" 2>&1 &
 watch_pid=$!

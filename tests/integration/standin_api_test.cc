@@ -200,6 +200,197 @@ TEST_F(StandinApiTest, InvalidEventIsRejectedWith422AndValidOneIsRecorded) {
   EXPECT_EQ(Str(recorded.at(0), {"metadata", "name"}).rfind("ams-0.", 0), 0u);
 }
 
+// The body ams-ha-controller sent before issue 11: eventTime set, no action.
+// kube-apiserver's legacyValidateEvent answers 422 "action: Required value".
+TEST_F(StandinApiTest, TheOldControllerEventBodyIsRejectedAsTheApiServerDoes) {
+  const std::string events = "/api/v1/namespaces/default/events";
+  const std::string old_body =
+      R"({"apiVersion":"v1","kind":"Event","count":1,"eventTime":"2026-01-01T00:00:00.000001Z",)"
+      R"("firstTimestamp":"2026-01-01T00:00:00Z","lastTimestamp":"2026-01-01T00:00:00Z",)"
+      R"("involvedObject":{"apiVersion":"v1","kind":"Pod","name":"ams-0","namespace":"default"},)"
+      R"("message":"elected","metadata":{"name":"ams-0.1","namespace":"default"},)"
+      R"("reason":"LeaderElected","reportingComponent":"ams-ha-controller",)"
+      R"("reportingInstance":"controller-0","source":{"component":"ams-ha-controller"},)"
+      R"("type":"Normal"})";
+  AdminResponse old = Call("POST", events, old_body);
+  EXPECT_EQ(old.code, 422);
+  Json status = Parse(old.body);
+  EXPECT_EQ(Str(status, {"reason"}), "Invalid");
+  EXPECT_EQ(Str(status, {"message"}), "Event \"ams-0.1\" is invalid: action: Required value");
+  EXPECT_EQ(Str(status.at("details").at("causes").at(0), {"field"}), "action");
+  EXPECT_EQ(Str(status.at("details").at("causes").at(0), {"reason"}), "FieldValueRequired");
+
+  // Each rule of the eventTime branch, with the server's field names.
+  auto message = [&](const std::string& from, const std::string& to) {
+    std::string body = old_body;
+    body.replace(body.find(from), from.size(), to);
+    return Str(Parse(Call("POST", events, body).body), {"message"});
+  };
+  EXPECT_NE(message(R"("reportingComponent":"ams-ha-controller",)", "")
+                .find("reportingController: Required value"),
+            std::string::npos);
+  EXPECT_NE(
+      message(R"("reportingComponent":"ams-ha-controller")", R"("reportingComponent":"ams ha")")
+          .find("reportingController: Invalid value: \"ams ha\""),
+      std::string::npos);
+  EXPECT_NE(message(R"("reportingInstance":"controller-0",)", "")
+                .find("reportingInstance: Required value"),
+            std::string::npos);
+  EXPECT_NE(message(R"("reportingInstance":"controller-0")",
+                    R"("reportingInstance":")" + std::string(129, 'c') + "\"")
+                .find("reportingInstance: Invalid value: \"\": can have at most 128 characters"),
+            std::string::npos);
+  std::string fixed = old_body;
+  fixed.replace(fixed.find(R"("message")"), 0, R"("action":"Elect",)");
+  EXPECT_EQ(Call("POST", events, fixed).code, 201) << "with action the same Event is valid";
+  // Without eventTime the involved object's namespace must be the Event's.
+  std::string other_ns = fixed;
+  const std::string event_time = R"("eventTime":"2026-01-01T00:00:00.000001Z",)";
+  other_ns.replace(other_ns.find(event_time), event_time.size(), "");
+  other_ns.replace(other_ns.find("ams-0.1"), 7, "ams-0.2");
+  const std::string involved_ns = R"("namespace":"default"})";
+  other_ns.replace(other_ns.find(involved_ns), involved_ns.size(), R"("namespace":"ams"})");
+  EXPECT_NE(Str(Parse(Call("POST", events, other_ns).body), {"message"})
+                .find("involvedObject.namespace: Invalid value: \"ams\": does not match "
+                      "event.namespace"),
+            std::string::npos);
+}
+
+TEST_F(StandinApiTest, UnknownFieldsAreRejectedUnderStrictAndDroppedOtherwise) {
+  const std::string services = "/api/v1/namespaces/default/services";
+  const std::string svc =
+      R"({"metadata":{"name":"s"},"spec":{"selectr":{"a":"b"},"ports":[{"port":1,"nmae":"x"}]}})";
+  AdminResponse strict = Call("POST", services + "?fieldValidation=Strict", svc);
+  EXPECT_EQ(strict.code, 400);
+  EXPECT_EQ(Str(Parse(strict.body), {"message"}),
+            "Service in version \"v1\" cannot be handled as a Service: strict decoding error: "
+            "unknown field \"spec.ports[0].nmae\", unknown field \"spec.selectr\"");
+  AdminResponse warn = Call("POST", services, svc);
+  EXPECT_EQ(warn.code, 201);
+  EXPECT_EQ(Str(Parse(warn.body), {"spec", "selectr"}), "") << "dropped, as decoding drops it";
+  AdminResponse patch = Call("PATCH", services + "/s?fieldValidation=Strict",
+                             R"({"spec":{"selectr":{"a":"b"}}})", "application/merge-patch+json");
+  EXPECT_EQ(patch.code, 400);
+  EXPECT_EQ(Str(Parse(patch.body), {"message"}),
+            "strict decoding error: unknown field \"spec.selectr\"");
+  AdminResponse event = Call("POST", "/api/v1/namespaces/default/events?fieldValidation=Strict",
+                             R"({"metadata":{"name":"e"},"involvedObject":{"kind":"Pod",
+                                 "name":"ams-0","namespace":"default","uid":"u","resourceVersion":"1"},
+                                 "reason":"X","type":"Normal","reportingComponnet":"c"})");
+  EXPECT_EQ(event.code, 400);
+  EXPECT_NE(event.body.find("unknown field \\\"reportingComponnet\\\""), std::string::npos)
+      << event.body;
+}
+
+TEST_F(StandinApiTest, ImmutableFieldsCannotBeChanged) {
+  const std::string services = "/api/v1/namespaces/default/services";
+  AdminResponse created =
+      Call("POST", services, R"({"metadata":{"name":"s"},"spec":{"ports":[{"port":1}]}})");
+  ASSERT_EQ(created.code, 201);
+  std::string ip = Str(Parse(created.body), {"spec", "clusterIP"});
+  EXPECT_EQ(ip.rfind("10.96.", 0), 0u) << "a cluster IP is allocated";
+  AdminResponse uid = MergePatch(services + "/s", R"({"metadata":{"uid":"other"}})");
+  EXPECT_EQ(uid.code, 422);
+  EXPECT_EQ(Str(Parse(uid.body), {"message"}),
+            "Service \"s\" is invalid: metadata.uid: Invalid value: \"other\": field is immutable");
+  AdminResponse name = MergePatch(services + "/s", R"({"metadata":{"name":"t"}})");
+  EXPECT_EQ(name.code, 400);
+  EXPECT_EQ(Str(Parse(name.body), {"message"}),
+            "the name of the object (t) does not match the name on the URL (s)");
+  EXPECT_EQ(MergePatch(services + "/s", R"({"metadata":{"namespace":"other"}})").code, 400);
+  AdminResponse cluster_ip = MergePatch(services + "/s", R"({"spec":{"clusterIP":"10.0.0.1"}})");
+  EXPECT_EQ(cluster_ip.code, 422);
+  EXPECT_NE(Str(Parse(cluster_ip.body), {"message"})
+                .find("spec.clusterIPs[0]: Invalid value: []string{\"10.0.0.1\"}: may not change "
+                      "once set"),
+            std::string::npos);
+  // An update that leaves the cluster IP out keeps it (kubectl replace).
+  AdminResponse put =
+      Call("PUT", services + "/s", R"({"metadata":{"name":"s"},"spec":{"ports":[{"port":2}]}})");
+  EXPECT_EQ(put.code, 200) << put.body;
+  EXPECT_EQ(Str(Parse(put.body), {"spec", "clusterIP"}), ip);
+}
+
+TEST_F(StandinApiTest, LabelPatchesAndSelectorsMustBeValidLabels) {
+  AdminResponse key = MergePatch(kPods + "/ams-0", R"({"metadata":{"labels":{"bad key":"x"}}})");
+  EXPECT_EQ(key.code, 422);
+  EXPECT_NE(Str(Parse(key.body), {"message"}).find("metadata.labels: Invalid value: \"bad key\""),
+            std::string::npos);
+  AdminResponse value = MergePatch(
+      kPods + "/ams-0", R"({"metadata":{"labels":{"a":")" + std::string(64, 'v') + "\"}}}");
+  EXPECT_EQ(value.code, 422);
+  EXPECT_EQ(Call("POST", "/api/v1/namespaces/default/services",
+                 R"({"metadata":{"name":"s"},"spec":{"selector":{"a":"-x"}}})")
+                .code,
+            422);
+}
+
+TEST_F(StandinApiTest, StrategicMergePatchMergesPortsByKeyAndHonoursDirectives) {
+  const std::string services = "/api/v1/namespaces/default/services";
+  ASSERT_EQ(Call("POST", services,
+                 R"({"metadata":{"name":"s","annotations":{"a":"1"}},"spec":{"ports":[
+                     {"name":"rest","port":1630},{"name":"table","port":1260}]}})")
+                .code,
+            201);
+  AdminResponse r =
+      Call("PATCH", services + "/s",
+           R"({"metadata":{"annotations":{"b":"2"}},"spec":{"$setElementOrder/ports":[{"port":1260},
+          {"port":1630}],"ports":[{"name":"thrift","port":1260}]}})",
+           "application/strategic-merge-patch+json");
+  ASSERT_EQ(r.code, 200) << r.body;
+  Json svc = Parse(r.body);
+  EXPECT_EQ(Str(svc, {"metadata", "annotations", "a"}), "1");
+  EXPECT_EQ(Str(svc, {"metadata", "annotations", "b"}), "2");
+  const Json& ports = svc.at("spec").at("ports");
+  ASSERT_EQ(ports.size(), 2u);
+  EXPECT_EQ(Str(ports.at(0), {"name"}), "thrift");
+  EXPECT_EQ(Str(ports.at(1), {"name"}), "rest");
+  EXPECT_EQ(Call("PATCH", services + "/s", R"({"spec":{"$deleteFromPrimitiveList/x":["y"]}})",
+                 "application/strategic-merge-patch+json")
+                .code,
+            400);
+}
+
+// Server-side apply's field ownership, as GitOps tools rely on it.
+TEST_F(StandinApiTest, ServerSideApplyOwnsFieldsConflictsAndReleases) {
+  const std::string svc = "/api/v1/namespaces/default/services/s";
+  auto apply = [&](const std::string& manager, const std::string& body, bool force = false) {
+    return Call("PATCH", svc + "?fieldManager=" + manager + (force ? "&force=true" : ""), body,
+                "application/apply-patch+yaml");
+  };
+  const std::string base =
+      R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"s","labels":{"a":"1"%s}},)"
+      R"("spec":{"ports":[{"port":1630}]%s}})";
+  auto config = [&](const std::string& labels, const std::string& spec) {
+    std::string out = base;
+    out.replace(out.find("%s"), 2, labels);
+    out.replace(out.find("%s"), 2, spec);
+    return out;
+  };
+  EXPECT_EQ(Call("PATCH", svc, config("", ""), "application/apply-patch+yaml").code, 400)
+      << "fieldManager is required";
+  EXPECT_EQ(apply("flux", config("", "")).code, 201) << "apply creates";
+  // Another writer (an update) sets the selector: it owns it.
+  ASSERT_EQ(MergePatch(svc + "?fieldManager=controller", R"({"spec":{"selector":{"x":"y"}}})").code,
+            200);
+  // The applier adds a label, then drops it: it is removed.
+  ASSERT_EQ(apply("flux", config(R"(,"b":"2")", "")).code, 200);
+  Json got = Parse(apply("flux", config("", "")).body);
+  EXPECT_EQ(Str(got, {"metadata", "labels", "b"}), "");
+  EXPECT_EQ(Str(got, {"spec", "selector", "x"}), "y") << "never applied, never removed";
+  // Applying another value of the controller's field conflicts...
+  AdminResponse conflict = apply("flux", config("", R"(,"selector":{"x":"z"})"));
+  EXPECT_EQ(conflict.code, 409);
+  EXPECT_EQ(Str(Parse(conflict.body), {"message"}),
+            "Apply failed with 1 conflict: conflict with \"controller\" using v1: "
+            ".spec.selector.x");
+  // ...unless forced; the same value is shared without conflict.
+  EXPECT_EQ(apply("other", config("", R"(,"selector":{"x":"y"})")).code, 200);
+  AdminResponse forced = apply("flux", config("", R"(,"selector":{"x":"z"})"), true);
+  EXPECT_EQ(forced.code, 200);
+  EXPECT_EQ(Str(Parse(forced.body), {"spec", "selector", "x"}), "z");
+}
+
 TEST_F(StandinApiTest, ListFiltersWithEqualityAndSetBasedSelectors) {
   ASSERT_EQ(MergePatch(kPods + "/ams-1", R"({"metadata":{"labels":{"role":"leader"}}})").code, 200);
   auto names = [&](const std::string& selector) {

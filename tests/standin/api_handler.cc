@@ -8,6 +8,7 @@
 #include "standin/field_selector.h"
 #include "standin/label_selector.h"
 #include "standin/patch.h"
+#include "standin/schema.h"
 #include "standin/table.h"
 #include "standin/validation.h"
 #include "standin/watch_stream.h"
@@ -53,6 +54,41 @@ std::string VerbOf(const std::string& method, bool has_name, bool watch) {
   return "";
 }
 
+// Server-side field validation (fieldValidation=Strict|Warn|Ignore; Warn
+// when absent), as the API server's decoders do it
+// (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/create.go, update.go
+// and patch.go): an unknown field is 400 under Strict, otherwise dropped
+// (the body is decoded into the Go type), with a Warning header under Warn.
+// `for_patch` selects the patch handler's message, which does not name the
+// kind.
+ApiError CheckFields(const std::string& mode, const std::string& resource, Json* obj,
+                     bool for_patch, std::vector<std::string>* warnings) {
+  if (!mode.empty() && mode != "Strict" && mode != "Warn" && mode != "Ignore") {
+    return BadRequest("fieldValidation: Unsupported value: \"" + mode +
+                      "\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
+  }
+  std::vector<std::string> unknown = UnknownFields(resource, obj, mode != "Strict");
+  if (unknown.empty() || mode == "Ignore") return Ok();
+  std::string list;
+  for (const auto& f : unknown) {
+    list += (list.empty() ? "" : ", ") + std::string("unknown field \"") + f + "\"";
+    if (mode != "Strict") warnings->push_back("unknown field \"" + f + "\"");
+  }
+  if (mode != "Strict") return Ok();
+  std::string kind = KindOf(resource);
+  return BadRequest(for_patch ? "strict decoding error: " + list
+                              : kind + " in version \"v1\" cannot be handled as a " + kind +
+                                    ": strict decoding error: " + list);
+}
+
+void AddWarnings(const std::vector<std::string>& warnings, HttpResponse* res) {
+  for (const auto& w : warnings) {
+    std::string quoted;
+    for (char c : w) quoted += c == '"' ? std::string("\\\"") : std::string(1, c);
+    res->headers.push_back({"Warning", "299 - \"" + quoted + "\""});
+  }
+}
+
 }  // namespace
 
 HttpResponse JsonResponse(int code, const Json& body) {
@@ -77,12 +113,15 @@ ApiHandler::ApiHandler(Store* store, Controls* controls, RequestLog* log,
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   auto latency = controls_->Latency();
   if (latency.count() > 0) std::this_thread::sleep_for(latency);
-  HttpResponse res = Dispatch(req, Split(req.path));
-  log_->Add(req.method, req.path, req.raw_query, res.code, req.Header("content-type"), req.body);
+  std::string verb, resource;
+  HttpResponse res = Dispatch(req, Split(req.path), &verb, &resource);
+  log_->Add(req.method, req.path, req.raw_query, res.code, req.Header("content-type"), req.body,
+            verb, resource, req.Header("user-agent"));
   return res;
 }
 
-HttpResponse ApiHandler::Dispatch(const HttpRequest& req, const std::vector<std::string>& p) {
+HttpResponse ApiHandler::Dispatch(const HttpRequest& req, const std::vector<std::string>& p,
+                                  std::string* verb_out, std::string* resource_out) {
   if (p.size() == 1 && (p[0] == "healthz" || p[0] == "livez" || p[0] == "readyz")) {
     HttpResponse res;
     res.content_type = "text/plain";
@@ -141,6 +180,8 @@ HttpResponse ApiHandler::Dispatch(const HttpRequest& req, const std::vector<std:
   }
   std::string verb = VerbOf(req.method, !route.name.empty(), watch);
   if (verb.empty()) return ErrorResponse(MethodNotAllowed());
+  *verb_out = verb;
+  *resource_out = route.resource;
   auto denied = controls_->Forbidden(verb, route.resource, route.ns);
   if (denied) {
     std::string user = denied->user.empty()
@@ -166,6 +207,16 @@ HttpResponse ApiHandler::Serve(const HttpRequest& req, const Route& route,
   if ((verb == "create") != route.name.empty()) return ErrorResponse(MethodNotAllowed());
   Json out;
   ApiError err;
+  std::string field_mode = req.Query("fieldValidation");
+  std::vector<std::string> warnings;
+  // The field manager of a write: the fieldManager parameter, else the
+  // User-Agent up to its first '/', as the API server derives it
+  // (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/rest.go).
+  std::string manager = req.Query("fieldManager");
+  if (manager.empty()) {
+    manager = req.Header("user-agent");
+    manager = manager.substr(0, manager.find('/'));
+  }
   if (verb == "get") {
     err = store_->Get(route.resource, route.ns, route.name, &out);
     if (err.ok() && WantsTable(req.Header("accept"))) {
@@ -176,29 +227,66 @@ HttpResponse ApiHandler::Serve(const HttpRequest& req, const Route& route,
   } else if (verb == "create") {
     auto body = ParseJson(req.body);
     if (!body) return ErrorResponse(BadRequest("the request body is not valid JSON"));
-    err = store_->Create(route.resource, route.ns, *body, &out);
-    if (err.ok()) return JsonResponse(201, out);
+    err = CheckFields(field_mode, route.resource, &*body, false, &warnings);
+    if (err.ok()) err = store_->Create(route.resource, route.ns, *body, &out, manager);
+    if (err.ok()) {
+      HttpResponse res = JsonResponse(201, out);
+      AddWarnings(warnings, &res);
+      return res;
+    }
   } else if (verb == "update") {
     auto body = ParseJson(req.body);
     if (!body) return ErrorResponse(BadRequest("the request body is not valid JSON"));
-    err = store_->Update(
-        route.resource, route.ns, route.name,
-        [&](Json* obj) {
-          *obj = *body;
-          return Ok();
-        },
-        &out);
+    err = CheckFields(field_mode, route.resource, &*body, false, &warnings);
+    if (err.ok()) {
+      err = store_->Update(
+          route.resource, route.ns, route.name,
+          [&](Json* obj) {
+            *obj = *body;
+            return Ok();
+          },
+          &out, manager);
+    }
+  } else if (verb == "patch" &&
+             req.Header("content-type").rfind("application/apply-patch+yaml", 0) == 0) {
+    // Server-side apply (field_owners.h). kubectl sends the configuration
+    // as JSON (a YAML subset); a YAML-only body is refused here.
+    if (req.Query("fieldManager").empty()) {
+      return ErrorResponse(BadRequest(
+          "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required "
+          "for apply patch"));
+    }
+    auto config = ParseJson(req.body);
+    if (!config || !config->is_object()) {
+      return ErrorResponse(BadRequest("the stand-in accepts apply configurations in JSON only"));
+    }
+    err = CheckFields(field_mode.empty() ? "Strict" : field_mode, route.resource, &*config, true,
+                      &warnings);
+    bool created = false;
+    if (err.ok()) {
+      err = store_->Apply(route.resource, route.ns, route.name, *config, manager,
+                          req.Query("force") == "true", &out, &created);
+    }
+    if (err.ok() && created) return JsonResponse(201, out);
   } else if (verb == "patch") {
     std::string type = req.Header("content-type");
     err = store_->Update(
         route.resource, route.ns, route.name,
-        [&](Json* obj) { return ApplyPatch(type, req.body, obj); }, &out);
+        [&](Json* obj) {
+          ApiError patched = ApplyPatch(type, req.body, obj);
+          if (!patched.ok()) return patched;
+          return CheckFields(field_mode, route.resource, obj, true, &warnings);
+        },
+        &out, manager);
   } else if (verb == "delete") {
     return Delete(req, route);
   } else {
     return ErrorResponse(MethodNotAllowed());
   }
-  return err.ok() ? JsonResponse(200, out) : ErrorResponse(err);
+  if (!err.ok()) return ErrorResponse(err);
+  HttpResponse res = JsonResponse(200, out);
+  AddWarnings(warnings, &res);
+  return res;
 }
 
 HttpResponse ApiHandler::List(const HttpRequest& req, const Route& route) {

@@ -36,7 +36,10 @@ class ApiHandler {
     bool watch_path = false;
   };
 
-  HttpResponse Dispatch(const HttpRequest& req, const std::vector<std::string>& parts);
+  // *verb and *resource: the RBAC verb and resource of an API request ("" for
+  // discovery and errors before routing), for the request log.
+  HttpResponse Dispatch(const HttpRequest& req, const std::vector<std::string>& parts,
+                        std::string* verb, std::string* resource);
   HttpResponse Serve(const HttpRequest& req, const Route& route, const std::string& verb);
   HttpResponse List(const HttpRequest& req, const Route& route);
   HttpResponse Watch(const HttpRequest& req, const Route& route);

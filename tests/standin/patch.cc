@@ -1,5 +1,6 @@
 #include "standin/patch.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -133,6 +134,119 @@ bool Add(Json* root, const std::vector<std::string>& parts, const Json& value, b
 
 }  // namespace
 
+// The merge keys of the lists this stand-in's kinds have, from the
+// patchMergeKey tags of staging/src/k8s.io/api/core/v1/types.go (a list not
+// named here is replaced whole, as for a list without patchStrategy=merge).
+const char* MergeKeyOf(const std::string& field) {
+  if (field == "ports") return "port";  // ServiceSpec.Ports (ContainerPort: containerPort)
+  if (field == "containers" || field == "initContainers" || field == "env" || field == "volumes" ||
+      field == "volumeMounts") {
+    return "name";
+  }
+  if (field == "conditions") return "type";
+  if (field == "ownerReferences") return "uid";
+  return nullptr;
+}
+
+static ApiError Unsupported(const std::string& directive) {
+  return BadRequest("the stand-in does not implement the strategic merge patch directive \"" +
+                    directive + "\"");
+}
+
+// A strategic merge patch (staging/src/k8s.io/apimachinery/pkg/util/
+// strategicpatch/patch.go), for what kubectl apply and kubectl patch send:
+// maps merge as in a merge patch; "$patch": "replace" / "delete" on a map;
+// lists with a merge key merge element by element ("$patch": "delete" in an
+// element removes it) and are ordered by "$setElementOrder/<list>";
+// "$retainKeys" keeps only the named keys. Other directives are refused
+// (400) rather than stored as fields.
+ApiError ApplyStrategic(const Json& patch, Json* target) {
+  if (!patch.is_object()) {
+    *target = patch;
+    return Ok();
+  }
+  std::string directive = StringField(patch, {"$patch"});
+  if (directive == "replace") {
+    Json copy = patch;
+    copy.erase("$patch");
+    *target = copy;
+    return Ok();
+  }
+  if (!directive.empty()) return Unsupported("$patch: " + directive);
+  if (!target->is_object()) *target = Json::object();
+  for (const auto& kv : patch.as_object()) {
+    const std::string& key = kv.first;
+    const Json& value = kv.second;
+    if (key.rfind("$setElementOrder/", 0) == 0) continue;  // applied below
+    if (key == "$retainKeys") {
+      if (!value.is_array()) return BadRequest("$retainKeys must be a list");
+      std::vector<std::string> drop;
+      for (const auto& member : target->as_object()) {
+        bool keep = patch.has_field(member.first);
+        for (const auto& k : value.as_array())
+          keep = keep || (k.is_string() && k.as_string() == member.first);
+        if (!keep) drop.push_back(member.first);
+      }
+      for (const auto& k : drop) target->erase(k);
+      continue;
+    }
+    if (key[0] == '$') return Unsupported(key);
+    if (value.is_null()) {
+      if (target->has_field(key)) target->erase(key);
+      continue;
+    }
+    if (value.is_object() && StringField(value, {"$patch"}) == "delete") {
+      if (target->has_field(key)) target->erase(key);
+      continue;
+    }
+    const char* merge_key = MergeKeyOf(key);
+    if (value.is_array() && merge_key) {
+      Json current =
+          target->has_field(key) && target->at(key).is_array() ? target->at(key) : Json::array();
+      std::vector<Json> items(current.as_array().begin(), current.as_array().end());
+      for (const auto& element : value.as_array()) {
+        Json id = Field(element, {merge_key});
+        auto same = [&](const Json& j) { return !id.is_null() && Field(j, {merge_key}) == id; };
+        auto it = std::find_if(items.begin(), items.end(), same);
+        if (StringField(element, {"$patch"}) == "delete") {
+          if (it != items.end()) items.erase(it);
+        } else if (it != items.end()) {
+          ApiError e = ApplyStrategic(element, &*it);
+          if (!e.ok()) return e;
+        } else {
+          Json fresh = Json::object();
+          ApiError e = ApplyStrategic(element, &fresh);
+          if (!e.ok()) return e;
+          items.push_back(fresh);
+        }
+      }
+      Json order = Field(patch, {("$setElementOrder/" + key).c_str()});
+      if (order.is_array()) {
+        std::vector<Json> ordered;
+        for (const auto& want : order.as_array()) {
+          Json id = Field(want, {merge_key});
+          for (auto it = items.begin(); it != items.end(); ++it) {
+            if (Field(*it, {merge_key}) == id) {
+              ordered.push_back(*it);
+              items.erase(it);
+              break;
+            }
+          }
+        }
+        ordered.insert(ordered.end(), items.begin(), items.end());
+        items = ordered;
+      }
+      Json out = Json::array();
+      for (size_t i = 0; i < items.size(); ++i) out[i] = items[i];
+      (*target)[key] = out;
+      continue;
+    }
+    ApiError e = ApplyStrategic(value, &(*target)[key]);
+    if (!e.ok()) return e;
+  }
+  return Ok();
+}
+
 void ApplyMergePatch(const Json& patch, Json* target) {
   if (!patch.is_object()) {
     *target = patch;
@@ -200,14 +314,15 @@ ApiError ApplyJsonPatch(const Json& ops, Json* target) {
 ApiError ApplyPatch(const std::string& content_type, const std::string& body, Json* target) {
   std::string type = content_type.substr(0, content_type.find(';'));
   while (!type.empty() && type.back() == ' ') type.pop_back();
-  bool merge =
-      type == "application/merge-patch+json" || type == "application/strategic-merge-patch+json";
+  bool strategic = type == "application/strategic-merge-patch+json";
+  bool merge = type == "application/merge-patch+json" || strategic;
   if (!merge && type != "application/json-patch+json") return UnsupportedMediaType(content_type);
   std::optional<Json> patch = ParseJson(body);
   if (!patch) return BadRequest("error decoding patch: invalid JSON");
   if (!merge) return ApplyJsonPatch(*patch, target);
   if (!patch->is_object())
     return BadRequest("error decoding patch: a merge patch must be an object");
+  if (strategic) return ApplyStrategic(*patch, target);
   ApplyMergePatch(*patch, target);
   return Ok();
 }

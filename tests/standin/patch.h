@@ -1,9 +1,9 @@
 // Patch application for the three patch types the stand-in accepts:
 //   application/merge-patch+json             RFC 7386 JSON merge patch
-//   application/strategic-merge-patch+json   treated as a merge patch: the
-//       fields this project patches (metadata labels and annotations, a
-//       Service's selector) are maps, where both types agree; lists are
-//       replaced whole instead of merged by key
+//   application/strategic-merge-patch+json   maps merge as in a merge
+//       patch; lists with a merge key (ports, containers, ...) merge by it;
+//       $setElementOrder, $patch (replace, delete) and $retainKeys are
+//       honoured, other directives refused (what kubectl apply sends)
 //   application/json-patch+json              RFC 6902 (add, remove, replace,
 //       move, copy, test)
 // Errors follow the API server: a body that does not decode is 400
@@ -25,6 +25,10 @@ namespace amsha::standin {
 ApiError ApplyPatch(const std::string& content_type, const std::string& body, Json* target);
 
 void ApplyMergePatch(const Json& patch, Json* target);
+// A strategic merge patch (see above) of an already decoded body.
+ApiError ApplyStrategic(const Json& patch, Json* target);
+// The patchMergeKey of a list field ("ports" -> "port"), or nullptr.
+const char* MergeKeyOf(const std::string& field);
 ApiError ApplyJsonPatch(const Json& ops, Json* target);
 
 }  // namespace amsha::standin

@@ -3,7 +3,9 @@
 namespace amsha::standin {
 
 void RequestLog::Add(const std::string& method, const std::string& path, const std::string& query,
-                     int code, const std::string& content_type, const std::string& body) {
+                     int code, const std::string& content_type, const std::string& body,
+                     const std::string& verb, const std::string& resource,
+                     const std::string& user_agent) {
   Json e = Json::object();
   e["tsMs"] = Json::number(static_cast<int64_t>(NowUnixMs()));
   e["method"] = Json::string(method);
@@ -12,6 +14,9 @@ void RequestLog::Add(const std::string& method, const std::string& path, const s
   e["code"] = Json::number(code);
   e["contentType"] = Json::string(content_type);
   e["body"] = Json::string(body);
+  e["verb"] = Json::string(verb);
+  e["resource"] = Json::string(resource);
+  e["userAgent"] = Json::string(user_agent);
   std::lock_guard<std::mutex> lock(mu_);
   entries_.push_back(std::move(e));
   if (entries_.size() > capacity_) entries_.pop_front();

@@ -22,16 +22,43 @@ bool ParseRv(const std::string& s, uint64_t* out) {
   return true;
 }
 
-// Immutable or server-owned metadata survives any update.
-void KeepServerFields(const Json& current, Json* next) {
-  static const char* kKept[] = {"name",
-                                "namespace",
-                                "uid",
-                                "creationTimestamp",
-                                "deletionTimestamp",
-                                "deletionGracePeriodSeconds"};
+// What an update (PUT or PATCH) may not change, as the API server enforces
+// it. Returns the error, or fills what the server keeps from the stored
+// object into *next.
+ApiError KeepImmutableFields(const std::string& resource, const Json& current, Json* next) {
   Json& meta = MutableField(*next, {"metadata"});
-  for (const char* field : kKept) {
+  std::string name = StringField(current, {"metadata", "name"});
+  std::string ns = StringField(current, {"metadata", "namespace"});
+  // checkName (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/rest.go):
+  // the object's name must be the one in the URL.
+  std::string next_name = StringField(meta, {"name"});
+  if (next_name != name) {
+    return BadRequest("the name of the object (" + next_name +
+                      ") does not match the name on the URL (" + name + ")");
+  }
+  // EnsureObjectNamespaceMatchesRequestNamespace
+  // (staging/src/k8s.io/apiserver/pkg/registry/rest/meta.go): empty means
+  // the request's namespace; another one is refused.
+  std::string next_ns = StringField(meta, {"namespace"});
+  if (!next_ns.empty() && next_ns != ns) {
+    return BadRequest(
+        "the namespace of the provided object does not match the namespace sent on the request");
+  }
+  meta["namespace"] = Json::string(ns);
+  // ValidateObjectMetaUpdate
+  // (staging/src/k8s.io/apimachinery/pkg/api/validation/objectmeta.go):
+  // uid is immutable; BeforeUpdate (staging/src/k8s.io/apiserver/pkg/
+  // registry/rest/update.go) fills an empty uid from the stored object.
+  std::string uid = StringField(current, {"metadata", "uid"});
+  std::string next_uid = StringField(meta, {"uid"});
+  if (!next_uid.empty() && next_uid != uid) {
+    return Invalid(KindOf(resource), name,
+                   {{"metadata.uid", "Invalid value: \"" + next_uid + "\": field is immutable"}});
+  }
+  // BeforeUpdate also silently keeps the creation and deletion timestamps
+  // and the grace period: a client cannot change them by an update.
+  for (const char* field :
+       {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"}) {
     Json v = Field(current, {"metadata", field});
     if (v.is_null()) {
       if (meta.has_field(field)) meta.erase(field);
@@ -39,8 +66,36 @@ void KeepServerFields(const Json& current, Json* next) {
       meta[field] = v;
     }
   }
+  if (resource == "services") {
+    // The Service REST storage copies allocated cluster IPs into an update
+    // that leaves them out (patchAllocatedValues in
+    // pkg/registry/core/service/storage/storage.go); changing them is
+    // validateUpgradeDowngradeClusterIPs' "may not change once set"
+    // (pkg/apis/core/validation/validation.go).
+    Json old_ips = Field(current, {"spec", "clusterIPs"});
+    std::string old_ip = StringField(current, {"spec", "clusterIP"});
+    Json& spec = MutableField(*next, {"spec"});
+    std::string new_ip = StringField(spec, {"clusterIP"});
+    Json new_ips = Field(spec, {"clusterIPs"});
+    if (new_ip.empty() && (new_ips.is_null() || new_ips.size() == 0)) {
+      if (!old_ip.empty()) spec["clusterIP"] = Json::string(old_ip);
+      if (!old_ips.is_null()) spec["clusterIPs"] = old_ips;
+    } else {
+      std::string first_new = new_ips.is_array() && new_ips.size() > 0 && new_ips.at(0).is_string()
+                                  ? new_ips.at(0).as_string()
+                                  : new_ip;
+      if (!old_ip.empty() && (first_new != old_ip || (!new_ip.empty() && new_ip != old_ip))) {
+        std::string shown = new_ip.empty() ? first_new : new_ip;
+        return Invalid("Service", name,
+                       {{"spec.clusterIPs[0]",
+                         "Invalid value: []string{\"" + shown + "\"}: may not change once set"}});
+      }
+      if (new_ips.is_null() && !old_ips.is_null()) spec["clusterIPs"] = old_ips;
+    }
+  }
   (*next)["kind"] = current.at("kind");
   (*next)["apiVersion"] = current.at("apiVersion");
+  return Ok();
 }
 
 }  // namespace
@@ -106,49 +161,97 @@ void Store::NotifyServices(const std::string& resource) {
   if (cb) cb();
 }
 
-ApiError Store::Create(const std::string& resource, const std::string& ns, Json obj, Json* out) {
+ApiError Store::CreateLocked(const std::string& resource, const std::string& ns, Json obj,
+                             Json* out, Key* key_out) {
+  if (!obj.is_object()) return BadRequest("the request body must be a JSON object");
+  // Top-level fields first: adding a member may move the others, so no
+  // reference into `obj` is held across an insertion.
+  obj["kind"] = Json::string(KindOf(resource));
+  obj["apiVersion"] = Json::string("v1");
+  ApplyDefaults(resource, &obj);
+  if (!obj.has_field("metadata") || !obj.at("metadata").is_object()) {
+    obj["metadata"] = Json::object();
+  }
+  Json& meta = obj.at("metadata");
+  std::string body_ns = StringField(meta, {"namespace"});
+  if (!body_ns.empty() && body_ns != ns) {
+    return BadRequest(
+        "the namespace of the provided object does not match the namespace sent on "
+        "the request");
+  }
+  std::string name = StringField(meta, {"name"});
+  std::string generate = StringField(meta, {"generateName"});
+  if (name.empty() && !generate.empty()) name = generate + RandomSuffix(5);
+  meta["name"] = Json::string(name);
+  meta["namespace"] = Json::string(ns);
+  for (const char* f : {"deletionTimestamp", "deletionGracePeriodSeconds"}) {
+    if (meta.has_field(f)) meta.erase(f);
+  }
+  meta["uid"] = Json::string(RandomUid());
+  meta["creationTimestamp"] = Json::string(NowRfc3339());
+  meta["resourceVersion"] = Json::string("");
+  ApiError invalid = ValidateObject(resource, obj);
+  if (!invalid.ok()) return invalid;
+  Key key{resource, ns, name};
+  if (objects_.count(key)) return AlreadyExists(resource, name);
+  obj["metadata"]["resourceVersion"] = Json::string(std::to_string(NextRvLocked()));
+  objects_[key] = obj;
+  owners_.erase(key);
+  if (resource == "events") created_events_.push_back(obj);
+  EmitLocked(resource, "ADDED", ns, obj, Json::null());
+  AfterWriteLocked(resource, ns);
+  *out = obj;
+  *key_out = key;
+  return Ok();
+}
+
+ApiError Store::Create(const std::string& resource, const std::string& ns, Json obj, Json* out,
+                       const std::string& manager) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!obj.is_object()) return BadRequest("the request body must be a JSON object");
-    // Top-level fields first: adding a member may move the others, so no
-    // reference into `obj` is held across an insertion.
-    obj["kind"] = Json::string(KindOf(resource));
-    obj["apiVersion"] = Json::string("v1");
-    ApplyDefaults(resource, &obj);
-    if (!obj.has_field("metadata") || !obj.at("metadata").is_object()) {
-      obj["metadata"] = Json::object();
-    }
-    Json& meta = obj.at("metadata");
-    std::string body_ns = StringField(meta, {"namespace"});
-    if (!body_ns.empty() && body_ns != ns) {
-      return BadRequest(
-          "the namespace of the provided object does not match the namespace sent on "
-          "the request");
-    }
-    std::string name = StringField(meta, {"name"});
-    std::string generate = StringField(meta, {"generateName"});
-    if (name.empty() && !generate.empty()) name = generate + RandomSuffix(5);
-    meta["name"] = Json::string(name);
-    meta["namespace"] = Json::string(ns);
-    for (const char* f : {"deletionTimestamp", "deletionGracePeriodSeconds"}) {
-      if (meta.has_field(f)) meta.erase(f);
-    }
-    meta["uid"] = Json::string(RandomUid());
-    meta["creationTimestamp"] = Json::string(NowRfc3339());
-    meta["resourceVersion"] = Json::string("");
-    ApiError invalid = ValidateObject(resource, obj);
-    if (!invalid.ok()) return invalid;
-    Key key{resource, ns, name};
-    if (objects_.count(key)) return AlreadyExists(resource, name);
-    obj["metadata"]["resourceVersion"] = Json::string(std::to_string(NextRvLocked()));
-    objects_[key] = obj;
-    if (resource == "events") created_events_.push_back(obj);
-    EmitLocked(resource, "ADDED", ns, obj, Json::null());
-    AfterWriteLocked(resource, ns);
-    *out = obj;
+    Key key;
+    ApiError err = CreateLocked(resource, ns, std::move(obj), out, &key);
+    if (!err.ok()) return err;
+    owners_[key].RecordUpdate(manager, Json::null(), *out);
   }
   NotifyServices(resource);
   return Ok();
+}
+
+ApiError Store::Apply(const std::string& resource, const std::string& ns, const std::string& name,
+                      const Json& config, const std::string& manager, bool force, Json* out,
+                      bool* created) {
+  *created = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!objects_.count(Key{resource, ns, name})) {
+      if (StringField(config, {"metadata", "name"}) != name) {
+        return BadRequest("the name of the object (" + StringField(config, {"metadata", "name"}) +
+                          ") does not match the name on the URL (" + name + ")");
+      }
+      Key key;
+      ApiError err = CreateLocked(resource, ns, config, out, &key);
+      if (!err.ok()) return err;
+      FieldOwners owners;
+      Json copy = *out;
+      owners.Apply(KindOf(resource), manager, config, true, &copy);
+      owners_[key] = owners;
+      *created = true;
+    }
+  }
+  if (*created) {
+    NotifyServices(resource);
+    return Ok();
+  }
+  return UpdateImpl(
+      resource, ns, name, [](Json*) { return Ok(); }, out, manager, &config, force);
+}
+
+std::set<std::string> Store::FieldManagers(const std::string& resource, const std::string& ns,
+                                           const std::string& name, const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = owners_.find(Key{resource, ns, name});
+  return it == owners_.end() ? std::set<std::string>() : it->second.OwnersOf(path);
 }
 
 ApiError Store::Get(const std::string& resource, const std::string& ns, const std::string& name,
@@ -171,14 +274,23 @@ void Store::List(const std::string& resource, const std::string& ns, const Filte
 }
 
 ApiError Store::Update(const std::string& resource, const std::string& ns, const std::string& name,
-                       const Mutation& mutate, Json* out) {
+                       const Mutation& mutate, Json* out, const std::string& manager) {
+  return UpdateImpl(resource, ns, name, mutate, out, manager, nullptr, false);
+}
+
+ApiError Store::UpdateImpl(const std::string& resource, const std::string& ns,
+                           const std::string& name, const Mutation& mutate, Json* out,
+                           const std::string& manager, const Json* apply, bool force) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = objects_.find(Key{resource, ns, name});
+    Key key{resource, ns, name};
+    auto it = objects_.find(key);
     if (it == objects_.end()) return NotFound(resource, name);
     const Json current = it->second;
     Json next = current;
-    ApiError err = mutate(&next);
+    FieldOwners owners = owners_[key];
+    ApiError err =
+        apply ? owners.Apply(KindOf(resource), manager, *apply, force, &next) : mutate(&next);
     if (!err.ok()) return err;
     if (!next.is_object()) return BadRequest("the object must be a JSON object");
     Json next_rv = Field(next, {"metadata", "resourceVersion"});
@@ -186,14 +298,18 @@ ApiError Store::Update(const std::string& resource, const std::string& ns, const
         next_rv.as_string() != RvOf(current)) {
       return Conflict(resource, name);
     }
-    KeepServerFields(current, &next);
+    ApiError immutable = KeepImmutableFields(resource, current, &next);
+    if (!immutable.ok()) return immutable;
     next["metadata"]["resourceVersion"] = Json::string(RvOf(current));
     if (next == current) {
+      if (apply) owners_[key] = owners;  // an apply of the same values still takes ownership
       *out = current;
       return Ok();
     }
     ApiError invalid = ValidateObject(resource, next);
     if (!invalid.ok()) return invalid;
+    if (!apply) owners.RecordUpdate(manager, current, next);
+    owners_[key] = owners;
     next["metadata"]["resourceVersion"] = Json::string(std::to_string(NextRvLocked()));
     it->second = next;
     EmitLocked(resource, "MODIFIED", ns, next, current);
@@ -210,6 +326,7 @@ void Store::RemoveLocked(const Key& key, Json* out) {
   Json last = prev;
   last["metadata"]["resourceVersion"] = Json::string(std::to_string(NextRvLocked()));
   objects_.erase(it);
+  owners_.erase(key);
   pending_removals_.erase(key);
   EmitLocked(std::get<0>(key), "DELETED", std::get<1>(key), last, prev);
   AfterWriteLocked(std::get<0>(key), std::get<1>(key));

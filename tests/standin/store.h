@@ -25,12 +25,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
 
 #include "standin/api_error.h"
+#include "standin/field_owners.h"
 #include "standin/json_util.h"
 #include "standin/label_selector.h"
 
@@ -95,7 +97,10 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  ApiError Create(const std::string& resource, const std::string& ns, Json obj, Json* out);
+  // `manager`: the field manager of the write (fieldManager, or the
+  // client's User-Agent), for server-side apply's field ownership.
+  ApiError Create(const std::string& resource, const std::string& ns, Json obj, Json* out,
+                  const std::string& manager = "");
   ApiError Get(const std::string& resource, const std::string& ns, const std::string& name,
                Json* out);
   // ns "" lists every namespace. *rv is the list's resourceVersion.
@@ -103,7 +108,15 @@ class Store {
             std::vector<Json>* items, std::string* rv);
   // Runs `mutate` on a copy of the object and stores the result.
   ApiError Update(const std::string& resource, const std::string& ns, const std::string& name,
-                  const Mutation& mutate, Json* out);
+                  const Mutation& mutate, Json* out, const std::string& manager = "");
+  // Server-side apply of `config` by `manager` (see field_owners.h); creates
+  // the object when it does not exist (*created = true).
+  ApiError Apply(const std::string& resource, const std::string& ns, const std::string& name,
+                 const Json& config, const std::string& manager, bool force, Json* out,
+                 bool* created);
+  // The managers owning a field of an object ("/spec/selector/x"), for tests.
+  std::set<std::string> FieldManagers(const std::string& resource, const std::string& ns,
+                                      const std::string& name, const std::string& path);
   // grace: nullopt = the pod's terminationGracePeriodSeconds (default 30);
   // only pods are deleted gracefully.
   ApiError Delete(const std::string& resource, const std::string& ns, const std::string& name,
@@ -139,6 +152,11 @@ class Store {
   void AfterWriteLocked(const std::string& resource, const std::string& ns);
   void RecordSelectorsLocked(const std::string& ns);
   void RemoveLocked(const Key& key, Json* out);
+  ApiError CreateLocked(const std::string& resource, const std::string& ns, Json obj, Json* out,
+                        Key* key);
+  ApiError UpdateImpl(const std::string& resource, const std::string& ns, const std::string& name,
+                      const Mutation& mutate, Json* out, const std::string& manager,
+                      const Json* apply, bool force);
   void NotifyServices(const std::string& resource);
   void ReaperLoop();
 
@@ -146,6 +164,7 @@ class Store {
   std::mutex mu_;
   uint64_t rv_ = 0;
   std::map<Key, Json> objects_;
+  std::map<Key, FieldOwners> owners_;
   std::map<std::string, std::deque<StoredEvent>> windows_;
   std::map<std::string, uint64_t> compacted_rv_;
   std::vector<std::shared_ptr<WatchQueue>> watches_;

@@ -1,5 +1,6 @@
 #include "standin/validation.h"
 
+#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -46,7 +47,64 @@ void CheckLabelMap(const Json& map, const std::string& field, bool check_values,
   }
 }
 
+std::string Quoted(const std::string& v) { return "\"" + v + "\""; }
+
+// legacyValidateEvent (pkg/apis/core/validation/events.go), which every
+// core/v1 Event create and update passes. Field names are the internal
+// type's: reportingController is v1's reportingComponent.
 void CheckEvent(const Json& obj, FieldErrors* errors) {
+  const std::string ns = StringField(obj, {"metadata", "namespace"});
+  const std::string involved_ns = StringField(obj, {"involvedObject", "namespace"});
+  const std::string mismatch =
+      "Invalid value: " + Quoted(involved_ns) + ": does not match event.namespace";
+  if (StringField(obj, {"eventTime"}).empty()) {
+    // An old-style Event: the namespaces must agree.
+    if (involved_ns.empty() ? (!ns.empty() && ns != "default") : ns != involved_ns) {
+      errors->push_back({"involvedObject.namespace", mismatch});
+    }
+  } else {
+    // A "new" Event (eventTime set) must say who reported it and what was
+    // done, within the length limits.
+    if (involved_ns.empty() && ns != "default" && ns != "kube-system") {
+      errors->push_back({"involvedObject.namespace", mismatch});
+    }
+    std::string controller = StringField(obj, {"reportingComponent"});
+    if (controller.empty()) errors->push_back({"reportingController", "Required value"});
+    // IsQualifiedName, the rule for label keys.
+    if (!IsValidLabelKey(controller)) {
+      errors->push_back(
+          {"reportingController",
+           "Invalid value: " + Quoted(controller) +
+               ": name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+               "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+               "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?"
+               "[A-Za-z0-9]')"});
+    }
+    std::string instance = StringField(obj, {"reportingInstance"});
+    if (instance.empty()) errors->push_back({"reportingInstance", "Required value"});
+    if (instance.size() > 128) {
+      errors->push_back(
+          {"reportingInstance", "Invalid value: \"\": can have at most 128 characters"});
+    }
+    std::string action = StringField(obj, {"action"});
+    if (action.empty()) errors->push_back({"action", "Required value"});
+    if (action.size() > 128) {
+      errors->push_back({"action", "Invalid value: \"\": can have at most 128 characters"});
+    }
+    std::string reason = StringField(obj, {"reason"});
+    if (reason.empty()) errors->push_back({"reason", "Required value"});
+    if (reason.size() > 128) {
+      errors->push_back({"reason", "Invalid value: \"\": can have at most 128 characters"});
+    }
+    if (StringField(obj, {"message"}).size() > 1024) {
+      errors->push_back({"message", "Invalid value: \"\": can have at most 1024 characters"});
+    }
+  }
+  // Stricter than the core/v1 API, on purpose (the controller must never
+  // send these): an involved object without kind or name is useless, an
+  // old-style Event without a reason is unreadable, and a type other than
+  // Normal or Warning is what events.k8s.io's validation (ValidateEventCreate,
+  // same file) refuses.
   Json involved = Field(obj, {"involvedObject"});
   if (!involved.is_object()) {
     errors->push_back({"involvedObject", "Required value"});
@@ -57,13 +115,10 @@ void CheckEvent(const Json& obj, FieldErrors* errors) {
     if (StringField(involved, {"name"}).empty()) {
       errors->push_back({"involvedObject.name", "Required value"});
     }
-    std::string ns = StringField(involved, {"namespace"});
-    if (!ns.empty() && ns != StringField(obj, {"metadata", "namespace"})) {
-      errors->push_back({"involvedObject.namespace",
-                         "Invalid value: \"" + ns + "\": does not match event.namespace"});
-    }
   }
-  if (StringField(obj, {"reason"}).empty()) errors->push_back({"reason", "Required value"});
+  if (StringField(obj, {"eventTime"}).empty() && StringField(obj, {"reason"}).empty()) {
+    errors->push_back({"reason", "Required value"});
+  }
   std::string type = StringField(obj, {"type"});
   if (type != "Normal" && type != "Warning") {
     errors->push_back(
@@ -95,6 +150,28 @@ void ApplyDefaults(const std::string& resource, Json* obj) {
         }
       }
     }
+    // The cluster IP allocator's part (pkg/registry/core/service/ipallocator):
+    // every ClusterIP, NodePort or LoadBalancer Service gets one address.
+    std::string type = StringField(spec, {"type"});
+    std::string ip = StringField(spec, {"clusterIP"});
+    if (ip.empty() && type != "ExternalName") {
+      static std::atomic<unsigned> next{10};
+      unsigned n = next++;
+      ip = "10.96." + std::to_string((n / 250) % 250) + "." + std::to_string(n % 250 + 1);
+      spec["clusterIP"] = Json::string(ip);
+    }
+    if (!ip.empty() && !spec.has_field("clusterIPs")) {
+      spec["clusterIPs"] = Json::array();
+      spec["clusterIPs"][0] = Json::string(ip);
+    }
+    if (!spec.has_field("ipFamilies")) {
+      spec["ipFamilies"] = Json::array();
+      spec["ipFamilies"][0] = Json::string("IPv4");
+    }
+    if (!spec.has_field("ipFamilyPolicy")) spec["ipFamilyPolicy"] = Json::string("SingleStack");
+    if (!spec.has_field("internalTrafficPolicy")) {
+      spec["internalTrafficPolicy"] = Json::string("Cluster");
+    }
   } else if (resource == "events") {
     std::string now = NowRfc3339();
     if (!obj->has_field("count")) (*obj)["count"] = Json::number(1);
@@ -113,9 +190,14 @@ ApiError ValidateObject(const std::string& resource, const Json& obj) {
                                            "\": a lowercase RFC 1123 subdomain must consist of "
                                            "lower case alphanumeric characters, '-' or '.'"});
   }
+  // ValidateObjectMeta (staging/src/k8s.io/apimachinery/pkg/api/validation/
+  // objectmeta.go): label keys are qualified names and values label values
+  // (metav1validation.ValidateLabels), annotation keys qualified names.
   CheckLabelMap(Field(obj, {"metadata", "labels"}), "metadata.labels", true, &errors);
   CheckLabelMap(Field(obj, {"metadata", "annotations"}), "metadata.annotations", false, &errors);
   if (resource == "services") {
+    // ValidateService (pkg/apis/core/validation/validation.go): the selector
+    // is validated as labels (ValidateLabels on spec.selector).
     CheckLabelMap(Field(obj, {"spec", "selector"}), "spec.selector", true, &errors);
   }
   if (resource == "events") CheckEvent(obj, &errors);

@@ -1,8 +1,9 @@
 // Validation of objects before the store accepts them, with the field paths
 // and messages of the real API server's 422 Invalid responses: object names,
-// label and annotation keys and values, a Service's selector, and the
-// required fields of a core/v1 Event (involvedObject, reason, type Normal or
-// Warning).
+// label and annotation keys and values, a Service's selector, and a core/v1
+// Event as kube-apiserver's legacyValidateEvent checks it (plus a few
+// stricter rules, marked). Each rule's comment names its Kubernetes source.
+// Immutable fields are the store's (store.cc), unknown fields schema.cc's.
 // Callers: the store on create and update. Pure functions.
 #ifndef AMS_HA_TESTS_STANDIN_VALIDATION_H_
 #define AMS_HA_TESTS_STANDIN_VALIDATION_H_

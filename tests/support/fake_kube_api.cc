@@ -47,6 +47,8 @@ const char* FakeKubeApi::MethodName(Method method) {
       return "PatchService";
     case Method::kCreateEvent:
       return "CreateEvent";
+    case Method::kPatchEventSeries:
+      return "PatchEventSeries";
   }
   return "?";
 }
@@ -318,20 +320,57 @@ Status FakeKubeApi::CreateEvent(const Event& event) {
     LogCallLocked(Method::kCreateEvent, detail, failure);
     return failure;
   }
-  // The API server's validation, as HTTP 422 maps to kInvalidArgument.
+  // The API server's validation (legacyValidateEvent, for Events with
+  // eventTime), as HTTP 422 maps to kInvalidArgument.
   Status s;
   if (event.involved_object.name.empty() || event.involved_object.kind.empty()) {
     s = InvalidArgumentError("Event is invalid: involvedObject: Required value");
+  } else if (event.action.empty()) {
+    s = InvalidArgumentError("Event is invalid: action: Required value");
   } else if (event.reason.empty()) {
     s = InvalidArgumentError("Event is invalid: reason: Required value");
+  } else if (event.reporting_component.empty() || event.reporting_instance.empty()) {
+    s = InvalidArgumentError("Event is invalid: reportingController: Required value");
   } else if (event.type != "Normal" && event.type != "Warning") {
     s = InvalidArgumentError("Event is invalid: type: Unsupported value: \"" + event.type + "\"");
+  } else if (event.involved_object.namespace_name != namespace_) {
+    s = InvalidArgumentError("Event is invalid: involvedObject.namespace: does not match");
+  } else {
+    for (const Event& e : events_) {
+      if (!event.name.empty() && e.name == event.name) {
+        s = ConflictError("events \"" + event.name + "\" already exists");
+      }
+    }
   }
   if (s.ok()) {
     events_.push_back(event);
     BumpLocked();
   }
   LogCallLocked(Method::kCreateEvent, detail, s);
+  return s;
+}
+
+Status FakeKubeApi::PatchEventSeries(const Event& event) {
+  RunHook(Method::kPatchEventSeries);
+  WaitOutHang(Method::kPatchEventSeries, nullptr);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string detail = "event=" + event.name + " count=" + std::to_string(event.count);
+  Status s;
+  if (TakeFailureLocked(Method::kPatchEventSeries, &s)) {
+    LogCallLocked(Method::kPatchEventSeries, detail, s);
+    return s;
+  }
+  auto it = std::find_if(events_.begin(), events_.end(),
+                         [&](const Event& e) { return e.name == event.name; });
+  if (it == events_.end()) {
+    s = NotFoundError("events \"" + event.name + "\" not found");
+  } else {
+    it->count = event.count;
+    it->last_time = event.last_time;
+    it->message = event.message;
+    BumpLocked();
+  }
+  LogCallLocked(Method::kPatchEventSeries, detail, s);
   return s;
 }
 

@@ -42,6 +42,7 @@ class FakeKubeApi : public KubeApi {
     kGetService,
     kPatchService,
     kCreateEvent,
+    kPatchEventSeries,
   };
   static const char* MethodName(Method method);
 
@@ -70,6 +71,7 @@ class FakeKubeApi : public KubeApi {
   StatusOr<Service> GetService(const std::string& name) override;
   StatusOr<Service> PatchService(const std::string& name, const ServicePatch& patch) override;
   Status CreateEvent(const Event& event) override;
+  Status PatchEventSeries(const Event& event) override;
 
   // --- State, written as the API server would ---
   // A Running pod in this namespace with a uid and (if `ip` is empty) an IP

@@ -96,6 +96,54 @@ TEST_F(ClusterLoopTest, ElectsRoutesAndAnnouncesTheFirstLeader) {
             reasons.end());
 }
 
+// kubectl describe finds Events by the involved object's uid, so every
+// Event names its object with uid and resourceVersion, the Service's too,
+// with the action and reporting fields the API server requires.
+TEST_F(ClusterLoopTest, EventsNameTheirObjectByUidAndSayWhatWasDone) {
+  controller_->Step();
+  Pass();
+  std::string leader = Selected()[0];
+  std::string service_uid = api_.FindService("ams-leader")->uid;
+  std::string pod_uid = api_.FindPod(leader)->uid;
+  int service_events = 0, pod_events = 0;
+  for (const Event& e : api_.Events()) {
+    EXPECT_FALSE(e.action.empty()) << e.reason;
+    EXPECT_EQ(e.reporting_component, "ams-ha-controller");
+    EXPECT_FALSE(e.reporting_instance.empty());
+    EXPECT_FALSE(e.involved_object.resource_version.empty()) << e.reason;
+    if (e.involved_object.kind == "Service") {
+      ++service_events;
+      EXPECT_EQ(e.involved_object.uid, service_uid);
+    } else {
+      ++pod_events;
+      EXPECT_EQ(e.involved_object.uid, pod_uid);
+    }
+  }
+  EXPECT_EQ(service_events, 1);
+  EXPECT_EQ(pod_events, 1);
+}
+
+// A burst of transitions is one Event per object and reason, its count
+// raised, not one object per transition.
+TEST_F(ClusterLoopTest, RepeatedTransitionsAggregateIntoOneEvent) {
+  controller_->Step();
+  Pass();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(api_.RemovePod(Selected()[0]).ok());
+    Pass();
+    ASSERT_EQ(Selected().size(), 1u);
+  }
+  int leader_elected_on_service = 0;
+  for (const Event& e : api_.Events()) {
+    if (e.reason == "LeaderElected" && e.involved_object.kind == "Service") {
+      ++leader_elected_on_service;
+      EXPECT_EQ(e.count, 3);
+    }
+  }
+  EXPECT_EQ(leader_elected_on_service, 1);
+  EXPECT_GE(api_.CallCount(FakeKubeApi::Method::kPatchEventSeries), 3);
+}
+
 TEST_F(ClusterLoopTest, ADeletedLeaderFailsOverAndIsCountedOnce) {
   controller_->Step();
   Pass();

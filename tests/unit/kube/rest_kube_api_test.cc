@@ -73,31 +73,62 @@ TEST(KubeWireTest, ServicePatchWithoutSelectorLeavesTheSpecAlone) {
             R"({"metadata":{"annotations":{"note":"x"}}})");
 }
 
-TEST(KubeWireTest, EventBodyHasTheFieldsTheApiExpects) {
+TEST(KubeWireTest, EventBodyHasTheFieldsTheApiServerRequiresWithEventTime) {
   Event event;
-  event.involved_object = {"Pod", "ams-1", "ams", "uid-9"};
+  event.name = "ams-1.18fae2769b0fca00";
+  event.involved_object = {"Pod", "ams-1", "ams", "uid-9", "v1", "77"};
   event.reason = "LeaderElected";
+  event.action = "Elect";
   event.message = "ams-1 holds the lease \"AMS\"";
   event.reporting_instance = "controller-0";
-  WallTime now{std::chrono::seconds(1'800'000'000) + std::chrono::microseconds(123456)};
-  EXPECT_EQ(EventBody(event, "default", now),
-            R"({"apiVersion":"v1","count":1,"eventTime":"2027-01-15T08:00:00.123456Z",)"
-            R"("firstTimestamp":"2027-01-15T08:00:00Z","involvedObject":{"apiVersion":"v1",)"
-            R"("kind":"Pod","name":"ams-1","namespace":"ams","uid":"uid-9"},"kind":"Event",)"
-            R"("lastTimestamp":"2027-01-15T08:00:00Z","message":"ams-1 holds the lease \"AMS\"",)"
-            R"("metadata":{"name":"ams-1.18fae2769b0fca00","namespace":"ams"},)"
-            R"("reason":"LeaderElected","reportingComponent":"ams-ha-controller",)"
-            R"("reportingInstance":"controller-0","source":{"component":"ams-ha-controller"},)"
-            R"("type":"Normal"})");
+  event.first_time =
+      WallTime{std::chrono::seconds(1'800'000'000) + std::chrono::microseconds(123456)};
+  event.last_time = event.first_time;
+  EXPECT_EQ(
+      EventBody(event, "default"),
+      R"({"action":"Elect","apiVersion":"v1","count":1,)"
+      R"("eventTime":"2027-01-15T08:00:00.123456Z",)"
+      R"("firstTimestamp":"2027-01-15T08:00:00Z","involvedObject":{"apiVersion":"v1",)"
+      R"("kind":"Pod","name":"ams-1","namespace":"ams","resourceVersion":"77","uid":"uid-9"},)"
+      R"("kind":"Event",)"
+      R"("lastTimestamp":"2027-01-15T08:00:00Z","message":"ams-1 holds the lease \"AMS\"",)"
+      R"("metadata":{"name":"ams-1.18fae2769b0fca00","namespace":"ams"},)"
+      R"("reason":"LeaderElected","reportingComponent":"ams-ha-controller",)"
+      R"("reportingInstance":"controller-0","source":{"component":"ams-ha-controller"},)"
+      R"("type":"Normal"})");
+}
+
+TEST(KubeWireTest, ARepeatedEventCarriesItsSeries) {
+  Event event;
+  event.name = "ams-leader.1";
+  event.involved_object = {"Service", "ams-leader", "ams", "u"};
+  event.message = "routing to ams-2";
+  event.first_time = WallTime{std::chrono::seconds(1'800'000'000)};
+  event.last_time = event.first_time + std::chrono::seconds(90);
+  event.count = 3;
+  EXPECT_EQ(EventSeriesPatch(event),
+            R"({"count":3,"lastTimestamp":"2027-01-15T08:01:30Z","message":"routing to ams-2",)"
+            R"("series":{"count":3,"lastObservedTime":"2027-01-15T08:01:30.000000Z"}})");
+  std::string body = EventBody(event, "ams");
+  EXPECT_NE(body.find(R"("count":3)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("series":{"count":3,"lastObservedTime":"2027-01-15T08:01:30.000000Z"})"),
+            std::string::npos)
+      << body;
 }
 
 TEST(KubeWireTest, EventsAboutObjectsWithoutNamespaceUseTheClients) {
   Event event;
   event.involved_object = {"Service", "ams-leader", "", ""};
   event.reason = "Switchover";
-  std::string body = EventBody(event, "ams", WallTime{});
+  std::string body = EventBody(event, "ams");
   EXPECT_NE(body.find(R"("namespace":"ams")"), std::string::npos) << body;
   EXPECT_EQ(body.find("uid"), std::string::npos) << body;
+  EXPECT_EQ(body.find("series"), std::string::npos) << body;
+}
+
+TEST(KubeWireTest, WritesAskForStrictFieldValidation) {
+  EXPECT_EQ(WithStrictValidation(EventsPath("ams", "e.1")),
+            "/api/v1/namespaces/ams/events/e.1?fieldValidation=Strict");
 }
 
 TEST(KubeWireTest, ParsesThePodFieldsTheControllerUses) {

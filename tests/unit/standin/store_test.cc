@@ -78,22 +78,40 @@ TEST(StoreTest, UpdateThatChangesNothingWritesNothing) {
   EXPECT_EQ(Rv(out), Rv(created));
 }
 
+// As the API server: a rename is 400 (checkName), a new uid 422 (field is
+// immutable), and an update that leaves the uid or timestamps out keeps them.
 TEST(StoreTest, UpdateCannotRenameOrChangeTheUid) {
   Store store(100);
   Json created, out;
   ASSERT_TRUE(store.Create("pods", "ns", PodJson("a", "{}"), &created).ok());
+  auto update = [&](const char* field, const char* value) {
+    return store.Update(
+        "pods", "ns", "a",
+        [&](Json* obj) {
+          (*obj)["metadata"][field] = Json::string(value);
+          return Ok();
+        },
+        &out);
+  };
+  EXPECT_EQ(update("name", "b").code, 400);
+  ApiError uid = update("uid", "u");
+  EXPECT_EQ(uid.code, 422);
+  EXPECT_EQ(uid.message,
+            "Pod \"a\" is invalid: metadata.uid: Invalid value: \"u\": field is immutable");
   ASSERT_TRUE(store
                   .Update(
                       "pods", "ns", "a",
                       [](Json* obj) {
-                        (*obj)["metadata"]["name"] = Json::string("b");
-                        (*obj)["metadata"]["uid"] = Json::string("u");
+                        obj->at("metadata").erase("uid");
+                        obj->at("metadata").erase("creationTimestamp");
+                        (*obj)["metadata"]["labels"]["x"] = Json::string("y");
                         return Ok();
                       },
                       &out)
                   .ok());
-  EXPECT_EQ(out.at("metadata").at("name").as_string(), "a");
   EXPECT_EQ(out.at("metadata").at("uid"), created.at("metadata").at("uid"));
+  EXPECT_EQ(out.at("metadata").at("creationTimestamp"),
+            created.at("metadata").at("creationTimestamp"));
 }
 
 TEST(StoreTest, InvalidLabelValueIsRejected) {
