@@ -75,12 +75,14 @@ struct ProbeConfig {
   milliseconds period{2000};
   milliseconds timeout{1000};
   int failure_threshold = 3;
-  // After the controller elects a pod (or adopts a holder on becoming
-  // active), probe failures of that pod do not count for this long: its AMS
-  // may still be waiting for the previous one to stop (the gate) and then
-  // starting its JVM. 0 for plain manage mode; about max(gate.rowTtl,
-  // gate.stopGracePeriod) + the JVM's start time with the gate (docs/gate.md).
-  milliseconds startup_grace_period{0};
+  // The longest a new leader's AMS may take to start (from its election, or
+  // its adoption by a newly active controller). Until then, probe failures
+  // do not count while the leader's gate reports that it waits for the
+  // previous AMS to stop or is starting AMS, or, without a gate, until the
+  // leader's AMS first answers the probe. Once AMS served, failures count at
+  // once (docs/gate.md, "The controller's side").
+  // Must exceed gate.stopGracePeriod + gate.rowTtl + gate.safetyMargin.
+  milliseconds startup_grace_period{300000};
 };
 
 // Who holds the AMS lease of a cluster:

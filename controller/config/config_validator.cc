@@ -130,6 +130,20 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
                                       D(cl.probe.period) + ")");
     }
   }
+  // A new leader's gate may wait this long for the previous AMS to stop (a
+  // deliberate stop, then the row of a predecessor cut off meanwhile) before
+  // its own AMS starts; a start allowance shorter than that fails such a
+  // leader over before its AMS could ever answer, and the next the same way.
+  const milliseconds predecessor_wait =
+      config.gate.stop_grace_period + config.gate.row_ttl + config.gate.safety_margin;
+  if (manage && cl.probe.enabled && cl.probe.startup_grace_period <= predecessor_wait) {
+    p.Add(at + "probe.startupGracePeriod",
+          "(" + D(cl.probe.startup_grace_period) +
+              ") must be longer than gate.stopGracePeriod + gate.rowTtl + gate.safetyMargin (" +
+              D(predecessor_wait) +
+              "): a new leader's AMS may start only that long after its election, and would "
+              "be failed over before it could serve (the cluster would never settle)");
+  }
   if (manage) {
     for (auto [key, port] : {std::pair<const char*, int>{"table", cl.ports.table},
                              {"optimizing", cl.ports.optimizing},

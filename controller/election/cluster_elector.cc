@@ -4,6 +4,7 @@
 
 #include "common/duration.h"
 #include "election/pod_identity.h"
+#include "gate/ams_gate.h"
 
 namespace amsha {
 namespace {
@@ -38,6 +39,8 @@ const char* FailoverReasonName(FailoverReason reason) {
       return "lease_expired";
     case FailoverReason::kForeignExpired:
       return "foreign_expired";
+    case FailoverReason::kGateLost:
+      return "gate_lost";
   }
   return "unknown";
 }
@@ -56,21 +59,108 @@ void ClusterElector::Reset() {
   followed_node_id_.clear();
   adopting_ = true;
   leaderless_since_.reset();
+  gate_free_since_.reset();
+  gate_seen_live_uid_.clear();
 }
 
-void ClusterElector::GraceProbes(const Pod& leader) {
+std::chrono::milliseconds ClusterElector::GateWindow() const {
+  return config_.probe.period * config_.probe.failure_threshold;
+}
+
+StatusOr<ClusterElector::GateView> ClusterElector::ObserveGate(const Pod& holder) {
+  auto read = store_->Read({config_.name, kGateServiceName});
+  if (!read.ok()) {
+    gate_free_since_.reset();  // staleness counts only over successful reads
+    return read.status();
+  }
+  const std::optional<LeaseRecord>& row = read.value();
+  GateView view = GateView::kNone;
+  const bool names_holder = row && row->node_id && UidFromNodeId(*row->node_id) == holder.uid;
+  if (row && row->Expired()) {
+    view = names_holder && gate_seen_live_uid_ == holder.uid ? GateView::kLapsed : GateView::kFree;
+  } else if (row && !(row->node_id && UidFromNodeId(*row->node_id) == holder.uid)) {
+    view = GateView::kWaiting;
+  } else if (row) {
+    GateReport report = ParseGateReport(row->server_info_json.value_or(""));
+    switch (report.ams) {
+      case GateReport::Ams::kUnknown:
+        view = GateView::kNone;  // a gate that does not report: as without one
+        break;
+      case GateReport::Ams::kServing:
+        view = GateView::kServing;
+        break;
+      case GateReport::Ams::kStarting:
+        view = GateView::kStarting;
+        break;
+      case GateReport::Ams::kStopped:
+        // Took the row, has not started AMS yet; or AMS exited.
+        view = report.ams_started_at_ms == 0 ? GateView::kStarting : GateView::kStopped;
+        break;
+      case GateReport::Ams::kUnresponsive:
+      case GateReport::Ams::kStopping:
+        view = GateView::kStopped;
+        break;
+    }
+  }
+  if (view == GateView::kStarting || view == GateView::kServing || view == GateView::kStopped) {
+    gate_seen_live_uid_ = holder.uid;
+  }
+  if (view == GateView::kFree) {
+    if (!gate_free_since_ || gate_free_uid_ != holder.uid) {
+      gate_free_since_ = clock_->Now();
+      gate_free_uid_ = holder.uid;
+    }
+  } else {
+    gate_free_since_.reset();
+  }
+  // Probe failures do not count while the holder's AMS legitimately starts:
+  // its gate waits for the previous AMS to stop or is starting its own, or
+  // there is no gate to ask (then until its first answer). All capped by
+  // probe.startupGracePeriod from the start of the term.
+  switch (view) {
+    case GateView::kNone:
+    case GateView::kWaiting:
+    case GateView::kStarting:
+      health_->SetStarting(holder.uid, true);
+      break;
+    case GateView::kServing:
+      health_->MarkServed(holder.uid);
+      health_->SetStarting(holder.uid, false);
+      break;
+    case GateView::kFree:
+    case GateView::kLapsed:
+    case GateView::kStopped:
+      health_->SetStarting(holder.uid, false);
+      break;
+  }
+  return view;
+}
+
+void ClusterElector::StartTerm(const Pod& leader) {
   // A new term starts with a clean count: failures the pod collected when it
   // led before must not fail it over again the moment it is elected (with
   // two such pods the lease would bounce between them at once).
-  health_->GraceProbes(leader.uid, clock_->Now() + config_.probe.startup_grace_period);
+  health_->StartTerm(leader.uid, clock_->Now() + config_.probe.startup_grace_period);
+  if (gate_seen_live_uid_ == leader.uid) gate_seen_live_uid_.clear();
 }
 
-ClusterElector::Judgement ClusterElector::Judge(const Pod* holder) const {
+void ClusterElector::EndTerm(const std::string& uid) {
+  // The lease left this pod: what its probes said belongs to the term that
+  // ended, and must not keep it from being elected again (it may be the
+  // only candidate once it is Ready).
+  if (!uid.empty()) health_->EndTerm(uid);
+}
+
+ClusterElector::Judgement ClusterElector::Judge(const Pod* holder, GateView gate) const {
   if (!holder) return {Health::kLost, FailoverReason::kPodDeleted, "leader pod is gone"};
   if (holder->Terminating()) {
     return {Health::kLost, FailoverReason::kPodDeleted,
             "leader pod " + holder->name + " is terminating"};
   }
+  // NotReady within its grace is only Suspect: what the gate row and the
+  // probe say can still make the pod Lost before the grace ends (a leader
+  // whose gate was fenced turns NotReady too, and must not wait for it).
+  std::optional<Judgement> not_ready;
   if (!holder->ready || holder->pod_ip.empty()) {
     auto since = health_->NotReadySince(holder->uid);
     auto for_how_long = since ? clock_->Now() - *since : std::chrono::nanoseconds(0);
@@ -79,18 +169,45 @@ ClusterElector::Judgement ClusterElector::Judge(const Pod* holder) const {
     if (for_how_long >= config_.not_ready_grace_period) {
       return {Health::kLost, FailoverReason::kNotReady, why};
     }
-    return {Health::kSuspect, FailoverReason::kNotReady, why};
+    not_ready = Judgement{Health::kSuspect, FailoverReason::kNotReady, why};
+  }
+  if (gate == GateView::kLapsed) {
+    // The gate guarantees its AMS is dead before its row can expire (it
+    // releases the row after AMS exited; its fence kills AMS before the
+    // row's ttl runs out): no need to wait for probes.
+    return {Health::kLost, FailoverReason::kGateLost,
+            "the gate row of leader pod " + holder->name +
+                " lapsed (released, or not renewed within gate.rowTtl): its AMS is not running"};
+  }
+  if (gate == GateView::kFree && gate_free_since_ &&
+      clock_->Now() - *gate_free_since_ >= GateWindow()) {
+    return {Health::kLost, FailoverReason::kGateLost,
+            "the gate of leader pod " + holder->name + " has held no live gate row for " +
+                Ms(clock_->Now() - *gate_free_since_) +
+                " (the gate is dead or cut off from the database; window " +
+                FormatDuration(GateWindow()) + ")"};
   }
   if (config_.probe.enabled) {
     int failures = health_->ConsecutiveProbeFailures(holder->uid);
     std::string why = "leader pod " + holder->name + " failed " + std::to_string(failures) +
                       " probe(s) in a row (threshold " +
                       std::to_string(config_.probe.failure_threshold) + ")";
+    if (gate == GateView::kServing) {
+      // Its gate, alive, sees AMS answer from inside the pod: whatever stops
+      // our probe lies between this controller and the pod.
+      if (not_ready) return *not_ready;
+      Judgement alive{Health::kAlive, FailoverReason::kProbeFailed, ""};
+      alive.unreachable = failures >= config_.probe.failure_threshold;
+      if (alive.unreachable) alive.why = why + ", but its gate reports AMS serving";
+      return alive;
+    }
     if (failures >= config_.probe.failure_threshold) {
       return {Health::kLost, FailoverReason::kProbeFailed, why};
     }
+    if (not_ready) return *not_ready;
     if (failures > 0) return {Health::kSuspect, FailoverReason::kProbeFailed, why};
   }
+  if (not_ready) return *not_ready;
   return {Health::kAlive, FailoverReason::kPodDeleted, ""};
 }
 
@@ -107,8 +224,8 @@ std::vector<const Pod*> ClusterElector::Candidates(const std::vector<Pod>& pods,
   const bool probing = config_.probe.enabled;
   std::sort(out.begin(), out.end(), [this, probing](const Pod* a, const Pod* b) {
     if (probing) {
-      bool a_failed = health_->ConsecutiveProbeFailures(a->uid) > 0;
-      bool b_failed = health_->ConsecutiveProbeFailures(b->uid) > 0;
+      bool a_failed = health_->FailedWhenLastLed(a->uid);
+      bool b_failed = health_->FailedWhenLastLed(b->uid);
       if (a_failed != b_failed) return b_failed;
     }
     bool a_known = !a->ready_transition_time.empty();
@@ -127,6 +244,7 @@ ElectionOutcome ClusterElector::Step(const std::vector<Pod>& pods,
   ElectionOutcome outcome;
   auto read = store_->Read(key());
   if (!read.ok()) {
+    gate_free_since_.reset();  // staleness counts only over successful reads
     outcome.status = read.status();
     outcome.summary = "cannot read the lease: " + read.status().message();
     return outcome;
@@ -156,10 +274,20 @@ ElectionOutcome ClusterElector::Step(const std::vector<Pod>& pods,
     // A controller that just became active cannot know when this holder
     // was elected: its AMS may still be starting. Delays a failover, never
     // causes one.
-    GraceProbes(*holder);
+    StartTerm(*holder);
   }
   grace_adopted_holder_ = false;
-  Judgement judgement = Judge(holder);
+  GateView gate = GateView::kNone;
+  if (holder) {
+    auto observed = ObserveGate(*holder);
+    if (!observed.ok()) {
+      outcome.status = observed.status();
+      outcome.summary = "cannot read the gate row: " + observed.status().message();
+      return outcome;
+    }
+    gate = observed.value();
+  }
+  Judgement judgement = Judge(holder, gate);
   if (switchover_to && holder && *switchover_to != holder->name) {
     std::vector<const Pod*> candidates = Candidates(pods, uid);
     auto target = std::find_if(candidates.begin(), candidates.end(),
@@ -192,6 +320,8 @@ ElectionOutcome ClusterElector::Step(const std::vector<Pod>& pods,
   }
   ElectionOutcome renewed = RenewHolder(*record, *holder);
   renewed.switchover_rejected = outcome.switchover_rejected;
+  renewed.leader_unreachable = judgement.unreachable;
+  if (judgement.unreachable) renewed.summary += "; " + judgement.why;
   return renewed;
 }
 
@@ -201,18 +331,18 @@ ElectionOutcome ClusterElector::TakeEmpty(const LeaseRecord* record, const std::
   if (record) outcome.record = *record;
   const bool was_held = record && record->node_id && !record->node_id->empty();
   const Pod* next = nullptr;
-  if (holder) {
-    Judgement j = Judge(holder);
-    if (j.health == Health::kAlive) {
-      next = holder;  // no preemption: the live holder takes its lease back
-    } else if (j.health == Health::kSuspect) {
-      outcome.routing = ElectionOutcome::Routing::kKeep;
-      outcome.summary = "lease expired; waiting: " + j.why;
-      return outcome;
-    }
+  if (holder && Judge(holder).health == Health::kAlive) {
+    next = holder;  // no preemption: the live holder takes its lease back
+  } else if (was_held) {
+    // The term of the expired (or released) holder is over, and so is the
+    // probe history collected in it: it may not keep a pod that is Ready
+    // again from being elected, even when that pod is the only candidate.
+    // It is chosen after the others (FailedWhenLastLed) and starts a new
+    // term with a clean count.
+    EndTerm(holder ? holder->uid : UidFromNodeId(*record->node_id));
   }
   if (!next) {
-    std::vector<const Pod*> candidates = Candidates(pods, holder ? holder->uid : "");
+    std::vector<const Pod*> candidates = Candidates(pods, "");
     if (candidates.empty()) {
       outcome.routing = ElectionOutcome::Routing::kRouteNone;
       outcome.summary = "no candidate: no pod is Ready, not terminating and with a pod IP";
@@ -233,7 +363,10 @@ ElectionOutcome ClusterElector::TakeEmpty(const LeaseRecord* record, const std::
   last_renew_ = clock_->Now();
   renewed_node_id_ = lease_holder.node_id;
   const bool new_holder = !was_held || *record->node_id != lease_holder.node_id;
-  if (new_holder || grace_adopted_holder_) GraceProbes(*next);
+  // An expired or released lease ended its term: taking it, even for the
+  // same pod, starts a new one (what its gate showed in the old term, a
+  // lapsed row among it, must not end the new term at once).
+  StartTerm(*next);
   grace_adopted_holder_ = false;
   if (new_holder) {
     outcome.transitioned = true;
@@ -258,6 +391,7 @@ ElectionOutcome ClusterElector::ReplaceHolder(const LeaseRecord& record, const P
     // Nobody can take over: expire the lease so that the next Ready pod can
     // acquire it, and route to no pod meanwhile.
     Status released = store_->Release(key(), *record.node_id, record.version);
+    if (released.ok()) EndTerm(UidFromNodeId(*record.node_id));
     outcome.status = released;
     outcome.routing =
         released.ok() ? ElectionOutcome::Routing::kRouteNone : ElectionOutcome::Routing::kKeep;
@@ -288,7 +422,8 @@ ElectionOutcome ClusterElector::ReplaceHolder(const LeaseRecord& record, const P
   if (holder) outcome.previous_pod = holder->name;
   outcome.summary =
       std::string("handed over to ") + successor->name + " (" + FailoverReasonName(reason) + ")";
-  GraceProbes(*successor);
+  EndTerm(UidFromNodeId(*record.node_id));
+  StartTerm(*successor);
   last_renew_ = clock_->Now();
   renewed_node_id_ = next.node_id;
   MaybePublish(outcome);
@@ -337,7 +472,8 @@ void ClusterElector::MaybePublish(ElectionOutcome& outcome) {
   LeaseHolder optimizing = table;
   optimizing.server_info_json =
       ServerInfoJson(leader.pod_ip, config_.ports.optimizing, config_.ports.rest);
-  Status published = store_->PublishServiceInfo(config_.name, table, optimizing);
+  Status published = store_->PublishServiceInfo(config_.name, *outcome.record->node_id,
+                                                outcome.record->version, table, optimizing);
   if (published.ok()) {
     published_node_id_ = *outcome.record->node_id;
   } else {

@@ -16,8 +16,11 @@
 // in this step is ever routed to; when the database cannot be reached the
 // outcome says "keep the current routing". Time comes from the injected
 // Clock; lease expiry is judged by the database clock (LeaseRecord).
-// A pod it elects (or a holder it adopts after Reset) gets
-// probe.startupGracePeriod before failed probes count (HealthTracker).
+// A pod it elects (or a holder it adopts after Reset) starts a term:
+// probe history of earlier terms never judges it, and failed probes do not
+// count while its AMS starts (HealthTracker). When a term ends (hand-over,
+// release, expiry) its failures only make the pod come last among
+// candidates: a Ready pod is never kept from being elected by them.
 //
 // In `mode: follow` AMS elects itself (Amoro's ha.type: database) and the
 // step only reads: it routes to the one pod whose IP is the unexpired
@@ -42,6 +45,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "election/gate_report.h"
 #include "election/health_tracker.h"
 #include "kube/kube_types.h"
 #include "lease/lease_store.h"
@@ -56,6 +60,7 @@ enum class FailoverReason {
   kSwitchover,
   kLeaseExpired,
   kForeignExpired,
+  kGateLost,  // the leader's gate stopped renewing its row (dead, or cut off)
 };
 const char* FailoverReasonName(FailoverReason reason);
 
@@ -80,6 +85,11 @@ struct ElectionOutcome {
   std::string previous_pod;  // its pod name, when known
 
   RenewResult renew = RenewResult::kNone;
+  // The controller's probe of the leader fails probe.failureThreshold times
+  // in a row while the leader's gate, alive, reports its AMS serving from
+  // inside the pod: the fault is between the controller and the pod, and
+  // the leader is kept.
+  bool leader_unreachable = false;
   // node_id of an unexpired holder that is not one of our pods.
   std::optional<std::string> foreign_holder;
   // Follow mode: set while the lease has had no holder for longer than
@@ -117,8 +127,24 @@ class ClusterElector {
     Health health;
     FailoverReason reason = FailoverReason::kPodDeleted;
     std::string why;
+    bool unreachable = false;
   };
-  Judgement Judge(const Pod* holder) const;
+  // What the gate row (cluster, AMS_GATE) says about the holder's AMS.
+  enum class GateView {
+    kNone,      // no gate row at all: AMS is not under the gate (fallback)
+    kWaiting,   // another pod's live gate holds the row: the holder's gate
+                // waits for that AMS to stop
+    kFree,      // the row is expired or released: no live gate holds it
+    kLapsed,    // ... and it was the holder's own gate's row, seen live in
+                // this term: that gate let it lapse, so (by the gate's fence)
+                // its AMS is dead
+    kStarting,  // the holder's live gate holds it and is starting AMS
+    kServing,   // ... and its local probe of AMS answers
+    kStopped,   // ... and AMS is not running (stopped, stopping, unresponsive)
+  };
+  StatusOr<GateView> ObserveGate(const Pod& holder);
+  Judgement Judge(const Pod* holder, GateView gate = GateView::kNone) const;
+  std::chrono::milliseconds GateWindow() const;
   std::vector<const Pod*> Candidates(const std::vector<Pod>& pods,
                                      const std::string& exclude_uid) const;
   ElectionOutcome TakeEmpty(const LeaseRecord* record, const std::vector<Pod>& pods,
@@ -128,7 +154,8 @@ class ClusterElector {
   ElectionOutcome RenewHolder(const LeaseRecord& record, const Pod& holder);
   void MaybePublish(ElectionOutcome& outcome);
   ElectionOutcome Follow(const std::optional<LeaseRecord>& record, const std::vector<Pod>& pods);
-  void GraceProbes(const Pod& leader);
+  void StartTerm(const Pod& leader);
+  void EndTerm(const std::string& uid);
 
   ClusterConfig config_;
   LeaseStore* store_;
@@ -146,6 +173,13 @@ class ClusterElector {
   bool adopting_ = true;  // the first follow step after Reset announces nothing
   // Follow mode: since when no AMS holds the lease while Ready pods exist.
   std::optional<MonoTime> leaderless_since_;
+  // Since when (this process's clock, on successive successful reads) the
+  // holder `gate_free_uid_` has had no live gate row.
+  std::optional<MonoTime> gate_free_since_;
+  std::string gate_free_uid_;
+  // The holder whose own gate this elector has seen holding the gate row
+  // live in its current term ("" for none).
+  std::string gate_seen_live_uid_;
 };
 
 }  // namespace amsha

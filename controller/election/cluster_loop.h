@@ -8,7 +8,9 @@
 // a thread, woken early by pod changes and failed probes; a second thread
 // probes the current leader. Nothing is written until the pod cache has
 // synced (an empty cache is not "the leader is gone"), and nothing is
-// written to Kubernetes once the replica stops being active. In follow
+// written to Kubernetes once the replica stops being active: the deadline
+// is checked before every request (FencedKubeApi). A 409 on the Service
+// starts a new pass at once, which re-reads the lease and decides again. In follow
 // mode it neither probes nor reads or answers switchover requests.
 // Thread safety: Start/Stop/Wake from any thread; RunOnce from one thread.
 #ifndef AMS_HA_ELECTION_CLUSTER_LOOP_H_
@@ -31,6 +33,7 @@
 #include "election/prober.h"
 #include "election/switchover.h"
 #include "kube/event_recorder.h"
+#include "kube/fenced_kube_api.h"
 #include "kube/kube_api.h"
 #include "kube/pod_watcher.h"
 #include "lease/lease_store.h"
@@ -70,8 +73,9 @@ class ClusterLoop {
   MonoTime LastPass() const;
 
  private:
-  void Act(const ElectionOutcome& outcome, const std::vector<Pod>& pods, MonoTime step_start,
-           const std::optional<SwitchoverRequest>& switchover);
+  // Returns the routing's status (kConflict: the Service changed under us).
+  Status Act(const ElectionOutcome& outcome, const std::vector<Pod>& pods, MonoTime step_start,
+             const std::optional<SwitchoverRequest>& switchover);
   void Announce(const ElectionOutcome& outcome, double seconds);
   void AnswerSwitchover(const SwitchoverRequest& request, bool done, const std::string& message);
   void EmitEvent(const std::string& kind, const std::string& name, const std::string& uid,
@@ -84,6 +88,9 @@ class ClusterLoop {
   const ClusterConfig cluster_;
   const std::chrono::milliseconds pass_interval_;
   Deps deps_;
+  // deps_.api behind the fence "still the active controller", checked
+  // before every write request; every Kubernetes write goes through it.
+  FencedKubeApi api_;
   HealthTracker health_;
   ClusterElector elector_;
   RoutingReconciler reconciler_;
@@ -93,6 +100,10 @@ class ClusterLoop {
   bool was_active_ = false;
   std::string announced_foreign_;
   bool announced_no_campaign_ = false;
+  // Set while the loop has reported a leader the controller cannot reach
+  // but whose gate vouches for it; the probe thread then logs its failures
+  // at debug level only.
+  std::atomic<bool> announced_unreachable_{false};
 
   mutable std::mutex mu_;
   std::condition_variable wake_cv_;

@@ -37,6 +37,9 @@ class MetricsSink {
   // ams_ha_no_ams_campaigning{ams_cluster}: 1 while, in follow mode, no AMS
   // has held the lease for longer than leaseTtl although Ready pods exist.
   virtual void NoCampaign(const std::string& cluster, bool on) = 0;
+  // ams_ha_leader_unreachable{ams_cluster}: 1 while this controller's probe
+  // of the leader fails but the leader's gate reports its AMS serving.
+  virtual void LeaderUnreachable(const std::string& cluster, bool unreachable) = 0;
   // ams_ha_controller_active{identity}.
   virtual void ControllerActive(const std::string& identity, bool active) = 0;
   // ams_ha_db_up and ams_ha_db_errors_total.
@@ -56,6 +59,7 @@ class NullMetricsSink : public MetricsSink {
   void RoutedPods(const std::string&, int) override {}
   void ForeignHolder(const std::string&, bool) override {}
   void NoCampaign(const std::string&, bool) override {}
+  void LeaderUnreachable(const std::string&, bool) override {}
   void ControllerActive(const std::string&, bool) override {}
   void DatabaseUp(bool) override {}
   void DatabaseError() override {}

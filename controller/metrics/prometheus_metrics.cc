@@ -32,7 +32,8 @@ constexpr char kLeaderPodLabel[] = "leader_pod";  // the AMS leader pod
 // The `reason` label: FailoverReasonName() of every FailoverReason (a unit
 // test keeps the two lists equal).
 const char* const kFailoverReasons[] = {"pod_deleted", "not_ready",     "probe_failed",
-                                        "switchover",  "lease_expired", "foreign_expired"};
+                                        "switchover",  "lease_expired", "foreign_expired",
+                                        "gate_lost"};
 const char* const kRenewalResults[] = {"ok", "conflict", "error"};
 // The request/response verbs of RestKubeApi (watch streams are not timed).
 const char* const kTimedKubeVerbs[] = {"list", "get", "patch", "create"};
@@ -88,7 +89,7 @@ struct PrometheusMetrics::Impl {
         failovers(pm::BuildCounter()
                       .Name("ams_ha_failovers_total")
                       .Help("Times the leader was replaced, by reason: pod_deleted, not_ready, "
-                            "probe_failed, switchover, lease_expired, foreign_expired")
+                            "probe_failed, switchover, lease_expired, foreign_expired, gate_lost")
                       .Register(registry)),
         failover_duration(pm::BuildHistogram()
                               .Name("ams_ha_failover_duration_seconds")
@@ -134,6 +135,11 @@ struct PrometheusMetrics::Impl {
                         .Help("Follow mode: 1 while no AMS has held the lease for longer than "
                               "leaseTtl although Ready AMS pods exist (none campaigns; restart "
                               "them)")
+                        .Register(registry)),
+        unreachable(pm::BuildGauge()
+                        .Name("ams_ha_leader_unreachable")
+                        .Help("1 while this controller cannot reach the leader's REST port but "
+                              "the leader's gate reports its AMS serving: the leader is kept")
                         .Register(registry)),
         active(pm::BuildGauge()
                    .Name("ams_ha_controller_active")
@@ -182,6 +188,7 @@ struct PrometheusMetrics::Impl {
       ready_pods.Add({{kClusterLabel, cluster}});
       foreign.Add({{kClusterLabel, cluster}});
       no_campaign.Add({{kClusterLabel, cluster}});
+      unreachable.Add({{kClusterLabel, cluster}});
     }
     for (const char* verb : kTimedKubeVerbs) kube_duration.Add({{"verb", verb}}, kKubeBuckets);
   }
@@ -200,6 +207,7 @@ struct PrometheusMetrics::Impl {
   pm::Family<pm::Gauge>& ready_pods;
   pm::Family<pm::Gauge>& foreign;
   pm::Family<pm::Gauge>& no_campaign;
+  pm::Family<pm::Gauge>& unreachable;
   pm::Family<pm::Gauge>& active;
   pm::Gauge& db_up;
   pm::Counter& db_errors;
@@ -276,6 +284,12 @@ void PrometheusMetrics::ForeignHolder(const std::string& cluster, bool present) 
 void PrometheusMetrics::NoCampaign(const std::string& cluster, bool on) {
   Safely("ams_ha_no_ams_campaigning", [&] {
     impl_->no_campaign.Add({{kClusterLabel, cluster}}).Set(on ? 1 : 0);
+  });
+}
+
+void PrometheusMetrics::LeaderUnreachable(const std::string& cluster, bool unreachable) {
+  Safely("ams_ha_leader_unreachable", [&] {
+    impl_->unreachable.Add({{kClusterLabel, cluster}}).Set(unreachable ? 1 : 0);
   });
 }
 

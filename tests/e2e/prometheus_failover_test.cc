@@ -532,7 +532,7 @@ TEST_F(PrometheusE2eTest, PrometheusCountsEveryFailoverAndEveryDashboardAndAlert
       prometheus_->ByLabel(kByReason, "reason", t0);
   ASSERT_FALSE(std::isnan(failovers_before));
   ASSERT_FALSE(std::isnan(durations_before));
-  ASSERT_EQ(by_reason_before.size(), 6u) << "every reason exists from the start";
+  ASSERT_EQ(by_reason_before.size(), 7u) << "every reason exists from the start";
 
   // 1. switchover
   std::string leader = Leader();
@@ -624,9 +624,9 @@ TEST_F(PrometheusE2eTest, PrometheusCountsEveryFailoverAndEveryDashboardAndAlert
   // Exactly the five failovers caused, by reason, each timed.
   EXPECT_EQ(prometheus_->Scalar(kFailovers, t1) - failovers_before, 5.0);
   std::map<std::string, double> by_reason = prometheus_->ByLabel(kByReason, "reason", t1);
-  const std::map<std::string, double> expected = {{"switchover", 1},    {"pod_deleted", 1},
-                                                  {"not_ready", 2},     {"probe_failed", 1},
-                                                  {"lease_expired", 0}, {"foreign_expired", 0}};
+  const std::map<std::string, double> expected = {
+      {"switchover", 1},    {"pod_deleted", 1},     {"not_ready", 2}, {"probe_failed", 1},
+      {"lease_expired", 0}, {"foreign_expired", 0}, {"gate_lost", 0}};
   for (const auto& [reason, count] : expected) {
     EXPECT_EQ(by_reason[reason] - by_reason_before.at(reason), count) << reason;
   }

@@ -135,13 +135,18 @@ Status E2eCluster::WriteConfig() {
     << "\n  retryPeriod: " << options_.retry_period << "\n"
     << "metrics:\n  address: 127.0.0.1:0\n"
     << "clusters:\n  - name: " << options_.cluster << "\n    podSelector: app=amoro\n"
+    << (options_.controller_rest_port == 0
+            ? ""
+            : "    ports:\n      rest: " + std::to_string(options_.controller_rest_port) + "\n")
     << "    leaseTtl: " << options_.lease_ttl
     << "\n    heartbeatInterval: " << options_.heartbeat_interval
     << "\n    notReadyGracePeriod: " << options_.not_ready_grace
     << "\n    probe:\n      enabled: " << (options_.probe ? "true" : "false")
     << "\n      period: " << options_.probe_period << "\n      timeout: " << options_.probe_timeout
     << "\n      failureThreshold: " << options_.probe_failure_threshold
-    << "\n      startupGracePeriod: " << options_.probe_startup_grace
+    << (options_.probe_startup_grace.empty()
+            ? ""
+            : "\n      startupGracePeriod: " + options_.probe_startup_grace)
     << "\n    mode: " << options_.mode << "\n"
     << options_.extra_yaml;
   return f ? Status::Ok() : InternalError("cannot write " + config_path_);

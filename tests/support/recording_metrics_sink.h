@@ -47,6 +47,10 @@ class RecordingMetricsSink : public MetricsSink {
     std::lock_guard<std::mutex> l(mu_);
     no_campaign[cluster] = on;
   }
+  void LeaderUnreachable(const std::string& cluster, bool unreachable) override {
+    std::lock_guard<std::mutex> l(mu_);
+    leader_unreachable[cluster] = unreachable;
+  }
   void ControllerActive(const std::string& identity, bool active) override {
     std::lock_guard<std::mutex> l(mu_);
     controller_active[identity] = active;
@@ -73,6 +77,7 @@ class RecordingMetricsSink : public MetricsSink {
   std::map<std::string, int> routed;
   std::map<std::string, bool> foreign;
   std::map<std::string, bool> no_campaign;
+  std::map<std::string, bool> leader_unreachable;
   std::map<std::string, bool> controller_active;
   bool db_up = false;
   int db_errors = 0;

@@ -174,7 +174,7 @@ TEST(ConfigLoaderTest, TheGateSectionModeAndStartupGraceHaveTheDocumentedDefault
   EXPECT_EQ(c->gate.readiness_port, 1631);
   EXPECT_TRUE(c->gate.listen);
   EXPECT_EQ(c->clusters[0].mode, ClusterMode::kManage);
-  EXPECT_EQ(c->clusters[0].probe.startup_grace_period, std::chrono::seconds(0));
+  EXPECT_EQ(c->clusters[0].probe.startup_grace_period, std::chrono::minutes(5));
 }
 
 TEST(ConfigLoaderTest, ReadsTheGateSectionModeAndStartupGrace) {

@@ -127,6 +127,13 @@ INSTANTIATE_TEST_SUITE_P(
                c.clusters[0].lease_ttl = seconds(60);
              },
              "must be longer than 1.2 x controller.retryPeriod (8s500ms)"},
+        Case{"AStartAllowanceShorterThanAPredecessorsStopCannotSettle",
+             [](Config& c) { c.clusters[0].probe.startup_grace_period = seconds(39); },
+             "clusters[0].probe.startupGracePeriod: (39s) must be longer than "
+             "gate.stopGracePeriod + gate.rowTtl + gate.safetyMargin (39s)"},
+        Case{"NoStartAllowanceAtAllCannotSettle",
+             [](Config& c) { c.clusters[0].probe.startup_grace_period = seconds(0); },
+             "would be failed over before it could serve (the cluster would never settle)"},
         Case{"LeaseTtlTooShortForATakeover",
              [](Config& c) { c.clusters[0].lease_ttl = seconds(27); },
              "clusters[0].leaseTtl: (27s) must be longer than controller.leaseDuration + "
