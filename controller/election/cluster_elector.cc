@@ -57,11 +57,18 @@ void ClusterElector::Reset() {
   adopting_ = true;
 }
 
-void ClusterElector::GraceProbes(const Pod& leader) {
+void ClusterElector::StartTerm(const Pod& leader) {
   // A new term starts with a clean count: failures the pod collected when it
   // led before must not fail it over again the moment it is elected (with
   // two such pods the lease would bounce between them at once).
-  health_->GraceProbes(leader.uid, clock_->Now() + config_.probe.startup_grace_period);
+  health_->StartTerm(leader.uid, clock_->Now() + config_.probe.startup_grace_period);
+}
+
+void ClusterElector::EndTerm(const std::string& uid) {
+  // The lease left this pod: what its probes said belongs to the term that
+  // ended, and must not keep it from being elected again (it may be the
+  // only candidate once it is Ready).
+  if (!uid.empty()) health_->EndTerm(uid);
 }
 
 ClusterElector::Judgement ClusterElector::Judge(const Pod* holder) const {
@@ -106,8 +113,8 @@ std::vector<const Pod*> ClusterElector::Candidates(const std::vector<Pod>& pods,
   const bool probing = config_.probe.enabled;
   std::sort(out.begin(), out.end(), [this, probing](const Pod* a, const Pod* b) {
     if (probing) {
-      bool a_failed = health_->ConsecutiveProbeFailures(a->uid) > 0;
-      bool b_failed = health_->ConsecutiveProbeFailures(b->uid) > 0;
+      bool a_failed = health_->FailedWhenLastLed(a->uid);
+      bool b_failed = health_->FailedWhenLastLed(b->uid);
       if (a_failed != b_failed) return b_failed;
     }
     bool a_known = !a->ready_transition_time.empty();
@@ -155,7 +162,7 @@ ElectionOutcome ClusterElector::Step(const std::vector<Pod>& pods,
     // A controller that just became active cannot know when this holder
     // was elected: its AMS may still be starting. Delays a failover, never
     // causes one.
-    GraceProbes(*holder);
+    StartTerm(*holder);
   }
   grace_adopted_holder_ = false;
   Judgement judgement = Judge(holder);
@@ -200,18 +207,18 @@ ElectionOutcome ClusterElector::TakeEmpty(const LeaseRecord* record, const std::
   if (record) outcome.record = *record;
   const bool was_held = record && record->node_id && !record->node_id->empty();
   const Pod* next = nullptr;
-  if (holder) {
-    Judgement j = Judge(holder);
-    if (j.health == Health::kAlive) {
-      next = holder;  // no preemption: the live holder takes its lease back
-    } else if (j.health == Health::kSuspect) {
-      outcome.routing = ElectionOutcome::Routing::kKeep;
-      outcome.summary = "lease expired; waiting: " + j.why;
-      return outcome;
-    }
+  if (holder && Judge(holder).health == Health::kAlive) {
+    next = holder;  // no preemption: the live holder takes its lease back
+  } else if (was_held) {
+    // The term of the expired (or released) holder is over, and so is the
+    // probe history collected in it: it may not keep a pod that is Ready
+    // again from being elected, even when that pod is the only candidate.
+    // It is chosen after the others (FailedWhenLastLed) and starts a new
+    // term with a clean count.
+    EndTerm(holder ? holder->uid : UidFromNodeId(*record->node_id));
   }
   if (!next) {
-    std::vector<const Pod*> candidates = Candidates(pods, holder ? holder->uid : "");
+    std::vector<const Pod*> candidates = Candidates(pods, "");
     if (candidates.empty()) {
       outcome.routing = ElectionOutcome::Routing::kRouteNone;
       outcome.summary = "no candidate: no pod is Ready, not terminating and with a pod IP";
@@ -232,7 +239,7 @@ ElectionOutcome ClusterElector::TakeEmpty(const LeaseRecord* record, const std::
   last_renew_ = clock_->Now();
   renewed_node_id_ = lease_holder.node_id;
   const bool new_holder = !was_held || *record->node_id != lease_holder.node_id;
-  if (new_holder || grace_adopted_holder_) GraceProbes(*next);
+  if (new_holder || grace_adopted_holder_ || next != holder) StartTerm(*next);
   grace_adopted_holder_ = false;
   if (new_holder) {
     outcome.transitioned = true;
@@ -257,6 +264,7 @@ ElectionOutcome ClusterElector::ReplaceHolder(const LeaseRecord& record, const P
     // Nobody can take over: expire the lease so that the next Ready pod can
     // acquire it, and route to no pod meanwhile.
     Status released = store_->Release(key(), *record.node_id, record.version);
+    if (released.ok()) EndTerm(UidFromNodeId(*record.node_id));
     outcome.status = released;
     outcome.routing =
         released.ok() ? ElectionOutcome::Routing::kRouteNone : ElectionOutcome::Routing::kKeep;
@@ -287,7 +295,8 @@ ElectionOutcome ClusterElector::ReplaceHolder(const LeaseRecord& record, const P
   if (holder) outcome.previous_pod = holder->name;
   outcome.summary =
       std::string("handed over to ") + successor->name + " (" + FailoverReasonName(reason) + ")";
-  GraceProbes(*successor);
+  EndTerm(UidFromNodeId(*record.node_id));
+  StartTerm(*successor);
   last_renew_ = clock_->Now();
   renewed_node_id_ = next.node_id;
   MaybePublish(outcome);
@@ -336,7 +345,8 @@ void ClusterElector::MaybePublish(ElectionOutcome& outcome) {
   LeaseHolder optimizing = table;
   optimizing.server_info_json =
       ServerInfoJson(leader.pod_ip, config_.ports.optimizing, config_.ports.rest);
-  Status published = store_->PublishServiceInfo(config_.name, table, optimizing);
+  Status published = store_->PublishServiceInfo(config_.name, *outcome.record->node_id,
+                                                outcome.record->version, table, optimizing);
   if (published.ok()) {
     published_node_id_ = *outcome.record->node_id;
   } else {

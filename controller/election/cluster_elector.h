@@ -16,8 +16,11 @@
 // in this step is ever routed to; when the database cannot be reached the
 // outcome says "keep the current routing". Time comes from the injected
 // Clock; lease expiry is judged by the database clock (LeaseRecord).
-// A pod it elects (or a holder it adopts after Reset) gets
-// probe.startupGracePeriod before failed probes count (HealthTracker).
+// A pod it elects (or a holder it adopts after Reset) starts a term:
+// probe history of earlier terms never judges it, and failed probes do not
+// count while its AMS starts (HealthTracker). When a term ends (hand-over,
+// release, expiry) its failures only make the pod come last among
+// candidates: a Ready pod is never kept from being elected by them.
 //
 // In `mode: follow` AMS elects itself (Amoro's ha.type: database) and the
 // step only reads: it routes to the one pod whose IP is the unexpired
@@ -118,7 +121,8 @@ class ClusterElector {
   ElectionOutcome RenewHolder(const LeaseRecord& record, const Pod& holder);
   void MaybePublish(ElectionOutcome& outcome);
   ElectionOutcome Follow(const std::optional<LeaseRecord>& record, const std::vector<Pod>& pods);
-  void GraceProbes(const Pod& leader);
+  void StartTerm(const Pod& leader);
+  void EndTerm(const std::string& uid);
 
   ClusterConfig config_;
   LeaseStore* store_;

@@ -29,9 +29,10 @@ ClusterLoop::ClusterLoop(const Config& config, ClusterConfig cluster, Deps deps)
       pass_interval_(std::min(
           {config.controller.retry_period, cluster_.heartbeat_interval, milliseconds(1000)})),
       deps_(deps),
+      api_(deps.api, [controller = deps.controller] { return controller->IsActive(); }),
       health_(deps.clock),
       elector_(cluster_, deps.store, deps.clock, &health_),
-      reconciler_(cluster_, config.labels, deps.api),
+      reconciler_(cluster_, config.labels, &api_),
       backoff_(milliseconds(100), config.controller.retry_period) {}
 
 ClusterLoop::~ClusterLoop() { Stop(); }
@@ -92,10 +93,24 @@ milliseconds ClusterLoop::RunOnce() {
   if (outcome.record && outcome.record->lease_expire_ts_ms) {
     deps_.metrics->LeaseExpiry(cluster_.name, *outcome.record->lease_expire_ts_ms / 1000.0);
   }
-  // The step may have taken long: never write to Kubernetes once inactive.
+  // The step may have taken long: write nothing to Kubernetes once
+  // inactive (and api_ checks again before every request of Act).
   if (!deps_.controller->IsActive()) return pass_interval_;
-  Act(outcome, pods, step_start, switchover);
+  Status routed = Act(outcome, pods, step_start, switchover);
 
+  if (outcome.status.ok() && routed.IsConflict()) {
+    // The Service changed between our read and our patch: whatever the
+    // patch carried may be stale. Decide again from a fresh read of the
+    // lease at once, the first time; conflicts that keep coming back off.
+    bool first = backoff_.attempts() == 0;
+    milliseconds wait = first ? milliseconds(0) : backoff_.Next();
+    if (first) {
+      backoff_.Next();
+      Log(LogLevel::kInfo, "Service changed under the controller; deciding again",
+          {{"cluster", cluster_.name}, {"detail", routed.message()}});
+    }
+    return wait;
+  }
   if (!outcome.status.ok()) {
     // A conflict means the row moved: read it again at once, the first
     // time. Conflicts that keep coming (another writer fighting over the
@@ -116,8 +131,8 @@ milliseconds ClusterLoop::RunOnce() {
   return pass_interval_;
 }
 
-void ClusterLoop::Act(const ElectionOutcome& outcome, const std::vector<Pod>& pods,
-                      MonoTime step_start, const std::optional<SwitchoverRequest>& switchover) {
+Status ClusterLoop::Act(const ElectionOutcome& outcome, const std::vector<Pod>& pods,
+                        MonoTime step_start, const std::optional<SwitchoverRequest>& switchover) {
   deps_.metrics->ForeignHolder(cluster_.name, outcome.foreign_holder.has_value());
   if (outcome.foreign_holder && *outcome.foreign_holder != announced_foreign_) {
     announced_foreign_ = *outcome.foreign_holder;
@@ -135,14 +150,17 @@ void ClusterLoop::Act(const ElectionOutcome& outcome, const std::vector<Pod>& po
     announced_foreign_.clear();
   }
 
-  if (outcome.routing == ElectionOutcome::Routing::kKeep) return;
+  if (outcome.routing == ElectionOutcome::Routing::kKeep) return Status::Ok();
   const Pod* leader = outcome.routing == ElectionOutcome::Routing::kRouteTo && outcome.leader
                           ? &*outcome.leader
                           : nullptr;
   std::string node_id = leader && outcome.record ? outcome.record->node_id.value_or("") : "";
   RoutingResult routed = reconciler_.Reconcile(leader, node_id, pods, WallNowRfc3339());
   deps_.metrics->RoutedPods(cluster_.name, static_cast<int>(routed.routed.size()));
-  if (!routed.status.ok()) {
+  if (FencedKubeApi::IsFenced(routed.status)) {
+    Log(LogLevel::kInfo, "routing stopped: this replica's controller lease may have expired",
+        {{"cluster", cluster_.name}, {"detail", routed.status.message()}});
+  } else if (!routed.status.ok() && !routed.status.IsConflict()) {
     Log(LogLevel::kWarn, "routing incomplete; retrying",
         {{"cluster", cluster_.name}, {"error", routed.status.ToString()}});
   }
@@ -181,6 +199,7 @@ void ClusterLoop::Act(const ElectionOutcome& outcome, const std::vector<Pod>& po
       AnswerSwitchover(*switchover, false, *outcome.switchover_rejected);
     }
   }
+  return routed.status;
 }
 
 void ClusterLoop::Announce(const ElectionOutcome& outcome, double seconds) {
@@ -236,14 +255,14 @@ void ClusterLoop::EmitEvent(const std::string& kind, const std::string& name,
   Event event;
   event.involved_object.kind = kind;
   event.involved_object.name = name;
-  event.involved_object.namespace_name = deps_.api->Namespace();
+  event.involved_object.namespace_name = api_.Namespace();
   event.involved_object.uid = uid;
   event.reason = reason;
   event.message = message;
   event.type = warning ? "Warning" : "Normal";
   event.reporting_instance = identity_;
-  Status s = deps_.api->CreateEvent(event);
-  if (!s.ok()) {
+  Status s = api_.CreateEvent(event);
+  if (!s.ok() && !FencedKubeApi::IsFenced(s)) {
     Log(LogLevel::kWarn, "cannot record Event",
         {{"reason", reason}, {"object", kind + "/" + name}, {"error", s.ToString()}});
   }
@@ -262,7 +281,7 @@ void ClusterLoop::ProbeOnce() {
   bool counted = health_.RecordProbe(leader->uid, ok);
   if (!ok && !counted) {
     // A freshly elected leader's AMS may still be starting.
-    Log(LogLevel::kDebug, "leader probe failed within probe.startupGracePeriod; not counted",
+    Log(LogLevel::kDebug, "leader probe failed while its AMS starts; not counted",
         {{"cluster", cluster_.name}, {"pod", leader->name}});
   } else if (!ok) {
     Log(LogLevel::kWarn, "leader probe failed",

@@ -8,7 +8,9 @@
 // a thread, woken early by pod changes and failed probes; a second thread
 // probes the current leader. Nothing is written until the pod cache has
 // synced (an empty cache is not "the leader is gone"), and nothing is
-// written to Kubernetes once the replica stops being active. In follow
+// written to Kubernetes once the replica stops being active: the deadline
+// is checked before every request (FencedKubeApi). A 409 on the Service
+// starts a new pass at once, which re-reads the lease and decides again. In follow
 // mode it neither probes nor reads or answers switchover requests.
 // Thread safety: Start/Stop/Wake from any thread; RunOnce from one thread.
 #ifndef AMS_HA_ELECTION_CLUSTER_LOOP_H_
@@ -30,6 +32,7 @@
 #include "election/health_tracker.h"
 #include "election/prober.h"
 #include "election/switchover.h"
+#include "kube/fenced_kube_api.h"
 #include "kube/kube_api.h"
 #include "kube/pod_watcher.h"
 #include "lease/lease_store.h"
@@ -69,8 +72,9 @@ class ClusterLoop {
   MonoTime LastPass() const;
 
  private:
-  void Act(const ElectionOutcome& outcome, const std::vector<Pod>& pods, MonoTime step_start,
-           const std::optional<SwitchoverRequest>& switchover);
+  // Returns the routing's status (kConflict: the Service changed under us).
+  Status Act(const ElectionOutcome& outcome, const std::vector<Pod>& pods, MonoTime step_start,
+             const std::optional<SwitchoverRequest>& switchover);
   void Announce(const ElectionOutcome& outcome, double seconds);
   void AnswerSwitchover(const SwitchoverRequest& request, bool done, const std::string& message);
   void EmitEvent(const std::string& kind, const std::string& name, const std::string& uid,
@@ -82,6 +86,9 @@ class ClusterLoop {
   const ClusterConfig cluster_;
   const std::chrono::milliseconds pass_interval_;
   Deps deps_;
+  // deps_.api behind the fence "still the active controller", checked
+  // before every write request; every Kubernetes write goes through it.
+  FencedKubeApi api_;
   HealthTracker health_;
   ClusterElector elector_;
   RoutingReconciler reconciler_;

@@ -58,9 +58,14 @@ class LeaseStore {
   virtual Status Release(const LeaseKey& key, const std::string& node_id, int32_t version) = 0;
 
   // Upserts the TABLE_SERVICE and OPTIMIZING_SERVICE rows of `cluster_name`
-  // with the leader's info (each with its own thriftBindPort), in one
-  // transaction, as Amoro's leader does on gaining leadership.
+  // with the leader's info (each with its own thriftBindPort), as Amoro's
+  // leader does on gaining leadership, only if the cluster's AMS row is
+  // held by `holder_node_id` at `holder_version` and unexpired, judged in
+  // the same statement: a controller that decided on a row that has moved
+  // since cannot publish a stale leader. kConflict otherwise (nothing
+  // written).
   virtual Status PublishServiceInfo(const std::string& cluster_name,
+                                    const std::string& holder_node_id, int32_t holder_version,
                                     const LeaseHolder& table_service,
                                     const LeaseHolder& optimizing_service) = 0;
 };

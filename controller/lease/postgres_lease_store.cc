@@ -31,7 +31,7 @@ namespace {
 // a one-row subquery joined into it, so WHERE, SET and RETURNING agree on a
 // single instant:
 //  - not now()/transaction_timestamp(): frozen at BEGIN, so it is stale
-//    inside PublishServiceInfo's transaction, or when a pooler keeps a
+//    inside a transaction, or when a pooler keeps a
 //    transaction open;
 //  - not a bare clock_timestamp() at each use: it is volatile and re-read at
 //    every reference, so the expiry test and the new expiry could differ;
@@ -135,17 +135,33 @@ struct Statements {
                           " AS db"
                           " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
                           " AND l.version = $4::int RETURNING l.cluster_name")},
+        // Both service rows, only while the AMS row is held by $2 at
+        // version $3 and unexpired. FOR SHARE: a hand-over that committed
+        // after this statement's snapshot is seen (the lock re-checks the
+        // row's newest version, which then fails the condition), and one
+        // that has not committed yet waits until this statement has.
         publish{"amsha_publish",
-                "INSERT INTO " + t +
+                "WITH holder AS (SELECT 1 FROM " + t + " AS h CROSS JOIN " + kDbNow +
+                    " AS hdb WHERE h.cluster_name = $1 AND h.service_name = '" +
+                    std::string(kAmsServiceName) +
+                    "' AND h.node_id = $2 AND h.version = $3::int"
+                    " AND h.lease_expire_ts > hdb.now_ms FOR SHARE OF h)"
+                    " INSERT INTO " +
+                    t +
                     " AS l (cluster_name, service_name, node_id, node_ip,"
                     " server_info_json, version, updated_at)"
-                    " SELECT $1, $2, $3, $4, $5, 0, db.now_ms FROM " +
+                    " SELECT $1, v.service_name, v.node_id, v.node_ip, v.info, 0, db.now_ms"
+                    " FROM (VALUES ('" +
+                    std::string(kTableServiceName) + "', $4::text, $5::text, $6::text), ('" +
+                    std::string(kOptimizingServiceName) +
+                    "', $7::text, $8::text, $9::text)) AS v(service_name, node_id, node_ip, info)"
+                    " CROSS JOIN " +
                     kDbNow +
-                    " AS db"
+                    " AS db WHERE EXISTS (SELECT 1 FROM holder)"
                     " ON CONFLICT (cluster_name, service_name) DO UPDATE SET"
                     " node_id = EXCLUDED.node_id, node_ip = EXCLUDED.node_ip,"
                     " server_info_json = EXCLUDED.server_info_json, version = l.version + 1,"
-                    " updated_at = EXCLUDED.updated_at"} {}
+                    " updated_at = EXCLUDED.updated_at RETURNING l.service_name"} {}
 
   Statement read, create_row, acquire, renew, renew_info, hand_over, release, publish;
 
@@ -536,18 +552,23 @@ Status PostgresLeaseStore::Release(const LeaseKey& key, const std::string& node_
 }
 
 Status PostgresLeaseStore::PublishServiceInfo(const std::string& cluster_name,
+                                              const std::string& holder_node_id,
+                                              int32_t holder_version,
                                               const LeaseHolder& table_service,
                                               const LeaseHolder& optimizing_service) {
   if (cluster_name.empty()) return InvalidArgumentError("empty cluster name");
-  return impl_->Call(PostgresErrorContext::Operation::kLease, 3, [&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    for (const auto& [service, holder] :
-         {std::pair<const char*, const LeaseHolder*>{kTableServiceName, &table_service},
-          {kOptimizingServiceName, &optimizing_service}}) {
-      tx.exec_prepared(impl_->sql().publish.name, cluster_name, service, holder->node_id,
-                       holder->node_ip, holder->server_info_json);
+  return impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    pqxx::result r =
+        tx.exec_prepared(impl_->sql().publish.name, cluster_name, holder_node_id, holder_version,
+                         table_service.node_id, table_service.node_ip,
+                         table_service.server_info_json, optimizing_service.node_id,
+                         optimizing_service.node_ip, optimizing_service.server_info_json);
+    if (r.empty()) {
+      return ConflictError(LeaseName({cluster_name, kAmsServiceName}) + " is not held by \"" +
+                           holder_node_id + "\" at version " + std::to_string(holder_version) +
+                           ", or has expired: service info not published");
     }
-    tx.commit();
     return Status::Ok();
   });
 }

@@ -80,7 +80,10 @@ class PostgresLeaseStore : public LeaseStore {
                                  int32_t version, const LeaseHolder& to,
                                  std::chrono::milliseconds ttl) override;
   Status Release(const LeaseKey& key, const std::string& node_id, int32_t version) override;
-  Status PublishServiceInfo(const std::string& cluster_name, const LeaseHolder& table_service,
+  // One statement: the AMS row is locked FOR SHARE and checked, then both
+  // service rows are upserted (see the .cc).
+  Status PublishServiceInfo(const std::string& cluster_name, const std::string& holder_node_id,
+                            int32_t holder_version, const LeaseHolder& table_service,
                             const LeaseHolder& optimizing_service) override;
 
   // Creates the table and its indexes if absent (PostgresSchemaDdlFor(table),

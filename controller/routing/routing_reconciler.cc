@@ -53,8 +53,10 @@ RoutingResult RoutingReconciler::Reconcile(const Pod* leader, const std::string&
 
 Status RoutingReconciler::PatchService(const Pod* leader, const std::string& node_id,
                                        const std::string& transition_time, RoutingResult* result) {
-  // One retry on 409: someone wrote the Service between our read and patch.
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  // No retry here on 409 (someone wrote the Service between our read and
+  // patch): the decision this patch carries may be stale. The conflict goes
+  // back to the cluster loop, which reads the lease again and decides anew.
+  {
     auto service = api_->GetService(cluster_.service);
     if (!service.ok()) {
       if (service.status().code() == StatusCode::kNotFound) {
@@ -79,7 +81,8 @@ Status RoutingReconciler::PatchService(const Pod* leader, const std::string& nod
     }
     if (!patched.status().IsConflict()) return patched.status();
   }
-  return ConflictError("Service " + cluster_.service + " kept changing under the controller");
+  return ConflictError("Service " + cluster_.service +
+                       " changed between the controller's read and its patch");
 }
 
 }  // namespace amsha

@@ -10,7 +10,9 @@
 //   3. every other pod's labels (role=follower).
 // A failed write does not stop the later ones (a leader that cannot be
 // labelled still must not keep the old pod routed); the first error is
-// returned so that the loop retries with backoff.
+// returned so that the loop retries with backoff. A 409 on the Service
+// patch is returned as kConflict and never retried here: the loop re-reads
+// the lease and decides again rather than re-applying a stale decision.
 // Thread-compatible: one cluster loop drives it.
 #ifndef AMS_HA_ROUTING_ROUTING_RECONCILER_H_
 #define AMS_HA_ROUTING_ROUTING_RECONCILER_H_

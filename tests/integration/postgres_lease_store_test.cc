@@ -20,12 +20,14 @@
 #include <vector>
 
 #include "support/postgres_environment.h"
+#include "support/sql_session.h"
 
 namespace amsha {
 namespace {
 
 using std::chrono::milliseconds;
 using testing::PostgresEnvironment;
+using testing::SqlSession;
 
 const auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
 
@@ -283,10 +285,19 @@ TEST_F(PostgresLeaseStoreTest, ReleaseFailsForAStaleVersion) {
 TEST_F(PostgresLeaseStoreTest, PublishServiceInfoUpsertsBothServiceRows) {
   LeaseHolder table{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1260, 1630)};
   LeaseHolder optimizing{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1261, 1630)};
-  ASSERT_TRUE(store_->PublishServiceInfo(key_.cluster_name, table, optimizing).ok());
+  auto a = store_->Acquire(key_, {"a:1261:uuid", "10.0.0.1", "{}"}, kLongTtl);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(
+      store_->PublishServiceInfo(key_.cluster_name, "a:1261:uuid", a->version, table, optimizing)
+          .ok());
   LeaseHolder table2{"b:1261:uuid", "10.0.0.2", ServerInfoJson("10.0.0.2", 1260, 1630)};
   LeaseHolder optimizing2{"b:1261:uuid", "10.0.0.2", ServerInfoJson("10.0.0.2", 1261, 1630)};
-  ASSERT_TRUE(store_->PublishServiceInfo(key_.cluster_name, table2, optimizing2).ok());
+  auto b = store_->HandOver(key_, "a:1261:uuid", a->version, {"b:1261:uuid", "10.0.0.2", "{}"},
+                            kLongTtl);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  Status published =
+      store_->PublishServiceInfo(key_.cluster_name, "b:1261:uuid", b->version, table2, optimizing2);
+  ASSERT_TRUE(published.ok()) << published.ToString();
   for (const auto& [service, holder] :
        {std::pair<const char*, LeaseHolder>{kTableServiceName, table2},
         {kOptimizingServiceName, optimizing2}}) {
@@ -301,9 +312,85 @@ TEST_F(PostgresLeaseStoreTest, PublishServiceInfoUpsertsBothServiceRows) {
     EXPECT_LE(row.updated_at_ms, row.db_now_ms) << service;
   }
   // The election row is not touched.
-  auto ams = store_->Read(key_);
-  ASSERT_TRUE(ams.ok());
-  EXPECT_FALSE(ams->has_value());
+  EXPECT_EQ(MustRead().version, b->version);
+}
+
+// A controller that decided on an AMS row that has moved since (another
+// controller handed it over, or it renewed meanwhile, or it expired) cannot
+// publish its stale leader: the condition is judged in the same statement.
+TEST_F(PostgresLeaseStoreTest, AStalePublishOfServiceInfoIsRefusedAndWritesNothing) {
+  LeaseHolder a_table{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1260, 1630)};
+  LeaseHolder a_opt{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1261, 1630)};
+  LeaseHolder b_table{"b:1261:uuid", "10.0.0.2", ServerInfoJson("10.0.0.2", 1260, 1630)};
+  LeaseHolder b_opt{"b:1261:uuid", "10.0.0.2", ServerInfoJson("10.0.0.2", 1261, 1630)};
+  EXPECT_EQ(store_->PublishServiceInfo(key_.cluster_name, "a:1261:uuid", 1, a_table, a_opt).code(),
+            StatusCode::kConflict)
+      << "no AMS row at all";
+  auto a = store_->Acquire(key_, {"a:1261:uuid", "10.0.0.1", "{}"}, kLongTtl);
+  ASSERT_TRUE(a.ok());
+  auto b = store_->HandOver(key_, "a:1261:uuid", a->version, {"b:1261:uuid", "10.0.0.2", "{}"},
+                            kLongTtl);
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(
+      store_->PublishServiceInfo(key_.cluster_name, "b:1261:uuid", b->version, b_table, b_opt)
+          .ok());
+  // The old holder at its old version: refused.
+  EXPECT_EQ(store_->PublishServiceInfo(key_.cluster_name, "a:1261:uuid", a->version, a_table, a_opt)
+                .code(),
+            StatusCode::kConflict);
+  // The right holder at a version that has moved (renewed since): refused.
+  auto renewed = store_->Renew(key_, "b:1261:uuid", b->version, kLongTtl);
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_EQ(store_->PublishServiceInfo(key_.cluster_name, "b:1261:uuid", b->version, a_table, a_opt)
+                .code(),
+            StatusCode::kConflict);
+  // An expired lease: refused.
+  ASSERT_TRUE(store_->Release(key_, "b:1261:uuid", renewed->version).ok());
+  EXPECT_EQ(store_
+                ->PublishServiceInfo(key_.cluster_name, "b:1261:uuid", renewed->version + 1,
+                                     a_table, a_opt)
+                .code(),
+            StatusCode::kConflict);
+  for (const char* service : {kTableServiceName, kOptimizingServiceName}) {
+    auto read = store_->Read(LeaseKey{key_.cluster_name, service});
+    ASSERT_TRUE(read.ok() && read->has_value()) << service;
+    EXPECT_EQ((*read)->node_id, "b:1261:uuid") << service << ": nothing stale was written";
+    EXPECT_EQ((*read)->version, 0) << service << ": written once";
+  }
+}
+
+// A publish waits for a hand-over in flight on another connection and then
+// finds the row moved: it never commits service info for the old holder.
+TEST_F(PostgresLeaseStoreTest, APublishRacingAHandOverSeesTheCommittedHandOver) {
+  auto a = store_->Acquire(key_, {"a:1261:uuid", "10.0.0.1", "{}"}, kLongTtl);
+  ASSERT_TRUE(a.ok());
+  auto session = SqlSession::Open(PostgresEnvironment::server().admin_url());
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  SqlSession& locker = **session;
+  // Hold the AMS row locked as an uncommitted hand-over would, then commit
+  // the hand-over while our publish waits for the lock.
+  ASSERT_TRUE(locker.Exec("BEGIN").ok());
+  ASSERT_TRUE(locker
+                  .Exec("SELECT 1 FROM ha_lease WHERE cluster_name = '" + key_.cluster_name +
+                        "' AND service_name = 'AMS' FOR UPDATE")
+                  .ok());
+  Status publish_status;
+  std::thread publisher([&] {
+    LeaseHolder t{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1260, 1630)};
+    publish_status = store_->PublishServiceInfo(key_.cluster_name, "a:1261:uuid", a->version, t, t);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(locker
+                  .Exec("UPDATE ha_lease SET node_id = 'b:1261:uuid', version = version + 1"
+                        " WHERE cluster_name = '" +
+                        key_.cluster_name + "' AND service_name = 'AMS'")
+                  .ok());
+  ASSERT_TRUE(locker.Exec("COMMIT").ok());
+  publisher.join();
+  EXPECT_EQ(publish_status.code(), StatusCode::kConflict) << publish_status.ToString();
+  auto table = store_->Read(LeaseKey{key_.cluster_name, kTableServiceName});
+  ASSERT_TRUE(table.ok());
+  EXPECT_FALSE(table->has_value()) << "nothing published for the old holder";
 }
 
 TEST_F(PostgresLeaseStoreTest, InvalidInputIsRejectedBeforeReachingTheDatabase) {

@@ -125,11 +125,20 @@ Status FakeLeaseStore::Release(const LeaseKey& key, const std::string& node_id, 
 }
 
 Status FakeLeaseStore::PublishServiceInfo(const std::string& cluster_name,
+                                          const std::string& holder_node_id, int32_t holder_version,
                                           const LeaseHolder& table_service,
                                           const LeaseHolder& optimizing_service) {
   std::lock_guard<std::mutex> lock(mu_);
   Status s = Enter("PublishServiceInfo", {cluster_name, ""});
   if (!s.ok()) return s;
+  // As PostgresLeaseStore: only while the AMS row is held by the caller's
+  // holder at the caller's version, unexpired.
+  auto ams = rows_.find({cluster_name, kAmsServiceName});
+  if (ams == rows_.end() || !ams->second.HeldBy(holder_node_id) ||
+      ams->second.version != holder_version || Stamp(ams->second).Expired()) {
+    return ConflictError("AMS row of " + cluster_name + " is not held by " + holder_node_id +
+                         " at version " + std::to_string(holder_version));
+  }
   for (auto [service, holder] :
        {std::pair<const char*, const LeaseHolder*>{kTableServiceName, &table_service},
         {kOptimizingServiceName, &optimizing_service}}) {

@@ -36,7 +36,8 @@ class FakeLeaseStore : public LeaseStore {
                                  int32_t version, const LeaseHolder& to,
                                  std::chrono::milliseconds ttl) override;
   Status Release(const LeaseKey& key, const std::string& node_id, int32_t version) override;
-  Status PublishServiceInfo(const std::string& cluster_name, const LeaseHolder& table_service,
+  Status PublishServiceInfo(const std::string& cluster_name, const std::string& holder_node_id,
+                            int32_t holder_version, const LeaseHolder& table_service,
                             const LeaseHolder& optimizing_service) override;
 
   // Knobs.

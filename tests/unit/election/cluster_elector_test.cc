@@ -241,6 +241,66 @@ TEST_F(ClusterElectorTest, APodThatFailedItsProbesWhenItLedIsChosenLast) {
   EXPECT_EQ(Step().leader->name, "ams-0");
 }
 
+// Issue 10, "stuck with no leader": the only candidate's AMS crashes (its
+// probes fail), its gate exits and restarts so the pod is NotReady for a few
+// seconds, the lease is released; then the pod is Ready again. Whatever the
+// probes said in the term that ended, it must be elected again within
+// leaseTtl + 2 x heartbeat (the AMS start comes on top, in the gate).
+class StuckWithNoLeaderTest : public ClusterElectorTest,
+                              public ::testing::WithParamInterface<int> {};
+
+TEST_P(StuckWithNoLeaderTest, TheOnlyCandidateIsElectedAgainOnceItIsReady) {
+  const int failures = GetParam();
+  pods_ = {PodBuilder("ams-0").ReadySince("2026-01-01T00:00:01Z")};
+  ASSERT_EQ(Step().leader->name, "ams-0");
+  health_.RecordProbe("uid-ams-0", true);  // its AMS served
+  clock_.Advance(seconds(3));
+  ASSERT_FALSE(Step().transitioned);
+  // The AMS crashes: the probe fails `failures` times before the gate exits.
+  for (int i = 0; i < failures; ++i) health_.RecordProbe("uid-ams-0", false);
+  PodNamed("ams-0").ready = false;  // the gate restarts: /readyz fails
+  for (int i = 0; i < 7; ++i) {
+    clock_.Advance(seconds(1));
+    Step();
+  }
+  ASSERT_EQ(HolderPod(), "") << "lost (NotReady or probe) with nobody to take over: released";
+  PodNamed("ams-0").ready = true;
+  PodNamed("ams-0").ready_transition_time = "2026-01-01T00:01:00Z";
+  const MonoTime ready_at = clock_.Now();
+  const auto bound = cluster_.lease_ttl + 2 * cluster_.heartbeat_interval;
+  while (HolderPod().empty() && clock_.Now() - ready_at <= bound) {
+    Step();
+    clock_.Advance(milliseconds(500));
+  }
+  ASSERT_EQ(HolderPod(), "ams-0") << "the Ready sole candidate was never elected";
+  // Its new term starts clean: an AMS that starts and serves keeps the lease.
+  health_.RecordProbe("uid-ams-0", true);
+  for (int i = 0; i < 30; ++i) {
+    clock_.Advance(seconds(1));
+    ElectionOutcome o = Step();
+    EXPECT_FALSE(o.transitioned) << o.summary;
+    EXPECT_EQ(o.routing, Routing::kRouteTo);
+  }
+  EXPECT_EQ(HolderPod(), "ams-0");
+}
+
+INSTANTIATE_TEST_SUITE_P(FailuresBeforeTheGateExited, StuckWithNoLeaderTest,
+                         ::testing::Values(1, 2, 3, 5));
+
+TEST_F(ClusterElectorTest, AnExpiredLeaseOfASuspectHolderDoesNotBlockTheElection) {
+  ElectFirst();  // ams-1
+  health_.RecordProbe("uid-ams-1", true);
+  health_.RecordProbe("uid-ams-1", false);  // Suspect: one failure
+  store_.SetUnavailable(true);
+  clock_.Advance(cluster_.lease_ttl + seconds(1));
+  Step();
+  store_.SetUnavailable(false);
+  ElectionOutcome o = Step();
+  EXPECT_EQ(o.routing, Routing::kRouteTo) << o.summary;
+  ASSERT_TRUE(o.leader.has_value()) << o.summary;
+  EXPECT_EQ(o.leader->name, "ams-2") << "the suspect holder's term ended; it comes last";
+}
+
 TEST_F(ClusterElectorTest, ProbeFailuresDoNotCountWhenTheProbeIsDisabled) {
   cluster_.probe.enabled = false;
   elector_ = std::make_unique<ClusterElector>(cluster_, &store_, &clock_, &health_);

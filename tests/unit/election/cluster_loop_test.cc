@@ -239,5 +239,52 @@ TEST_F(ClusterLoopTest, ConflictsThatKeepComingBackOffInsteadOfSpinning) {
       << "a success resets the streak";
 }
 
+TEST_F(ClusterLoopTest, NoWriteLeavesOnceTheControllerLeaseCouldHaveExpiredMidPass) {
+  controller_->Step();
+  SyncPods();
+  // The first request of the pass stalls past renewDeadline: by the time it
+  // returns, another replica may hold the controller lease.
+  bool stalled = false;
+  api_.SetCallHook([&](FakeKubeApi::Method method) {
+    if (method == FakeKubeApi::Method::kPatchPodLabels && !stalled) {
+      stalled = true;
+      clock_.Advance(config_.controller.renew_deadline);
+    }
+  });
+  loop_->RunOnce();
+  api_.SetCallHook(nullptr);
+  EXPECT_EQ(api_.CallCount(FakeKubeApi::Method::kPatchPodLabels), 1)
+      << "only the request sent before the deadline";
+  EXPECT_EQ(api_.CallCount(FakeKubeApi::Method::kPatchService), 0);
+  EXPECT_EQ(api_.CallCount(FakeKubeApi::Method::kCreateEvent), 0);
+  EXPECT_TRUE(Selected().empty());
+}
+
+TEST_F(ClusterLoopTest, AConflictOnTheServiceRereadsTheLeaseAndDecidesAgain) {
+  controller_->Step();
+  SyncPods();
+  // While the pass patches the Service for the pod it elected, the lease
+  // moves to another pod (another writer) and the Service changes: 409.
+  std::string moved_to;
+  api_.SetCallHook([&](FakeKubeApi::Method method) {
+    if (method != FakeKubeApi::Method::kPatchService || !moved_to.empty()) return;
+    auto row = store_.Row({"prod", kAmsServiceName});
+    ASSERT_TRUE(row && row->node_id);
+    for (const Pod& p : api_.Pods()) {
+      if (UidFromNodeId(*row->node_id) != p.uid) moved_to = p.name;
+    }
+    store_.Put({"prod", kAmsServiceName}, HolderFor(*api_.FindPod(moved_to), config_.clusters[0]),
+               config_.clusters[0].lease_ttl);
+    api_.FailNext(FakeKubeApi::Method::kPatchService, 1, ConflictError("409"));
+  });
+  EXPECT_EQ(loop_->RunOnce(), milliseconds(0)) << "decides again at once";
+  EXPECT_EQ(api_.CallCount(FakeKubeApi::Method::kPatchService), 1)
+      << "the stale decision is not re-applied";
+  EXPECT_TRUE(Selected().empty());
+  api_.SetCallHook(nullptr);
+  Pass();
+  EXPECT_EQ(Selected(), std::vector<std::string>{moved_to}) << "routes where the lease now is";
+}
+
 }  // namespace
 }  // namespace amsha

@@ -56,7 +56,8 @@ class PartitionedStore : public LeaseStore {
     if (cut_) return Down();
     return db_->Release(key, node_id, version);
   }
-  Status PublishServiceInfo(const std::string&, const LeaseHolder&, const LeaseHolder&) override {
+  Status PublishServiceInfo(const std::string&, const std::string&, int32_t, const LeaseHolder&,
+                            const LeaseHolder&) override {
     return InternalError("gates never publish");
   }
 

@@ -117,11 +117,12 @@ TEST_F(RoutingReconcilerTest, AMissingServiceIsReportedWithTheFix) {
       << r.status.message();
 }
 
-TEST_F(RoutingReconcilerTest, RetriesOnceWhenTheServiceChangedBetweenReadAndWrite) {
+TEST_F(RoutingReconcilerTest, AConflictOnTheServiceIsReturnedNotRetriedWithTheOldDecision) {
   api_.FailNext(FakeKubeApi::Method::kPatchService, 1, ConflictError("409"));
   RoutingResult r = RouteTo("ams-2");
-  EXPECT_TRUE(r.status.ok()) << r.status.ToString();
-  EXPECT_EQ(Selected(), std::vector<std::string>{"ams-2"});
+  EXPECT_TRUE(r.status.IsConflict()) << r.status.ToString();
+  EXPECT_EQ(api_.CallCount(FakeKubeApi::Method::kPatchService), 1);
+  EXPECT_TRUE(Selected().empty()) << "the caller re-reads the lease and decides again";
 }
 
 TEST_F(RoutingReconcilerTest, TheServicePatchIsGuardedByTheResourceVersionJustRead) {
