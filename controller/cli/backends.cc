@@ -1,11 +1,14 @@
 #include "cli/backends.h"
 
+#include "common/logging.h"
 #include "kube/kube_connection.h"
+#include "lease/mysql_lease_store.h"
+#include "lease/mysql_url.h"
 
 namespace amsha {
 
-PostgresConnectionOptions DatabaseOptions(const Config& config) {
-  PostgresConnectionOptions options;
+LeaseDatabaseOptions DatabaseOptions(const Config& config) {
+  LeaseDatabaseOptions options;
   options.url = config.database.url;
   options.password = config.database.password;
   options.connect_timeout = config.database.connect_timeout;
@@ -13,8 +16,31 @@ PostgresConnectionOptions DatabaseOptions(const Config& config) {
   return options;
 }
 
-StatusOr<std::unique_ptr<PostgresLeaseStore>> OpenLeaseStore(const Config& config) {
-  return PostgresLeaseStore::Create(DatabaseOptions(config));
+bool UsesMysql(const Config& config) { return IsMysqlUrl(config.database.url); }
+
+StatusOr<std::unique_ptr<SqlLeaseStore>> OpenLeaseStore(const Config& config) {
+  if (UsesMysql(config)) {
+    auto store = MysqlLeaseStore::Create(DatabaseOptions(config));
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
+  }
+  auto store = PostgresLeaseStore::Create(DatabaseOptions(config));
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
+}
+
+StatusOr<std::unique_ptr<LeaseChangeNotifier>> OpenLeaseNotifier(const Config& config,
+                                                                 const std::string& cluster) {
+  if (!config.gate.listen || UsesMysql(config)) {
+    if (config.gate.listen) {
+      Log(LogLevel::kInfo, "MySQL has no LISTEN/NOTIFY: the gate polls the lease",
+          {{"pollInterval", std::to_string(config.gate.poll_interval.count()) + "ms"}});
+    }
+    return std::unique_ptr<LeaseChangeNotifier>(std::make_unique<PollingNotifier>());
+  }
+  auto listening = PostgresLeaseNotifier::Create(DatabaseOptions(config), cluster);
+  if (!listening.ok()) return listening.status();
+  return std::unique_ptr<LeaseChangeNotifier>(std::move(listening).value());
 }
 
 StatusOr<std::unique_ptr<RestKubeApi>> OpenKubeApi(const Config& config,

@@ -79,17 +79,12 @@ int RunGate(const ParsedFlags& flags) {
     Log(LogLevel::kError, "database: " + store.status().message());
     return kExitFailure;
   }
-  std::unique_ptr<LeaseChangeNotifier> notifier;
-  if (config.gate.listen) {
-    auto listening = PostgresLeaseNotifier::Create(DatabaseOptions(config), name);
-    if (!listening.ok()) {
-      Log(LogLevel::kError, "database: " + listening.status().message());
-      return kExitFailure;
-    }
-    notifier = std::move(listening).value();
-  } else {
-    notifier = std::make_unique<PollingNotifier>();
+  auto opened = OpenLeaseNotifier(config, name);
+  if (!opened.ok()) {
+    Log(LogLevel::kError, "database: " + opened.status().message());
+    return kExitFailure;
   }
+  std::unique_ptr<LeaseChangeNotifier> notifier = std::move(opened).value();
   AmsProcess ams(flags.rest);
   GateLoop::Deps deps;
   deps.store = store->get();

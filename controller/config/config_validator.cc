@@ -5,6 +5,7 @@
 
 #include "common/duration.h"
 #include "kube/label_selector.h"
+#include "lease/mysql_url.h"
 
 namespace amsha {
 namespace {
@@ -165,7 +166,18 @@ bool IsDns1035Label(const std::string& name) {
 
 std::vector<std::string> ValidateConfig(const Config& config) {
   Problems p(config);
-  if (config.database.url.empty()) p.Add("database.url", "must name the PostgreSQL database");
+  const std::string& url = config.database.url;
+  if (url.empty()) {
+    p.Add("database.url", "must name the PostgreSQL or MySQL database");
+  } else if (IsMysqlUrl(url)) {
+    auto parsed = ParseMysqlUrl(url);
+    if (!parsed.ok()) p.Add("database.url", parsed.status().message());
+  } else if (url.find("://") != std::string::npos && url.rfind("postgresql://", 0) != 0 &&
+             url.rfind("postgres://", 0) != 0) {
+    p.Add("database.url",
+          "\"" + url.substr(0, url.find("://") + 3) +
+              "\" is not a database scheme: use postgresql://, mysql:// or mariadb://");
+  }
   if (!config.kubernetes.namespace_name.empty() &&
       (!IsValidLabelValue(config.kubernetes.namespace_name) ||
        config.kubernetes.namespace_name.find('.') != std::string::npos)) {
