@@ -171,7 +171,12 @@ std::vector<std::string> ValidateConfig(const Config& config) {
     p.Add("database.url", "must name the PostgreSQL or MySQL database");
   } else if (IsMysqlUrl(url)) {
     auto parsed = ParseMysqlUrl(url);
-    if (!parsed.ok()) p.Add("database.url", parsed.status().message());
+    if (!parsed.ok()) {
+      // "database.url is not a valid ..." -> "database.url: is not a valid ...".
+      std::string why = parsed.status().message();
+      if (why.rfind("database.url ", 0) == 0) why = why.substr(13);
+      p.Add("database.url", why);
+    }
   } else if (url.find("://") != std::string::npos && url.rfind("postgresql://", 0) != 0 &&
              url.rfind("postgres://", 0) != 0) {
     p.Add("database.url",
