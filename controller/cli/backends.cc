@@ -1,6 +1,5 @@
 #include "cli/backends.h"
 
-#include "common/logging.h"
 #include "kube/kube_connection.h"
 #include "lease/mysql_lease_store.h"
 #include "lease/mysql_url.h"
@@ -32,10 +31,6 @@ StatusOr<std::unique_ptr<SqlLeaseStore>> OpenLeaseStore(const Config& config) {
 StatusOr<std::unique_ptr<LeaseChangeNotifier>> OpenLeaseNotifier(const Config& config,
                                                                  const std::string& cluster) {
   if (!config.gate.listen || UsesMysql(config)) {
-    if (config.gate.listen) {
-      Log(LogLevel::kInfo, "MySQL has no LISTEN/NOTIFY: the gate polls the lease",
-          {{"pollInterval", std::to_string(config.gate.poll_interval.count()) + "ms"}});
-    }
     return std::unique_ptr<LeaseChangeNotifier>(std::make_unique<PollingNotifier>());
   }
   auto listening = PostgresLeaseNotifier::Create(DatabaseOptions(config), cluster);

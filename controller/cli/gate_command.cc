@@ -129,7 +129,9 @@ int RunGate(const ParsedFlags& flags) {
        {"readiness", config.gate.readiness_port == 0
                          ? "off"
                          : me.pod_ip + ":" + std::to_string(readiness->port())},
-       {"notify", config.gate.listen ? "listen" : "off (polling only)"}});
+       {"notify", UsesMysql(config)    ? "off (MySQL has no LISTEN; polling only)"
+                  : config.gate.listen ? "listen"
+                                       : "off (polling only)"}});
 
   std::atomic<bool> done{false};
   std::thread signal_thread([&] {
