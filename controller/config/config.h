@@ -63,12 +63,14 @@ struct ProbeConfig {
   milliseconds period{2000};
   milliseconds timeout{1000};
   int failure_threshold = 3;
-  // After the controller elects a pod (or adopts a holder on becoming
-  // active), probe failures of that pod do not count for this long: its AMS
-  // may still be waiting for the previous one to stop (the gate) and then
-  // starting its JVM. 0 for plain manage mode; about leaseTtl +
-  // gate.stopGracePeriod + the JVM's start time with the gate (docs/gate.md).
-  milliseconds startup_grace_period{0};
+  // The longest a new leader's AMS may take to start (from its election, or
+  // its adoption by a newly active controller). Until then, probe failures
+  // do not count while the leader's gate reports that it waits for the
+  // previous AMS to stop or is starting AMS, or, without a gate, until the
+  // leader's AMS first answers the probe. Once AMS served, failures count at
+  // once (docs/gate.md, "What the controller reads from the gate row").
+  // Must exceed leaseTtl + gate.stopGracePeriod + gate.safetyMargin.
+  milliseconds startup_grace_period{300000};
 };
 
 // Who holds the AMS lease of a cluster:
@@ -94,8 +96,16 @@ struct ClusterConfig {
 // `ams-ha-controller gate`, the wrapper of the AMS command in each AMS pod
 // (docs/gate.md). Ignored by the controller.
 struct GateConfig {
-  // SIGTERM to the AMS process group, this long, then SIGKILL.
+  // SIGTERM to the AMS process group, this long, then SIGKILL (a deliberate
+  // stop: the lease moved, or the pod is deleted). The gate keeps renewing
+  // its row meanwhile, so the grace does not enter the row's ttl.
   milliseconds stop_grace_period{30000};
+  // The gate row's ttl, renewed every renewInterval by the gate whose AMS
+  // may run. A successor waits at most this long after a crash of the
+  // leader's gate; a gate cut off from the database kills its AMS
+  // rowTtl - safetyMargin after its last renewal began (docs/gate.md).
+  milliseconds row_ttl{8000};
+  milliseconds renew_interval{1000};
   // How often the gate reads the lease when no NOTIFY wakes it.
   milliseconds poll_interval{2000};
   // A leader that cannot confirm its lease starts stopping AMS this long

@@ -298,10 +298,14 @@ StatusOr<Config> LoadConfigFromString(const std::string& yaml, const std::string
     if (r.Valid()) {
       r.Duration("stopGracePeriod", &config.gate.stop_grace_period);
       r.Duration("pollInterval", &config.gate.poll_interval);
+      r.Duration("rowTtl", &config.gate.row_ttl);
+      r.Duration("renewInterval", &config.gate.renew_interval);
       r.Duration("safetyMargin", &config.gate.safety_margin);
       r.Int("readinessPort", &config.gate.readiness_port);
       r.Bool("listen", &config.gate.listen);
-      r.RejectUnknownKeys("stopGracePeriod, pollInterval, safetyMargin, readinessPort, listen");
+      r.RejectUnknownKeys(
+          "stopGracePeriod, pollInterval, rowTtl, renewInterval, safetyMargin, readinessPort, "
+          "listen");
     }
   }
   const YamlNode* clusters = root.Take("clusters");

@@ -119,6 +119,20 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
                                       D(cl.probe.period) + ")");
     }
   }
+  // A new leader's gate may wait this long for the previous AMS to stop
+  // (a partitioned predecessor's gate row) before its own AMS starts; a
+  // start allowance shorter than that fails such a leader over before its
+  // AMS could ever answer, and the next one the same way.
+  const milliseconds predecessor_wait =
+      cl.lease_ttl + config.gate.stop_grace_period + config.gate.safety_margin;
+  if (manage && cl.probe.enabled && cl.probe.startup_grace_period <= predecessor_wait) {
+    p.Add(at + "probe.startupGracePeriod",
+          "(" + D(cl.probe.startup_grace_period) +
+              ") must be longer than leaseTtl + gate.stopGracePeriod + gate.safetyMargin (" +
+              D(predecessor_wait) +
+              "): a new leader's AMS may start only that long after its election, and would "
+              "be failed over before it could serve (the cluster would never settle)");
+  }
   if (manage) {
     for (auto [key, port] : {std::pair<const char*, int>{"table", cl.ports.table},
                              {"optimizing", cl.ports.optimizing},
@@ -144,6 +158,20 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
 void ValidateGate(const Config& config, Problems& p) {
   const GateConfig& g = config.gate;
   if (g.poll_interval.count() <= 0) p.Add("gate.pollInterval", "must be positive");
+  if (g.renew_interval.count() <= 0) p.Add("gate.renewInterval", "must be positive");
+  if (g.safety_margin.count() < 0) p.Add("gate.safetyMargin", "must not be negative");
+  // A leader's gate kills AMS rowTtl - safetyMargin after its last renewal
+  // began; it retries a failed renewal every renewInterval / 4 (at most).
+  // So that a database restart of kGateDatabaseBlip never kills a healthy
+  // AMS: rowTtl - safetyMargin - renewInterval >= kGateDatabaseBlip
+  // (renewInterval covers the retry and the reconnect; docs/gate.md).
+  if (g.renew_interval.count() > 0 &&
+      g.row_ttl - g.safety_margin - g.renew_interval < kGateDatabaseBlip) {
+    p.Add("gate.rowTtl", "(" + D(g.row_ttl) + ") must be at least gate.safetyMargin (" +
+                             D(g.safety_margin) + ") + gate.renewInterval (" + D(g.renew_interval) +
+                             ") + " + D(kGateDatabaseBlip) +
+                             ", so that a database restart that short never stops AMS");
+  }
   if (g.readiness_port < 0 || g.readiness_port > 65535) {
     p.Add("gate.readinessPort",
           std::to_string(g.readiness_port) + " is not a TCP port (1-65535, or 0 for none)");

@@ -11,6 +11,9 @@
 //     expires: a controller restart never costs an AMS failover.
 //   gate.safetyMargin + gate.pollInterval < leaseTtl - heartbeatInterval
 //     so that a gate confirms its pod's lease before it would fence it.
+//   gate.rowTtl >= gate.safetyMargin + gate.renewInterval + 5s
+//     so that a database restart of up to 5 s never kills a healthy AMS
+//     (docs/gate.md, "Numbers").
 // The two leaseTtl rules and the notReadyGracePeriod rule apply to clusters
 // in `mode: manage` only: in follow mode AMS holds the lease itself.
 #ifndef AMS_HA_CONFIG_CONFIG_VALIDATOR_H_
@@ -22,6 +25,10 @@
 #include "config/config.h"
 
 namespace amsha {
+
+// The database outage (a PostgreSQL restart) a leader's gate rides out
+// without stopping AMS: the gate.rowTtl rule above.
+inline constexpr milliseconds kGateDatabaseBlip{5000};
 
 // Every problem found; empty when the configuration is usable.
 std::vector<std::string> ValidateConfig(const Config& config);

@@ -4,6 +4,7 @@
 
 #include "common/duration.h"
 #include "election/pod_identity.h"
+#include "gate/ams_gate.h"
 
 namespace amsha {
 namespace {
@@ -38,6 +39,8 @@ const char* FailoverReasonName(FailoverReason reason) {
       return "lease_expired";
     case FailoverReason::kForeignExpired:
       return "foreign_expired";
+    case FailoverReason::kGateLost:
+      return "gate_lost";
   }
   return "unknown";
 }
@@ -55,6 +58,75 @@ void ClusterElector::Reset() {
   followed_pod_.clear();
   followed_node_id_.clear();
   adopting_ = true;
+  gate_free_since_.reset();
+}
+
+std::chrono::milliseconds ClusterElector::GateWindow() const {
+  return config_.probe.period * config_.probe.failure_threshold;
+}
+
+StatusOr<ClusterElector::GateView> ClusterElector::ObserveGate(const Pod& holder) {
+  auto read = store_->Read({config_.name, kGateServiceName});
+  if (!read.ok()) {
+    gate_free_since_.reset();  // staleness counts only over successful reads
+    return read.status();
+  }
+  const std::optional<LeaseRecord>& row = read.value();
+  GateView view = GateView::kNone;
+  if (row && row->Expired()) {
+    view = GateView::kFree;
+  } else if (row && !(row->node_id && UidFromNodeId(*row->node_id) == holder.uid)) {
+    view = GateView::kWaiting;
+  } else if (row) {
+    GateReport report = ParseGateReport(row->server_info_json.value_or(""));
+    switch (report.ams) {
+      case GateReport::Ams::kUnknown:
+        view = GateView::kNone;  // a gate that does not report: as without one
+        break;
+      case GateReport::Ams::kServing:
+        view = GateView::kServing;
+        break;
+      case GateReport::Ams::kStarting:
+        view = GateView::kStarting;
+        break;
+      case GateReport::Ams::kStopped:
+        // Took the row, has not started AMS yet; or AMS exited.
+        view = report.ams_started_at_ms == 0 ? GateView::kStarting : GateView::kStopped;
+        break;
+      case GateReport::Ams::kUnresponsive:
+      case GateReport::Ams::kStopping:
+        view = GateView::kStopped;
+        break;
+    }
+  }
+  if (view == GateView::kFree) {
+    if (!gate_free_since_ || gate_free_uid_ != holder.uid) {
+      gate_free_since_ = clock_->Now();
+      gate_free_uid_ = holder.uid;
+    }
+  } else {
+    gate_free_since_.reset();
+  }
+  // Probe failures do not count while the holder's AMS legitimately starts:
+  // its gate waits for the previous AMS to stop or is starting its own, or
+  // there is no gate to ask (then until its first answer). All capped by
+  // probe.startupGracePeriod from the start of the term.
+  switch (view) {
+    case GateView::kNone:
+    case GateView::kWaiting:
+    case GateView::kStarting:
+      health_->SetStarting(holder.uid, true);
+      break;
+    case GateView::kServing:
+      health_->MarkServed(holder.uid);
+      health_->SetStarting(holder.uid, false);
+      break;
+    case GateView::kFree:
+    case GateView::kStopped:
+      health_->SetStarting(holder.uid, false);
+      break;
+  }
+  return view;
 }
 
 void ClusterElector::StartTerm(const Pod& leader) {
@@ -71,7 +143,7 @@ void ClusterElector::EndTerm(const std::string& uid) {
   if (!uid.empty()) health_->EndTerm(uid);
 }
 
-ClusterElector::Judgement ClusterElector::Judge(const Pod* holder) const {
+ClusterElector::Judgement ClusterElector::Judge(const Pod* holder, GateView gate) const {
   if (!holder) return {Health::kLost, FailoverReason::kPodDeleted, "leader pod is gone"};
   if (holder->Terminating()) {
     return {Health::kLost, FailoverReason::kPodDeleted,
@@ -87,11 +159,27 @@ ClusterElector::Judgement ClusterElector::Judge(const Pod* holder) const {
     }
     return {Health::kSuspect, FailoverReason::kNotReady, why};
   }
+  if (gate == GateView::kFree && gate_free_since_ &&
+      clock_->Now() - *gate_free_since_ >= GateWindow()) {
+    return {Health::kLost, FailoverReason::kGateLost,
+            "the gate of leader pod " + holder->name + " has held no live gate row for " +
+                Ms(clock_->Now() - *gate_free_since_) +
+                " (the gate is dead or cut off from the database; window " +
+                FormatDuration(GateWindow()) + ")"};
+  }
   if (config_.probe.enabled) {
     int failures = health_->ConsecutiveProbeFailures(holder->uid);
     std::string why = "leader pod " + holder->name + " failed " + std::to_string(failures) +
                       " probe(s) in a row (threshold " +
                       std::to_string(config_.probe.failure_threshold) + ")";
+    if (gate == GateView::kServing) {
+      // Its gate, alive, sees AMS answer from inside the pod: whatever stops
+      // our probe lies between this controller and the pod.
+      Judgement alive{Health::kAlive, FailoverReason::kProbeFailed, ""};
+      alive.unreachable = failures >= config_.probe.failure_threshold;
+      if (alive.unreachable) alive.why = why + ", but its gate reports AMS serving";
+      return alive;
+    }
     if (failures >= config_.probe.failure_threshold) {
       return {Health::kLost, FailoverReason::kProbeFailed, why};
     }
@@ -133,6 +221,7 @@ ElectionOutcome ClusterElector::Step(const std::vector<Pod>& pods,
   ElectionOutcome outcome;
   auto read = store_->Read(key());
   if (!read.ok()) {
+    gate_free_since_.reset();  // staleness counts only over successful reads
     outcome.status = read.status();
     outcome.summary = "cannot read the lease: " + read.status().message();
     return outcome;
@@ -165,7 +254,17 @@ ElectionOutcome ClusterElector::Step(const std::vector<Pod>& pods,
     StartTerm(*holder);
   }
   grace_adopted_holder_ = false;
-  Judgement judgement = Judge(holder);
+  GateView gate = GateView::kNone;
+  if (holder) {
+    auto observed = ObserveGate(*holder);
+    if (!observed.ok()) {
+      outcome.status = observed.status();
+      outcome.summary = "cannot read the gate row: " + observed.status().message();
+      return outcome;
+    }
+    gate = observed.value();
+  }
+  Judgement judgement = Judge(holder, gate);
   if (switchover_to && holder && *switchover_to != holder->name) {
     std::vector<const Pod*> candidates = Candidates(pods, uid);
     auto target = std::find_if(candidates.begin(), candidates.end(),
@@ -198,6 +297,8 @@ ElectionOutcome ClusterElector::Step(const std::vector<Pod>& pods,
   }
   ElectionOutcome renewed = RenewHolder(*record, *holder);
   renewed.switchover_rejected = outcome.switchover_rejected;
+  renewed.leader_unreachable = judgement.unreachable;
+  if (judgement.unreachable) renewed.summary += "; " + judgement.why;
   return renewed;
 }
 

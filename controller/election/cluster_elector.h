@@ -38,6 +38,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "election/gate_report.h"
 #include "election/health_tracker.h"
 #include "kube/kube_types.h"
 #include "lease/lease_store.h"
@@ -52,6 +53,7 @@ enum class FailoverReason {
   kSwitchover,
   kLeaseExpired,
   kForeignExpired,
+  kGateLost,  // the leader's gate stopped renewing its row (dead, or cut off)
 };
 const char* FailoverReasonName(FailoverReason reason);
 
@@ -76,6 +78,11 @@ struct ElectionOutcome {
   std::string previous_pod;  // its pod name, when known
 
   RenewResult renew = RenewResult::kNone;
+  // The controller's probe of the leader fails probe.failureThreshold times
+  // in a row while the leader's gate, alive, reports its AMS serving from
+  // inside the pod: the fault is between the controller and the pod, and
+  // the leader is kept.
+  bool leader_unreachable = false;
   // node_id of an unexpired holder that is not one of our pods.
   std::optional<std::string> foreign_holder;
   // A switchover request that cannot be honoured, and why.
@@ -110,8 +117,21 @@ class ClusterElector {
     Health health;
     FailoverReason reason = FailoverReason::kPodDeleted;
     std::string why;
+    bool unreachable = false;
   };
-  Judgement Judge(const Pod* holder) const;
+  // What the gate row (cluster, AMS_GATE) says about the holder's AMS.
+  enum class GateView {
+    kNone,      // no gate row at all: AMS is not under the gate (fallback)
+    kWaiting,   // another pod's live gate holds the row: the holder's gate
+                // waits for that AMS to stop
+    kFree,      // the row is expired or released: no live gate holds it
+    kStarting,  // the holder's live gate holds it and is starting AMS
+    kServing,   // ... and its local probe of AMS answers
+    kStopped,   // ... and AMS is not running (stopped, stopping, unresponsive)
+  };
+  StatusOr<GateView> ObserveGate(const Pod& holder);
+  Judgement Judge(const Pod* holder, GateView gate = GateView::kNone) const;
+  std::chrono::milliseconds GateWindow() const;
   std::vector<const Pod*> Candidates(const std::vector<Pod>& pods,
                                      const std::string& exclude_uid) const;
   ElectionOutcome TakeEmpty(const LeaseRecord* record, const std::vector<Pod>& pods,
@@ -138,6 +158,10 @@ class ClusterElector {
   std::string followed_pod_;
   std::string followed_node_id_;
   bool adopting_ = true;  // the first follow step after Reset announces nothing
+  // Since when (this process's clock, on successive successful reads) the
+  // holder `gate_free_uid_` has had no live gate row.
+  std::optional<MonoTime> gate_free_since_;
+  std::string gate_free_uid_;
 };
 
 }  // namespace amsha

@@ -150,6 +150,23 @@ Status ClusterLoop::Act(const ElectionOutcome& outcome, const std::vector<Pod>& 
     announced_foreign_.clear();
   }
 
+  if (outcome.status.ok()) {
+    deps_.metrics->LeaderUnreachable(cluster_.name, outcome.leader_unreachable);
+    if (outcome.leader_unreachable && !announced_unreachable_) {
+      Log(LogLevel::kWarn,
+          "controller cannot reach a leader its gate reports healthy; not failing over",
+          {{"cluster", cluster_.name},
+           {"pod", outcome.leader ? outcome.leader->name : ""},
+           {"address", outcome.leader
+                           ? outcome.leader->pod_ip + ":" + std::to_string(cluster_.ports.rest)
+                           : ""},
+           {"detail", outcome.summary}});
+    } else if (!outcome.leader_unreachable && announced_unreachable_) {
+      Log(LogLevel::kInfo, "controller reaches the leader again or the leader changed",
+          {{"cluster", cluster_.name}});
+    }
+    announced_unreachable_ = outcome.leader_unreachable;
+  }
   if (outcome.routing == ElectionOutcome::Routing::kKeep) return Status::Ok();
   const Pod* leader = outcome.routing == ElectionOutcome::Routing::kRouteTo && outcome.leader
                           ? &*outcome.leader

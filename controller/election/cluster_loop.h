@@ -95,6 +95,7 @@ class ClusterLoop {
   Backoff backoff_;
   bool was_active_ = false;
   std::string announced_foreign_;
+  bool announced_unreachable_ = false;
 
   mutable std::mutex mu_;
   std::condition_variable wake_cv_;

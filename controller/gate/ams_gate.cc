@@ -14,6 +14,10 @@ using std::chrono::milliseconds;
 // While the lease is confirmed with little time left (a controller
 // takeover), re-read this often rather than spin.
 constexpr milliseconds kMinStep{200};
+// A failed renewal is retried after renewInterval / kRetryDivisor: the
+// database restart rule (config_validator.h) counts on a quick retry.
+constexpr int kRetryDivisor = 4;
+constexpr milliseconds kMinRetry{50};
 
 // The pod named in a gate row's server_info_json ({"pod":"ams-0"}).
 std::string PodOf(const LeaseRecord& row) {
@@ -83,9 +87,14 @@ std::string AmsGate::RowInfo() const {
          ",\"servingSinceMs\":" + std::to_string(DbMs(ams_.serving_since)) + "}";
 }
 
-milliseconds AmsGate::RowTtl(const LeaseRecord& lease) const {
-  return milliseconds(std::max<int64_t>(lease.ExpiresInMs(), 0)) + gate_.stop_grace_period +
-         gate_.safety_margin;
+milliseconds AmsGate::RowTtl() const { return gate_.row_ttl; }
+
+MonoTime AmsGate::KillDeadline(MonoTime write_start) const {
+  return write_start + gate_.row_ttl - gate_.safety_margin;
+}
+
+milliseconds AmsGate::RetryStep() const {
+  return std::max(gate_.renew_interval / kRetryDivisor, kMinRetry);
 }
 
 MonoTime AmsGate::FenceDeadline() const {
@@ -94,10 +103,7 @@ MonoTime AmsGate::FenceDeadline() const {
   return std::min(*lease_deadline_, *row_deadline_);
 }
 
-std::optional<MonoTime> AmsGate::fence_deadline() const {
-  if (!lease_deadline_ || !row_deadline_) return std::nullopt;
-  return std::min(*lease_deadline_, *row_deadline_);
-}
+std::optional<MonoTime> AmsGate::fence_deadline() const { return row_deadline_; }
 
 milliseconds AmsGate::Until(MonoTime t) const {
   auto d = std::chrono::duration_cast<milliseconds>(t - clock_->Now());
@@ -105,11 +111,10 @@ milliseconds AmsGate::Until(MonoTime t) const {
 }
 
 milliseconds AmsGate::LeaderStep() const {
-  // Confirm again well before the fence deadline (GateLoop enforces it on
-  // its own, without waiting for a read in flight): halfway there, at most
-  // a poll interval away.
-  return std::max(std::min(gate_.poll_interval, Until(FenceDeadline()) / 2),
-                  std::min(kMinStep, gate_.poll_interval));
+  // Renew the row every renewInterval (the fence deadline moves with each
+  // renewal), and re-read a lease about to expire halfway to its deadline.
+  return std::max(std::min(gate_.renew_interval, Until(FenceDeadline()) / 2),
+                  std::min(kMinStep, gate_.renew_interval));
 }
 
 GateDecision AmsGate::Stop(const std::string& why) {
@@ -130,15 +135,15 @@ GateDecision AmsGate::Step(bool ams_running) {
       d.next_step = gate_.poll_interval;
       return d;
     }
-    MonoTime deadline = FenceDeadline();
-    if (read_start >= deadline) {
+    if (!lease_deadline_ || read_start >= *lease_deadline_) {
       return Stop("cannot confirm the lease (" + read.status().message() +
                   ") and it may have expired by now: stopping AMS");
     }
+    MonoTime deadline = FenceDeadline();
     d.summary = "leader: cannot confirm the lease (" + read.status().message() +
                 "); AMS keeps running for at most " + Seconds(Until(deadline)) +
-                " unless the lease is confirmed";
-    d.next_step = std::min(gate_.poll_interval, Until(deadline));
+                " unless the database answers";
+    d.next_step = std::min(RetryStep(), Until(deadline));
     return d;
   }
   const std::optional<LeaseRecord>& lease = read.value();
@@ -150,7 +155,9 @@ GateDecision AmsGate::Step(bool ams_running) {
 
 GateDecision AmsGate::Follow(const std::optional<LeaseRecord>& lease, bool ams_running) {
   lease_deadline_.reset();
-  row_deadline_.reset();
+  // A running AMS keeps its kill deadline: the gate renews the row while
+  // AMS stops (RenewRow), and the fence enforces it if the gate cannot.
+  if (!ams_running) row_deadline_.reset();
   const bool held = lease && lease->node_id && !lease->node_id->empty() && !lease->Expired();
   if (ams_running) {
     std::string what = !lease || !lease->node_id || lease->node_id->empty()
@@ -176,7 +183,7 @@ GateDecision AmsGate::Follow(const std::optional<LeaseRecord>& lease, bool ams_r
 
 GateDecision AmsGate::Lead(const LeaseRecord& lease, MonoTime read_start, bool ams_running) {
   lease_deadline_ = read_start + milliseconds(lease.ExpiresInMs()) - gate_.safety_margin;
-  const milliseconds ttl = RowTtl(lease);
+  const milliseconds ttl = RowTtl();
   GateDecision d;
   if (!ams_running && Until(*lease_deadline_) < std::min(kMinStep, gate_.poll_interval)) {
     // It would be fenced the moment it started: wait for the controller to
@@ -189,10 +196,14 @@ GateDecision AmsGate::Lead(const LeaseRecord& lease, MonoTime read_start, bool a
   }
   const MonoTime write_start = clock_->Now();
   if (!row_) {
-    if (ams_running) return Stop("lost track of the gate row: stopping AMS");
+    if (ams_running) {
+      GateDecision lost = Stop("lost track of the gate row: killing AMS");
+      lost.kill_now = true;
+      return lost;
+    }
     auto acquired = store_->Acquire(gate_key(), Holder(), ttl);
     if (!acquired.ok()) {
-      if (acquired.status().IsConflict()) return WaitForRow(lease);
+      if (acquired.status().IsConflict()) return WaitForRow();
       d.status = acquired.status();
       d.summary = "leader: cannot take the gate row: " + acquired.status().message();
       d.next_step = gate_.poll_interval;
@@ -217,30 +228,32 @@ GateDecision AmsGate::Lead(const LeaseRecord& lease, MonoTime read_start, bool a
       }
       row_.reset();
       if (ams_running) {
-        return Stop(
+        GateDecision lost = Stop(
             "the gate row is no longer this pod's (this gate could not renew it in time)"
-            ": stopping AMS");
+            ": killing AMS");
+        lost.kill_now = true;
+        return lost;
       }
       d.summary = "leader: the gate row was lost before AMS started; taking it again";
       d.next_step = milliseconds(0);
       return d;
     } else {
       d.status = renewed.status();
-      if (ams_running && clock_->Now() >= FenceDeadline()) {
-        return Stop("cannot renew the gate row (" + renewed.status().message() +
-                    ") and it may expire before AMS could stop: stopping AMS");
-      }
       if (!ams_running) {
         d.summary = "leader: cannot renew the gate row: " + renewed.status().message();
         d.next_step = gate_.poll_interval;
         return d;
       }
+      // The fence kills AMS at the kill deadline unless a retry succeeds.
+      d.summary = "leader: cannot renew the gate row (" + renewed.status().message() +
+                  "); AMS is killed in " + Seconds(Until(FenceDeadline())) +
+                  " unless the database answers";
+      d.next_step = std::min(RetryStep(), Until(FenceDeadline()));
+      return d;
     }
   }
-  if (d.status.ok()) {
-    // Start stopping by then, and AMS is gone before the row can expire.
-    row_deadline_ = write_start + ttl - gate_.stop_grace_period - gate_.safety_margin;
-  }
+  // AMS is killed by then unless renewed: before the row can expire.
+  row_deadline_ = KillDeadline(write_start);
   d.next_step = LeaderStep();
   if (ams_running) {
     d.summary = "leader: AMS running";
@@ -252,7 +265,7 @@ GateDecision AmsGate::Lead(const LeaseRecord& lease, MonoTime read_start, bool a
   return d;
 }
 
-GateDecision AmsGate::WaitForRow(const LeaseRecord& lease) {
+GateDecision AmsGate::WaitForRow() {
   GateDecision d;
   d.next_step = gate_.poll_interval;
   auto read = store_->Read(gate_key());
@@ -272,7 +285,7 @@ GateDecision AmsGate::WaitForRow(const LeaseRecord& lease) {
     // Left by an earlier gate process of this very pod: its AMS died with
     // it (PR_SET_PDEATHSIG; a container restart kills the whole container).
     const MonoTime write_start = clock_->Now();
-    const milliseconds ttl = RowTtl(lease);
+    const milliseconds ttl = RowTtl();
     auto moved = store_->HandOver(gate_key(), *row->node_id, row->version, Holder(), ttl);
     if (!moved.ok()) {
       d.status = moved.status();
@@ -282,7 +295,7 @@ GateDecision AmsGate::WaitForRow(const LeaseRecord& lease) {
     }
     row_ = moved.value();
     Anchor(*row_);
-    row_deadline_ = write_start + ttl - gate_.stop_grace_period - gate_.safety_margin;
+    row_deadline_ = KillDeadline(write_start);
     d.action = GateDecision::Action::kStartAms;
     d.summary = "leader: starting AMS (took over the gate row of this pod's previous gate process)";
     d.next_step = LeaderStep();
@@ -296,6 +309,27 @@ GateDecision AmsGate::WaitForRow(const LeaseRecord& lease) {
   return d;
 }
 
+Status AmsGate::RenewRow() {
+  if (!row_) return ConflictError("this gate holds no gate row");
+  const MonoTime write_start = clock_->Now();
+  auto renewed = store_->RenewWithInfo(gate_key(), node_id_, row_->version, RowTtl(), RowInfo());
+  if (renewed.ok()) {
+    row_ = renewed.value();
+    Anchor(*row_);
+    row_deadline_ = KillDeadline(write_start);
+    return Status::Ok();
+  }
+  if (!renewed.status().IsConflict()) return renewed.status();
+  auto row = store_->Read(gate_key());
+  if (row.ok() && row.value() && row.value()->node_id == node_id_ && !row.value()->Expired()) {
+    row_ = row.value();  // a renewal whose reply was lost; renew next time
+    return Status::Ok();
+  }
+  if (!row.ok()) return row.status();
+  row_.reset();
+  return renewed.status();
+}
+
 Status AmsGate::ReleaseRow() {
   if (!row_) return Status::Ok();
   Status released = store_->Release(gate_key(), node_id_, row_->version);
@@ -306,7 +340,10 @@ Status AmsGate::ReleaseRow() {
       released = store_->Release(gate_key(), node_id_, row.value()->version);
     }
   }
-  if (released.ok() || released.IsConflict()) row_.reset();
+  if (released.ok() || released.IsConflict()) {
+    row_.reset();
+    row_deadline_.reset();
+  }
   return released;
 }
 

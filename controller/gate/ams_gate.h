@@ -10,18 +10,18 @@
 //                          ever run at once, whatever the lease does.
 // A gate starts AMS only when the lease names its pod, unexpired by the
 // database clock, AND it holds the gate row (taken with Acquire, which
-// succeeds only once the previous holder released it or let it expire). It
-// renews the gate row each time it confirms the lease, releases it only
-// after its AMS has exited, and stops AMS when:
+// succeeds only once the previous holder released it or let it expire).
+// The row's ttl is gate.rowTtl, short and independent of the lease and of
+// stopGracePeriod; the gate renews it every renewInterval (RenewWithInfo,
+// carrying AMS's state: AmsReport), also while AMS stops (RenewRow), and
+// releases it only after its AMS has exited. Each successful write moves
+// the kill deadline, fence_deadline() = start of that write + rowTtl -
+// safetyMargin, which the fence enforces with SIGKILL: AMS is dead before
+// the row can expire for anyone else. The gate stops AMS (SIGTERM, grace)
+// when:
 //   - the lease names another pod, or nobody, or has expired;
-//   - it cannot confirm the lease for longer than it could still be valid:
-//     the deadline is (start of the last read that confirmed it, on this
-//     process's monotonic clock) + (the expires-in read then) - safetyMargin;
-//   - the gate row was lost (someone else holds it: this gate was frozen).
-// The gate row's ttl, renewed with each confirmation, is expires-in +
-// stopGracePeriod + safetyMargin: a gate cut off from the database reaches
-// its deadline, stops AMS (SIGTERM, grace, SIGKILL) and is done before its
-// row can expire, so a successor that waits for the row never overlaps it.
+//   - it cannot confirm the lease for longer than it could still be valid;
+// and kills it at once when the gate row was lost (this gate was frozen).
 // A gate row naming this pod's own UID is left over from an earlier gate
 // process of this pod, whose AMS died with it (PR_SET_PDEATHSIG, or the
 // container restart): the gate takes it over at once.
@@ -82,6 +82,8 @@ struct GateDecision {
   std::string summary;
   // Step again after at most this long (a notification may come sooner).
   std::chrono::milliseconds next_step{0};
+  // kStopAms only: no grace, SIGKILL now (the row is no longer this gate's).
+  bool kill_now = false;
   // True when this step read the lease from the database.
   bool database_ok = false;
   Status status;  // the failed store call, if any
@@ -102,15 +104,23 @@ class AmsGate {
   // with the times on the database clock (ms since the epoch; 0 when unset).
   std::string RowInfo() const;
 
+  // While AMS stops (SIGTERM sent, the grace running): renews the gate row
+  // without reading the lease, so the stop keeps its grace while the fence
+  // deadline keeps moving. kConflict when the row is no longer this gate's
+  // (AMS must die at once: another gate may take the row), kUnavailable
+  // when the database did not answer (the fence deadline stays).
+  Status RenewRow();
+
   // Call once AMS has exited (or was never started): gives the gate row up
   // so that the next leader need not wait for it to expire. OK when no row
   // was held; kConflict when it was no longer ours.
   Status ReleaseRow();
   bool HoldsRow() const { return row_.has_value(); }
 
-  // While AMS runs: when the gate must begin stopping it unless the lease is
-  // confirmed again first (the earlier of the lease deadline and the gate
-  // row's). nullopt when nothing is confirmed.
+  // While this gate holds the row: when AMS must be dead unless the row is
+  // renewed again first (the fence's kill deadline): the start of the last
+  // successful write of the row + rowTtl - safetyMargin, before the row can
+  // expire for anyone else. nullopt when no row is held.
   std::optional<MonoTime> fence_deadline() const;
 
   const std::string& node_id() const { return node_id_; }
@@ -120,9 +130,11 @@ class AmsGate {
  private:
   GateDecision Follow(const std::optional<LeaseRecord>& lease, bool ams_running);
   GateDecision Lead(const LeaseRecord& lease, MonoTime read_start, bool ams_running);
-  GateDecision WaitForRow(const LeaseRecord& lease);
+  GateDecision WaitForRow();
   GateDecision Stop(const std::string& why);
-  std::chrono::milliseconds RowTtl(const LeaseRecord& lease) const;
+  std::chrono::milliseconds RowTtl() const;
+  MonoTime KillDeadline(MonoTime write_start) const;
+  std::chrono::milliseconds RetryStep() const;
   // When a leader must start stopping AMS if nothing is confirmed before.
   MonoTime FenceDeadline() const;
   std::chrono::milliseconds Until(MonoTime t) const;

@@ -16,6 +16,8 @@ using std::chrono::milliseconds;
 constexpr int kReleaseAttempts = 3;
 constexpr milliseconds kFenceCheck{50};
 constexpr milliseconds kReleaseRetry{300};
+// While waiting for a killed AMS to be reaped (SIGCHLD wakes sooner).
+constexpr milliseconds kReapPoll{20};
 
 const char* SignalName(int signal) {
   switch (signal) {
@@ -23,6 +25,8 @@ const char* SignalName(int signal) {
       return "SIGTERM";
     case SIGINT:
       return "SIGINT";
+    case SIGKILL:
+      return "SIGKILL";
     default:
       return "signal";
   }
@@ -113,50 +117,99 @@ void GateLoop::ObserveAms(bool running) {
   gate_step_.ReportAms(ams_report_);
 }
 
+void GateLoop::BeginStop(int signal, bool fenced, const std::string& why) {
+  const MonoTime now = deps_.clock->Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  stop_sent_at_ = now;
+  fenced_exit_ = fenced;
+  ams_report_.state = AmsReport::State::kStopping;
+  gate_step_.ReportAms(ams_report_);
+  deps_.ams->Signal(signal);
+  kill_sent_ = signal == SIGKILL;
+  Log(fenced ? LogLevel::kWarn : LogLevel::kInfo, why,
+      {{"cluster", cluster_.name},
+       {"signal", SignalName(signal)},
+       {"grace", kill_sent_ ? "none" : Seconds(gate_.stop_grace_period)}});
+}
+
+GateLoop::Pass GateLoop::StopPass() {
+  Pass pass;
+  const MonoTime now = deps_.clock->Now();
+  if (!deps_.ams->Running()) {
+    PublishFence(false);
+    const int status = deps_.ams->ExitStatus().value_or(128 + SIGKILL);
+    Log(fenced_exit_ ? LogLevel::kWarn : LogLevel::kInfo,
+        fenced_exit_ ? "AMS stopped; restarting as a follower" : "AMS stopped",
+        {{"cluster", cluster_.name}, {"status", std::to_string(status)}});
+    pass.exit_code = Finish(fenced_exit_ ? kGateExitFenced : status);
+    return pass;
+  }
+  if (!kill_sent_ && now - *stop_sent_at_ >= gate_.stop_grace_period) {
+    kill_sent_ = true;
+    deps_.ams->Signal(SIGKILL);
+    Log(LogLevel::kWarn, "AMS did not stop within the grace: SIGKILL",
+        {{"cluster", cluster_.name}, {"grace", Seconds(gate_.stop_grace_period)}});
+  }
+  if (kill_sent_) {
+    pass.wait = kReapPoll;  // SIGCHLD wakes the loop sooner
+    return pass;
+  }
+  // Keep the row while AMS stops: the successor waits for the grace, and
+  // the fence deadline keeps moving as long as the database answers.
+  ObserveAms(true);
+  Status renewed = gate_step_.RenewRow();
+  PublishFence(true);
+  if (renewed.IsConflict()) {
+    kill_sent_ = true;
+    deps_.ams->Signal(SIGKILL);
+    Log(LogLevel::kWarn,
+        "the gate row is no longer this pod's while AMS stops: SIGKILL (another gate may start "
+        "AMS)",
+        {{"cluster", cluster_.name}});
+    pass.wait = kReapPoll;
+    return pass;
+  }
+  const milliseconds left =
+      std::chrono::duration_cast<milliseconds>(*stop_sent_at_ + gate_.stop_grace_period - now);
+  const milliseconds step =
+      renewed.ok() ? gate_.renew_interval : std::max(gate_.renew_interval / 4, milliseconds(50));
+  pass.wait = std::max(std::min(step, left), milliseconds(1));
+  return pass;
+}
+
 GateLoop::Pass GateLoop::RunOnce() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     last_pass_ = deps_.clock->Now();
   }
+  if (stop_sent_at_) return StopPass();
   Pass pass;
+  const bool running = ams_started_ && deps_.ams->Running();
   if (int signal = stop_signal_.load()) {
+    if (running) {
+      BeginStop(signal, /*fenced=*/false, std::string("passing ") + SignalName(signal) + " to AMS");
+      return StopPass();
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
-    int code = 0;
-    if (ams_started_ && deps_.ams->Running()) {
-      Log(LogLevel::kInfo, std::string("passing ") + SignalName(signal) + " to AMS",
-          {{"cluster", cluster_.name}, {"grace", Seconds(gate_.stop_grace_period)}});
-      code = deps_.ams->Stop(signal, gate_.stop_grace_period);
-      PublishFence(false);
-      Log(LogLevel::kInfo, "AMS stopped",
-          {{"cluster", cluster_.name}, {"status", std::to_string(code)}});
-    } else if (ams_started_) {
-      code = deps_.ams->ExitStatus().value_or(0);
-    }
-    pass.exit_code = Finish(code);
+    pass.exit_code = Finish(ams_started_ ? deps_.ams->ExitStatus().value_or(0) : 0);
     return pass;
   }
-  const bool running = ams_started_ && deps_.ams->Running();
   bool fenced = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    fenced = fenced_at_.has_value();
+    fenced = fence_killed_;
   }
   if (fenced) {
-    // EnforceFence() began the stop while a database call was blocking.
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    int code = running ? deps_.ams->Stop(SIGTERM, gate_.stop_grace_period)
-                       : deps_.ams->ExitStatus().value_or(1);
-    PublishFence(false);
-    Log(LogLevel::kWarn, "AMS stopped at the fence deadline; restarting as a follower",
-        {{"cluster", cluster_.name}, {"status", std::to_string(code)}});
-    pass.exit_code = Finish(kGateExitFenced);
-    return pass;
+    // The fence killed AMS at its deadline while the loop was elsewhere.
+    BeginStop(SIGKILL, /*fenced=*/true,
+              "the gate row could not be renewed in time: AMS was killed at the fence deadline");
+    return StopPass();
   }
   if (ams_started_ && !running) {
     PublishFence(false);
@@ -189,18 +242,10 @@ GateLoop::Pass GateLoop::RunOnce() {
           {{"cluster", cluster_.name}, {"pid", std::to_string(deps_.ams->pid())}});
       break;
     }
-    case GateDecision::Action::kStopAms: {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        stopping_ = true;
-      }
-      int code = deps_.ams->Stop(SIGTERM, gate_.stop_grace_period);
-      PublishFence(false);
-      Log(LogLevel::kWarn, "AMS stopped; restarting as a follower",
-          {{"cluster", cluster_.name}, {"status", std::to_string(code)}});
-      pass.exit_code = Finish(kGateExitFenced);
-      return pass;
-    }
+    case GateDecision::Action::kStopAms:
+      BeginStop(decision.kill_now ? SIGKILL : SIGTERM, /*fenced=*/true,
+                decision.kill_now ? "killing AMS" : "stopping AMS");
+      return StopPass();
     case GateDecision::Action::kNone:
       break;
   }
@@ -239,28 +284,16 @@ void GateLoop::PublishFence(bool ams_alive) {
 
 void GateLoop::EnforceFence() {
   const MonoTime now = deps_.clock->Now();
-  int signal = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!ams_alive_ || !fence_deadline_) return;
-    if (!fenced_at_) {
-      if (now < *fence_deadline_) return;
-      fenced_at_ = now;
-      signal = SIGTERM;
-    } else if (!fence_killed_ && now - *fenced_at_ >= gate_.stop_grace_period) {
-      fence_killed_ = true;
-      signal = SIGKILL;
-    } else {
-      return;
-    }
+    if (!ams_alive_ || !fence_deadline_ || fence_killed_ || now < *fence_deadline_) return;
+    fence_killed_ = true;
   }
-  Log(LogLevel::kWarn,
-      signal == SIGTERM
-          ? "the lease could not be confirmed before it might expire: stopping AMS (SIGTERM)"
-          : "AMS did not stop within the grace: SIGKILL",
-      {{"cluster", cluster_.name}, {"pod", me_.pod_name}});
-  deps_.ams->Signal(signal);
+  // SIGKILL first, at the deadline itself; words after.
+  deps_.ams->Signal(SIGKILL);
   deps_.notifier->Interrupt();
+  Log(LogLevel::kWarn, "the gate row could not be renewed before it might expire: SIGKILL to AMS",
+      {{"cluster", cluster_.name}, {"pod", me_.pod_name}});
 }
 
 ReadinessServer::Answer GateLoop::Health(const std::string& path) const {

@@ -1,12 +1,15 @@
 // GateLoop: the thin loop of `ams-ha-controller gate` around AmsGate (the
 // decisions), the AMS child process and the lease-change notifier.
 //
-// RunOnce() is one pass: handle a pending stop signal (pass it to AMS, wait
-// the grace, SIGKILL, release the gate row, exit with AMS's status), notice
-// an AMS that exited on its own (release the row, exit with its status),
-// otherwise step the gate and act on its decision (start AMS; or stop it,
-// release the row and exit with kGateExitFenced so the pod restarts as a
-// follower). It returns how long to wait, or the exit code. Run() loops,
+// RunOnce() is one pass: notice an AMS that exited on its own (release the
+// row, exit with its status); on a pending stop signal pass it to AMS; else
+// probe AMS locally (AmsReport, for the gate row), step the gate and act on
+// its decision (start AMS; or stop it). A stop is not one blocking call:
+// the loop sends SIGTERM, then each pass renews the gate row (so the stop
+// keeps its grace while the kill deadline moves) until AMS has exited or
+// the grace is over (SIGKILL); then it releases the row and exits (with
+// AMS's status after a signal, kGateExitFenced when the pod no longer
+// leads). It returns how long to wait, or the exit code. Run() loops,
 // sleeping in LeaseChangeNotifier::Wait(), which a NOTIFY, a signal
 // (RequestStop) or the AMS child's exit (Wake) cut short. Each change of
 // situation is logged once ("follower: lease held by ..., waiting").
@@ -16,10 +19,9 @@
 //
 // Fencing must not wait for a database call: a statement to a server that
 // vanished blocks for up to statementTimeout (+1 s) or connectTimeout. So
-// EnforceFence(), run every 50 ms by a thread of Run(), sends SIGTERM to AMS
-// the moment AmsGate's fence deadline passes without a new confirmation, and
-// SIGKILL stopGracePeriod later, whatever the loop's thread is doing; the
-// loop then finishes the stop and exits with kGateExitFenced.
+// EnforceFence(), run every 50 ms by a thread of Run(), SIGKILLs AMS the
+// moment the kill deadline (AmsGate::fence_deadline()) passes without a new
+// renewal, whatever the loop's thread is doing; the loop then finishes.
 // Thread safety: Run/RunOnce on one thread (the one that may fork AMS);
 // RequestStop, Wake, Health and EnforceFence from any thread.
 #ifndef AMS_HA_GATE_GATE_LOOP_H_
@@ -81,11 +83,21 @@ class GateLoop {
   void Wake();
   // "/readyz" or "/healthz".
   ReadinessServer::Answer Health(const std::string& path) const;
-  // Signals AMS if the fence deadline (or it + stopGracePeriod) has passed.
+  // SIGKILLs AMS once the fence deadline (the gate row's kill deadline)
+  // has passed.
   void EnforceFence();
+  // The kill deadline the fence enforces now (tests).
+  std::optional<MonoTime> fence_deadline_for_test() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fence_deadline_;
+  }
 
  private:
   void PublishFence(bool ams_alive);
+  // Sends `signal` to AMS and enters the stopping state; each pass then
+  // renews the row until AMS has exited (StopPass).
+  void BeginStop(int signal, bool fenced, const std::string& why);
+  Pass StopPass();
   int Finish(int code);
   void ReleaseRow();
   void Report(const GateDecision& decision);
@@ -100,8 +112,11 @@ class GateLoop {
   std::atomic<int> stop_signal_{0};
   bool ams_started_ = false;
   AmsReport ams_report_;
-  int probe_failures_ = 0;  // local probes failed in a row
-  std::string situation_;   // of the last summary logged
+  int probe_failures_ = 0;                // local probes failed in a row
+  std::optional<MonoTime> stop_sent_at_;  // set once AMS is being stopped
+  bool fenced_exit_ = false;              // exit kGateExitFenced once it has
+  bool kill_sent_ = false;
+  std::string situation_;  // of the last summary logged
 
   mutable std::mutex mu_;
   MonoTime last_pass_{};
@@ -111,8 +126,7 @@ class GateLoop {
   // Fencing state shared with EnforceFence().
   bool ams_alive_ = false;
   std::optional<MonoTime> fence_deadline_;
-  std::optional<MonoTime> fenced_at_;  // when EnforceFence sent SIGTERM
-  bool fence_killed_ = false;
+  bool fence_killed_ = false;  // EnforceFence sent SIGKILL
 };
 
 }  // namespace amsha

@@ -33,6 +33,9 @@ class MetricsSink {
   // ams_ha_foreign_lease_holder{cluster}: 1 while an unexpired lease is held
   // by a node that is not one of the cluster's pods.
   virtual void ForeignHolder(const std::string& cluster, bool present) = 0;
+  // ams_ha_leader_unreachable{ams_cluster}: 1 while this controller's probe
+  // of the leader fails but the leader's gate reports its AMS serving.
+  virtual void LeaderUnreachable(const std::string& cluster, bool unreachable) = 0;
   // ams_ha_controller_active{identity}.
   virtual void ControllerActive(const std::string& identity, bool active) = 0;
   // ams_ha_db_up and ams_ha_db_errors_total.
@@ -51,6 +54,7 @@ class NullMetricsSink : public MetricsSink {
   void LeaseExpiry(const std::string&, double) override {}
   void RoutedPods(const std::string&, int) override {}
   void ForeignHolder(const std::string&, bool) override {}
+  void LeaderUnreachable(const std::string&, bool) override {}
   void ControllerActive(const std::string&, bool) override {}
   void DatabaseUp(bool) override {}
   void DatabaseError() override {}

@@ -22,7 +22,8 @@ namespace pm = prometheus;
 // The `reason` label: FailoverReasonName() of every FailoverReason (a unit
 // test keeps the two lists equal).
 const char* const kFailoverReasons[] = {"pod_deleted", "not_ready",     "probe_failed",
-                                        "switchover",  "lease_expired", "foreign_expired"};
+                                        "switchover",  "lease_expired", "foreign_expired",
+                                        "gate_lost"};
 const char* const kRenewalResults[] = {"ok", "conflict", "error"};
 // The request/response verbs of RestKubeApi (watch streams are not timed).
 const char* const kTimedKubeVerbs[] = {"list", "get", "patch", "create"};
@@ -78,7 +79,7 @@ struct PrometheusMetrics::Impl {
         failovers(pm::BuildCounter()
                       .Name("ams_ha_failovers_total")
                       .Help("Times the leader was replaced, by reason: pod_deleted, not_ready, "
-                            "probe_failed, switchover, lease_expired, foreign_expired")
+                            "probe_failed, switchover, lease_expired, foreign_expired, gate_lost")
                       .Register(registry)),
         failover_duration(pm::BuildHistogram()
                               .Name("ams_ha_failover_duration_seconds")
@@ -119,6 +120,11 @@ struct PrometheusMetrics::Impl {
                     .Help("1 while an unexpired lease is held by a node that is not one of the "
                           "cluster's pods (nothing is routed meanwhile)")
                     .Register(registry)),
+        unreachable(pm::BuildGauge()
+                        .Name("ams_ha_leader_unreachable")
+                        .Help("1 while this controller cannot reach the leader's REST port but "
+                              "the leader's gate reports its AMS serving: the leader is kept")
+                        .Register(registry)),
         active(pm::BuildGauge()
                    .Name("ams_ha_controller_active")
                    .Help("1 when this replica is the active controller, 0 on a standby")
@@ -165,6 +171,7 @@ struct PrometheusMetrics::Impl {
       pods.Add({{"cluster", cluster}});
       ready_pods.Add({{"cluster", cluster}});
       foreign.Add({{"cluster", cluster}});
+      unreachable.Add({{"ams_cluster", cluster}});
     }
     for (const char* verb : kTimedKubeVerbs) kube_duration.Add({{"verb", verb}}, kKubeBuckets);
   }
@@ -182,6 +189,7 @@ struct PrometheusMetrics::Impl {
   pm::Family<pm::Gauge>& pods;
   pm::Family<pm::Gauge>& ready_pods;
   pm::Family<pm::Gauge>& foreign;
+  pm::Family<pm::Gauge>& unreachable;
   pm::Family<pm::Gauge>& active;
   pm::Gauge& db_up;
   pm::Counter& db_errors;
@@ -251,6 +259,12 @@ void PrometheusMetrics::RoutedPods(const std::string& cluster, int pods) {
 void PrometheusMetrics::ForeignHolder(const std::string& cluster, bool present) {
   Safely("ams_ha_foreign_lease_holder", [&] {
     impl_->foreign.Add({{"cluster", cluster}}).Set(present ? 1 : 0);
+  });
+}
+
+void PrometheusMetrics::LeaderUnreachable(const std::string& cluster, bool unreachable) {
+  Safely("ams_ha_leader_unreachable", [&] {
+    impl_->unreachable.Add({{"ams_cluster", cluster}}).Set(unreachable ? 1 : 0);
   });
 }
 

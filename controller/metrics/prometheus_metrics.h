@@ -12,6 +12,7 @@
 //   ams_ha_lease_expiry_timestamp_seconds{cluster}
 //   ams_ha_routed_pods{cluster}, ams_ha_pods{cluster}, ams_ha_ready_pods{cluster}
 //   ams_ha_foreign_lease_holder{cluster}
+//   ams_ha_leader_unreachable{ams_cluster}
 //   ams_ha_controller_active{identity}, ams_ha_db_up, ams_ha_db_errors_total
 //   ams_ha_kube_requests_total{verb,code}, ams_ha_kube_request_duration_seconds{verb}
 //   ams_ha_build_info{version}, process_* (RSS, CPU, start time, descriptors)
@@ -63,6 +64,7 @@ class PrometheusMetrics : public MetricsSink {
   void LeaseExpiry(const std::string& cluster, double unix_seconds) override;
   void RoutedPods(const std::string& cluster, int pods) override;
   void ForeignHolder(const std::string& cluster, bool present) override;
+  void LeaderUnreachable(const std::string& cluster, bool unreachable) override;
   void ControllerActive(const std::string& identity, bool active) override;
   void DatabaseUp(bool up) override;
   void DatabaseError() override;

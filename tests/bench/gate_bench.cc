@@ -66,7 +66,7 @@ bool Run(bool listen, int rounds, Result* out, const std::string& engine = "post
   options.engine = engine;
   options.start_ams = false;
   options.controllers = 0;
-  options.probe_startup_grace = "12s";
+  options.probe_startup_grace = "";  // the shipped default
   options.pod_ip_base = 60;
   E2eCluster cluster(options);
   Status s = cluster.Start(false);

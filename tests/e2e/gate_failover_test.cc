@@ -28,13 +28,12 @@ using std::chrono::seconds;
 
 class GateE2eTest : public ::testing::Test {
  protected:
-  void StartCluster(GatedPodsOptions gate_options = {}, std::string startup_grace = "12s") {
+  void StartCluster(GatedPodsOptions gate_options = {}, std::string startup_grace = "") {
     E2eOptions options;
     options.start_ams = false;
     options.controllers = 0;
-    // Covers a successor's wait for a partitioned predecessor's gate row
-    // (leaseTtl 8s + stopGracePeriod 2s + safetyMargin 1s), as docs/gate.md
-    // recommends: the probe of a leader waiting to start does not count.
+    // Empty: the shipped default. The probe of a leader whose AMS has not
+    // answered yet does not count (docs/gate.md).
     options.probe_startup_grace = startup_grace;
     // Pod IPs of their own (127.0.0.100-249), picked per process: another
     // build's run of this same test on a shared machine then rarely
@@ -179,7 +178,9 @@ TEST_F(GateE2eTest, ALostNodeIsFailedOverByTheProbeAndFencedBeforeTheNextAmsStar
   // The old AMS stopped on its own gate's deadline, with no word from the
   // database, and before the next one started (checked in TearDown).
   std::string log = pods_->GateLog(IndexOf(old));
-  EXPECT_NE(log.find("could not be confirmed before it might expire"), std::string::npos) << log;
+  EXPECT_NE(log.find("could not be renewed before it might expire: SIGKILL to AMS"),
+            std::string::npos)
+      << log;
   EXPECT_NE(cluster_->Logs().find("reason=probe_failed"), std::string::npos);
   pods_->LoseNode(IndexOf(old), false);
   std::this_thread::sleep_for(seconds(2));

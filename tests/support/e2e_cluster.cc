@@ -173,7 +173,9 @@ Status E2eCluster::WriteConfig() {
     << "\n    probe:\n      enabled: " << (options_.probe ? "true" : "false")
     << "\n      period: " << options_.probe_period << "\n      timeout: " << options_.probe_timeout
     << "\n      failureThreshold: " << options_.probe_failure_threshold
-    << "\n      startupGracePeriod: " << options_.probe_startup_grace
+    << (options_.probe_startup_grace.empty()
+            ? ""
+            : "\n      startupGracePeriod: " + options_.probe_startup_grace)
     << "\n    mode: " << options_.mode << "\n"
     << options_.extra_yaml;
   return f ? Status::Ok() : InternalError("cannot write " + config_path_);

@@ -46,7 +46,8 @@ struct E2eOptions {
   std::string probe_period = "300ms";
   std::string probe_timeout = "200ms";
   int probe_failure_threshold = 2;
-  std::string probe_startup_grace = "0s";
+  // probe.startupGracePeriod; empty: the shipped default (5m).
+  std::string probe_startup_grace;
   std::string mode = "manage";  // or "follow"
   bool start_ams = true;        // start a fake-ams per pod
   // Extra top-level YAML for the config file (e.g. a `gate:` section).

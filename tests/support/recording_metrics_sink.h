@@ -43,6 +43,10 @@ class RecordingMetricsSink : public MetricsSink {
     std::lock_guard<std::mutex> l(mu_);
     foreign[cluster] = present;
   }
+  void LeaderUnreachable(const std::string& cluster, bool unreachable) override {
+    std::lock_guard<std::mutex> l(mu_);
+    leader_unreachable[cluster] = unreachable;
+  }
   void ControllerActive(const std::string& identity, bool active) override {
     std::lock_guard<std::mutex> l(mu_);
     controller_active[identity] = active;
@@ -68,6 +72,7 @@ class RecordingMetricsSink : public MetricsSink {
   std::map<std::string, double> expiry;
   std::map<std::string, int> routed;
   std::map<std::string, bool> foreign;
+  std::map<std::string, bool> leader_unreachable;
   std::map<std::string, bool> controller_active;
   bool db_up = false;
   int db_errors = 0;

@@ -133,7 +133,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "c.yaml:5:11: clusters[0].mode: expected manage or follow, got \"watch\""},
         BadCase{"UnknownGateKey", "database: {url: x}\ngate:\n  grace: 5s\nclusters: []\n",
                 "c.yaml:3:3: gate.grace: unknown key; expected one of stopGracePeriod, "
-                "pollInterval, safetyMargin, readinessPort, listen"},
+                "pollInterval, rowTtl, renewInterval, safetyMargin, readinessPort, listen"},
         BadCase{"WrongStartupGrace",
                 "database: {url: x}\nclusters:\n  - name: a\n    podSelector: a=b\n    probe: "
                 "{startupGracePeriod: 60}\n",
@@ -149,7 +149,7 @@ TEST(ConfigLoaderTest, TheGateSectionModeAndStartupGraceHaveTheDocumentedDefault
   EXPECT_EQ(c->gate.readiness_port, 1631);
   EXPECT_TRUE(c->gate.listen);
   EXPECT_EQ(c->clusters[0].mode, ClusterMode::kManage);
-  EXPECT_EQ(c->clusters[0].probe.startup_grace_period, std::chrono::seconds(0));
+  EXPECT_EQ(c->clusters[0].probe.startup_grace_period, std::chrono::minutes(5));
 }
 
 TEST(ConfigLoaderTest, ReadsTheGateSectionModeAndStartupGrace) {

@@ -54,6 +54,13 @@ INSTANTIATE_TEST_SUITE_P(
                c.clusters[0].lease_ttl = seconds(60);
              },
              "must be longer than 1.2 x controller.retryPeriod (8s500ms)"},
+        Case{"AStartAllowanceShorterThanAPredecessorsStopCannotSettle",
+             [](Config& c) { c.clusters[0].probe.startup_grace_period = seconds(60); },
+             "clusters[0].probe.startupGracePeriod: (1m) must be longer than leaseTtl + "
+             "gate.stopGracePeriod + gate.safetyMargin (1m1s)"},
+        Case{"NoStartAllowanceAtAllCannotSettle",
+             [](Config& c) { c.clusters[0].probe.startup_grace_period = seconds(0); },
+             "would be failed over before it could serve (the cluster would never settle)"},
         Case{"LeaseTtlTooShortForATakeover",
              [](Config& c) { c.clusters[0].lease_ttl = seconds(27); },
              "clusters[0].leaseTtl: (27s) must be longer than controller.leaseDuration + "
@@ -104,6 +111,15 @@ INSTANTIATE_TEST_SUITE_P(
              "clusters: must list at least one AMS cluster"},
         Case{"ZeroGatePollInterval", [](Config& c) { c.gate.poll_interval = seconds(0); },
              "gate.pollInterval: must be positive"},
+        Case{"ZeroGateRenewInterval", [](Config& c) { c.gate.renew_interval = seconds(0); },
+             "gate.renewInterval: must be positive"},
+        Case{"GateRowTooShortForADatabaseRestart", [](Config& c) { c.gate.row_ttl = seconds(6); },
+             "gate.rowTtl: (6s) must be at least gate.safetyMargin (1s) + gate.renewInterval (1s) "
+             "+ 5s, so that a database restart that short never stops AMS"},
+        Case{"GateMarginEatsTheDatabaseRestart",
+             [](Config& c) { c.gate.safety_margin = seconds(3); },
+             "gate.rowTtl: (8s) must be at least gate.safetyMargin (3s) + gate.renewInterval (1s) "
+             "+ 5s, so that a database restart that short never stops AMS"},
         Case{"GateReadinessPortOutOfRange", [](Config& c) { c.gate.readiness_port = 65536; },
              "gate.readinessPort: 65536 is not a TCP port (1-65535, or 0 for none)"},
         Case{"GateReadinessPortIsAnAmsPort", [](Config& c) { c.gate.readiness_port = 1630; },
@@ -112,6 +128,7 @@ INSTANTIATE_TEST_SUITE_P(
              [](Config& c) {
                c.gate.safety_margin = seconds(10);
                c.gate.poll_interval = seconds(10);
+               c.gate.row_ttl = seconds(20);
              },
              "gate.safetyMargin: (10s) + gate.pollInterval (10s) must be shorter than "
              "clusters[0].leaseTtl - heartbeatInterval (20s)"}),

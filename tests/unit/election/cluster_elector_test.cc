@@ -46,10 +46,12 @@ class ClusterElectorTest : public ::testing::Test {
     }
     return "?" + *row->node_id;
   }
-  // Elects ams-1 (Ready longest) and returns the outcome.
+  // Elects ams-1 (Ready longest), whose AMS then answers a probe (it
+  // served), and returns the outcome.
   ElectionOutcome ElectFirst() {
     ElectionOutcome o = Step();
     EXPECT_EQ(o.leader->name, "ams-1");
+    health_.RecordProbe("uid-ams-1", true);
     return o;
   }
 
@@ -218,8 +220,9 @@ TEST_F(ClusterElectorTest, FailuresFromAnEarlierTermNeverBounceTheLeaseBetweenTw
   for (int i = 0; i < 3; ++i) health_.RecordProbe("uid-ams-1", false);
   ASSERT_EQ(Step().leader->name, "ams-2");
   // ams-1's AMS comes back (nobody probes followers, so its count stays),
-  // then ams-2 stops answering, and ams-0 is gone.
+  // then ams-2 serves and stops answering, and ams-0 is gone.
   pods_.erase(pods_.begin());
+  health_.RecordProbe("uid-ams-2", true);
   for (int i = 0; i < 3; ++i) health_.RecordProbe("uid-ams-2", false);
   ElectionOutcome o = Step();
   ASSERT_TRUE(o.transitioned);
@@ -236,6 +239,7 @@ TEST_F(ClusterElectorTest, APodThatFailedItsProbesWhenItLedIsChosenLast) {
   ElectFirst();  // ams-1
   for (int i = 0; i < 3; ++i) health_.RecordProbe("uid-ams-1", false);
   ASSERT_EQ(Step().leader->name, "ams-2");
+  health_.RecordProbe("uid-ams-2", true);
   for (int i = 0; i < 3; ++i) health_.RecordProbe("uid-ams-2", false);
   // ams-1 has been Ready longest, but its AMS failed when it last led.
   EXPECT_EQ(Step().leader->name, "ams-0");

@@ -117,9 +117,10 @@ TEST_F(ClusterLoopTest, TheLeaderIsProbedAndFailsOverAfterTheThreshold) {
   controller_->Step();
   Pass();
   std::string old_leader = Selected()[0];
+  loop_->ProbeOnce();  // its AMS served
   prober_.healthy = false;
   for (int i = 0; i < config_.clusters[0].probe.failure_threshold; ++i) loop_->ProbeOnce();
-  EXPECT_EQ(prober_.probed.size(), 3u);
+  EXPECT_EQ(prober_.probed.size(), 4u);
   Pass();
   EXPECT_NE(Selected()[0], old_leader);
   EXPECT_EQ(metrics_.failovers, std::vector<std::string>{"prod/probe_failed"});

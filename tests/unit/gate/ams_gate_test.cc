@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "support/fake_lease_store.h"
 
 namespace amsha {
@@ -90,8 +92,8 @@ TEST_F(AmsGateTest, StartsAmsWhenTheLeaseNamesThisPodAndTakesTheGateRowFirst) {
   EXPECT_EQ(row->server_info_json,
             R"({"pod":"ams-0","podUid":"uid-0","ams":"stopped","amsStartedAtMs":0,)"
             R"("servingSinceMs":0})");
-  // expires-in + stopGracePeriod + safetyMargin
-  EXPECT_EQ(*row->lease_expire_ts_ms, store_.DbNowMs() + 30000 + 5000 + 1000);
+  // gate.rowTtl, whatever the lease's expires-in or the stop grace
+  EXPECT_EQ(*row->lease_expire_ts_ms, store_.DbNowMs() + 8000);
   EXPECT_TRUE(gate_->HoldsRow());
 }
 
@@ -117,7 +119,7 @@ TEST_F(AmsGateTest, ANewLeaderWaitsForThePreviousGateToGiveUpItsRow) {
   clock_.Advance(seconds(1));
   GateDecision d = gate_->Step(false);
   EXPECT_EQ(d.action, Action::kNone);
-  EXPECT_EQ(d.summary, "leader: waiting for ams-1's AMS to stop (gate row expires in 35.0s)");
+  EXPECT_EQ(d.summary, "leader: waiting for ams-1's AMS to stop (gate row expires in 7.0s)");
   EXPECT_EQ(d.next_step, gate_config_.poll_interval);
   // The old gate sees the move, stops its AMS, then releases the row.
   GateDecision old = previous->Step(true);
@@ -135,7 +137,7 @@ TEST_F(AmsGateTest, ANewLeaderStartsOnceAVanishedGatesRowExpires) {
   LeaseTo(0, seconds(60));
   GateDecision d = gate_->Step(false);
   ASSERT_EQ(d.action, Action::kNone);
-  clock_.Advance(seconds(35) + milliseconds(999));
+  clock_.Advance(seconds(7) + milliseconds(999));
   EXPECT_EQ(gate_->Step(false).action, Action::kNone) << "the row is still valid";
   clock_.Advance(milliseconds(1));
   GateDecision started = gate_->Step(false);
@@ -146,7 +148,7 @@ TEST_F(AmsGateTest, WhileWaitingItStepsAgainWhenTheRowExpiresIfThatIsSooner) {
   auto previous = MakeGate(1);
   LeaseTo(1);
   ASSERT_EQ(previous->Step(false).action, Action::kStartAms);
-  clock_.Advance(seconds(35));
+  clock_.Advance(seconds(7));
   LeaseTo(0);
   GateDecision d = gate_->Step(false);
   EXPECT_EQ(d.next_step, milliseconds(1010));
@@ -186,7 +188,7 @@ TEST_F(AmsGateTest, RenewsTheGateRowWithEveryConfirmationAndStaysRunning) {
     EXPECT_EQ(d.summary, "leader: AMS running");
   }
   EXPECT_EQ(store_.CountCalls("RenewWithInfo"), 3);
-  EXPECT_EQ(*GateRow()->lease_expire_ts_ms, store_.DbNowMs() + 36000);
+  EXPECT_EQ(*GateRow()->lease_expire_ts_ms, store_.DbNowMs() + 8000);
 }
 
 TEST_F(AmsGateTest, TheGateRowReportsTheAmsStateAndItsTimesOnTheDatabaseClock) {
@@ -212,17 +214,18 @@ TEST_F(AmsGateTest, TheGateRowReportsTheAmsStateAndItsTimesOnTheDatabaseClock) {
   EXPECT_EQ(GateRow()->updated_at_ms, store_.DbNowMs()) << "renewed: the controller sees it alive";
 }
 
-TEST_F(AmsGateTest, KeepsAmsRunningThroughADatabaseOutageShorterThanTheLease) {
-  BecomeLeader();  // confirmed with 30 s left, margin 1 s: fence deadline in 29 s
+TEST_F(AmsGateTest, KeepsAmsRunningThroughADatabaseRestartOfFiveSeconds) {
+  BecomeLeader();  // row ttl 8 s, margin 1 s: kill deadline in 7 s
   store_.SetUnavailable(true);
-  clock_.Advance(seconds(28));
+  clock_.Advance(seconds(6));
   GateDecision d = gate_->Step(true);
   EXPECT_EQ(d.action, Action::kNone);
   EXPECT_FALSE(d.database_ok);
   EXPECT_EQ(d.summary,
             "leader: cannot confirm the lease (fake database is down); AMS keeps running for at "
-            "most 1.0s unless the lease is confirmed");
-  EXPECT_EQ(d.next_step, seconds(1)) << "wakes at the deadline, not a poll later";
+            "most 1.0s unless the database answers");
+  EXPECT_EQ(d.next_step, milliseconds(250)) << "retries at renewInterval / 4";
+  ASSERT_TRUE(gate_->fence_deadline().has_value());
   store_.SetUnavailable(false);
   LeaseTo(0);
   EXPECT_EQ(gate_->Step(true).action, Action::kNone);
@@ -241,27 +244,78 @@ TEST_F(AmsGateTest, StopsAmsOnceTheLeaseCouldHaveExpiredWithoutAConfirmation) {
             "stopping AMS");
 }
 
-TEST_F(AmsGateTest, TheGateRowOutlivesTheFenceDeadlinePlusTheStopGrace) {
-  // Whatever the lease had left when last confirmed, a partitioned leader
-  // has stopped AMS (deadline + grace) before its row can expire.
+TEST_F(AmsGateTest, TheKillDeadlineIsASafetyMarginBeforeTheRowCanExpireWhateverTheLease) {
   for (int left : {30000, 12000, 3000, 1500}) {
     store_.Clear({kCluster, kGateServiceName});
     gate_ = MakeGate(0);
     LeaseTo(0, milliseconds(left));
+    const MonoTime write_start = clock_.Now();
+    const int64_t db_start = store_.DbNowMs();
     ASSERT_EQ(gate_->Step(false).action, Action::kStartAms);
     const int64_t row_expiry = *GateRow()->lease_expire_ts_ms;
-    store_.SetUnavailable(true);
-    int64_t stopped_at = 0;
-    for (int ms = 0; ms <= left && !stopped_at; ms += 10) {
-      if (gate_->Step(true).action == Action::kStopAms) stopped_at = store_.DbNowMs();
-      clock_.Advance(milliseconds(10));
-    }
-    store_.SetUnavailable(false);
-    ASSERT_NE(stopped_at, 0) << "left " << left;
-    EXPECT_LE(stopped_at + gate_config_.stop_grace_period.count(),
-              row_expiry - gate_config_.safety_margin.count())
-        << "left " << left;
+    ASSERT_TRUE(gate_->fence_deadline().has_value());
+    const auto kill_in =
+        std::chrono::duration_cast<milliseconds>(*gate_->fence_deadline() - write_start);
+    EXPECT_EQ(kill_in, gate_config_.row_ttl - gate_config_.safety_margin) << "left " << left;
+    EXPECT_EQ(db_start + kill_in.count(), row_expiry - gate_config_.safety_margin.count());
   }
+}
+
+TEST_F(AmsGateTest, ADeadGatesSuccessorStartsWithinTheRowTtlNotTheLeaseTtlPlusTheGrace) {
+  gate_config_.stop_grace_period = seconds(30);
+  auto crashed = MakeGate(1);
+  LeaseTo(1, seconds(30));
+  ASSERT_EQ(crashed->Step(false).action, Action::kStartAms);
+  clock_.Advance(milliseconds(600));
+  LeaseTo(1, seconds(30));
+  ASSERT_EQ(crashed->Step(true).action, Action::kNone);  // its last renewal, then SIGKILL
+  const MonoTime crash = clock_.Now();
+  LeaseTo(0, seconds(30));  // the controller fails over
+  gate_ = MakeGate(0);
+  GateDecision d = gate_->Step(false);
+  while (d.action != Action::kStartAms) {
+    ASSERT_EQ(d.action, Action::kNone);
+    clock_.Advance(d.next_step);
+    d = gate_->Step(false);
+  }
+  EXPECT_LE(clock_.Now() - crash, gate_config_.row_ttl + milliseconds(10));
+  EXPECT_GE(clock_.Now() - crash, gate_config_.row_ttl);
+}
+
+TEST_F(AmsGateTest, WhileAmsStopsRenewRowKeepsTheRowAndMovesTheKillDeadline) {
+  BecomeLeader();
+  LeaseTo(1);
+  ASSERT_EQ(gate_->Step(true).action, Action::kStopAms);
+  ASSERT_TRUE(gate_->fence_deadline().has_value()) << "kept while AMS stops";
+  gate_->ReportAms({AmsReport::State::kStopping, clock_.Now(), std::nullopt});
+  for (int i = 0; i < 20; ++i) {  // longer than the row ttl
+    clock_.Advance(seconds(1));
+    ASSERT_TRUE(gate_->RenewRow().ok()) << i;
+    EXPECT_EQ(*gate_->fence_deadline(),
+              clock_.Now() + gate_config_.row_ttl - gate_config_.safety_margin);
+  }
+  EXPECT_NE(GateRow()->server_info_json->find(R"("ams":"stopping")"), std::string::npos);
+  EXPECT_EQ(MakeGate(1)->Step(false).action, Action::kNone) << "the successor still waits";
+  const auto calls = store_.Calls();
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "Read AMS/prod"), 3)
+      << "no lease reads while stopping";
+}
+
+TEST_F(AmsGateTest, RenewRowSaysConflictOnceAnotherGateTookTheRow) {
+  BecomeLeader();
+  clock_.Advance(seconds(9));
+  store_.Put({kCluster, kGateServiceName}, {"10.0.0.1:1261:uid-1", "10.0.0.1", "{}"}, seconds(8));
+  EXPECT_TRUE(gate_->RenewRow().IsConflict());
+  EXPECT_FALSE(gate_->HoldsRow());
+}
+
+TEST_F(AmsGateTest, RenewRowLeavesTheKillDeadlineWhenTheDatabaseIsDown) {
+  BecomeLeader();
+  const MonoTime deadline = *gate_->fence_deadline();
+  store_.SetUnavailable(true);
+  clock_.Advance(seconds(1));
+  EXPECT_TRUE(gate_->RenewRow().IsUnavailable());
+  EXPECT_EQ(*gate_->fence_deadline(), deadline);
 }
 
 TEST_F(AmsGateTest, StopsAmsWhenAnotherGateHoldsTheRowAfterThisOneFroze) {
@@ -274,8 +328,9 @@ TEST_F(AmsGateTest, StopsAmsWhenAnotherGateHoldsTheRowAfterThisOneFroze) {
   GateDecision d = gate_->Step(true);
   EXPECT_EQ(d.action, Action::kStopAms);
   EXPECT_EQ(d.summary,
-            "the gate row is no longer this pod's (this gate could not renew it in time): stopping "
+            "the gate row is no longer this pod's (this gate could not renew it in time): killing "
             "AMS");
+  EXPECT_TRUE(d.kill_now) << "no grace: another gate may start AMS any moment";
 }
 
 TEST_F(AmsGateTest, AdoptsItsRowWhenARenewalCommittedButItsReplyWasLost) {

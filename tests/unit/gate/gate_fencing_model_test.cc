@@ -1,10 +1,15 @@
 // A deterministic simulation of three gates, a controller that moves the
-// lease at random, and database partitions cutting single gates off, on one
-// fake clock. It checks the property the gate exists for: no two AMS
-// processes are ever alive at the same instant, where "alive" lasts from
-// the start until the stop completes (the whole stopGracePeriod, the worst
-// case). The fence deadline is enforced the moment it passes, as
-// GateLoop::EnforceFence does, even if the gate's own step is late.
+// lease at random, database partitions cutting single gates off, gate
+// processes stalled alone (SIGSTOP, a blocked log pipe) and whole pods
+// suspended (a paused VM: gate, fence and AMS frozen while time runs), on
+// one fake clock. It checks the property the gate exists for: no two AMS
+// processes ever act at the same instant. AMS lives from its start until it
+// exits: a deliberate stop (SIGTERM) takes a random part of the grace or,
+// for an AMS that ignores SIGTERM, all of it, then SIGKILL. The fence is a
+// process of its own (GateLoop's FenceProcess): it kills AMS the moment the
+// kill deadline passes, even while the gate is stalled; a suspended pod's
+// fence acts on resume before its AMS does (CLOCK_BOOTTIME counted the
+// suspend). A suspended AMS exists but does not act.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -71,10 +76,14 @@ struct SimPod {
   std::unique_ptr<PartitionedStore> store;
   std::unique_ptr<AmsGate> gate;  // null while the gate process restarts
   bool alive = false;             // its AMS process exists
-  std::optional<MonoTime> dead_at;
+  bool ignores_sigterm = false;
+  std::optional<MonoTime> stop_sent;  // the gate is stopping AMS
+  std::optional<MonoTime> exits_at;   // when a stopping AMS exits by itself
   std::optional<MonoTime> next_step;
   std::optional<MonoTime> restart_at;
   std::optional<MonoTime> heal_at;
+  std::optional<MonoTime> stalled_until;    // the gate process alone
+  std::optional<MonoTime> suspended_until;  // the whole pod
   int starts = 0;
 };
 
@@ -85,6 +94,8 @@ class GateFencingModel {
     cluster_.lease_ttl = seconds(8);
     gate_.stop_grace_period = seconds(3);
     gate_.poll_interval = seconds(1);
+    gate_.row_ttl = seconds(6);
+    gate_.renew_interval = seconds(1);
     gate_.safety_margin = milliseconds(500);
     for (int i = 0; i < 3; ++i) {
       pods_.emplace_back();
@@ -94,17 +105,17 @@ class GateFencingModel {
   }
 
   // Runs `duration` of simulated time in 50 ms ticks; false (with a
-  // message) as soon as two AMS are alive at once.
+  // message) as soon as two AMS act at once.
   bool Run(milliseconds duration, bool chaos, std::string* failure) {
     const MonoTime end = clock_.Now() + duration;
     while (clock_.Now() < end) {
       if (chaos) Chaos();
       Controller(chaos);
       for (int i = 0; i < 3; ++i) Tick(i);
-      int alive = 0;
-      for (const SimPod& p : pods_) alive += p.alive ? 1 : 0;
-      if (alive > 1) {
-        *failure = "two AMS alive at t=" + std::to_string(Ms()) + " ms";
+      int acting = 0;
+      for (const SimPod& p : pods_) acting += p.alive && !Suspended(p) ? 1 : 0;
+      if (acting > 1) {
+        *failure = "two AMS act at t=" + std::to_string(Ms()) + " ms";
         return false;
       }
       clock_.Advance(milliseconds(50));
@@ -116,6 +127,8 @@ class GateFencingModel {
     for (SimPod& p : pods_) {
       p.store->Cut(false);
       p.heal_at.reset();
+      p.stalled_until.reset();
+      p.suspended_until.reset();
     }
   }
   // The pod whose AMS runs, or -1; -2 when more than one.
@@ -139,7 +152,10 @@ class GateFencingModel {
     for (const SimPod& p : pods_) n += p.starts;
     return n;
   }
-  int fenced = 0;  // stops by the fence deadline
+  int fenced = 0;          // AMS killed by the fence at its deadline
+  int stalls = 0;          // gate stalls that outlived the kill deadline
+  int suspends = 0;        // pod suspends
+  bool boot_clock = true;  // false: a fence whose clock skips suspends (the bug)
 
  private:
   static std::string NodeId(int i) {
@@ -152,6 +168,12 @@ class GateFencingModel {
   milliseconds Between(int lo_ms, int hi_ms) {
     return milliseconds(std::uniform_int_distribution<int>(lo_ms, hi_ms)(rng_));
   }
+  bool Suspended(const SimPod& p) const {
+    return p.suspended_until && clock_.Now() < *p.suspended_until;
+  }
+  bool Stalled(const SimPod& p) const {
+    return Suspended(p) || (p.stalled_until && clock_.Now() < *p.stalled_until);
+  }
 
   void Restart(int i) {
     GateIdentity me{"ams-" + std::to_string(i), "uid-" + std::to_string(i),
@@ -159,6 +181,8 @@ class GateFencingModel {
     pods_[i].gate = std::make_unique<AmsGate>(me, cluster_, gate_, pods_[i].store.get(), &clock_);
     pods_[i].next_step = clock_.Now();
     pods_[i].restart_at.reset();
+    pods_[i].stop_sent.reset();
+    pods_[i].exits_at.reset();
   }
 
   // The controller renews its choice every second and now and then moves
@@ -186,39 +210,80 @@ class GateFencingModel {
         p.store->Cut(true);
         p.heal_at = clock_.Now() + Between(500, 20000);
       }
+      if (!Stalled(p) && Chance(0.001)) {
+        p.stalled_until = clock_.Now() + Between(500, 40000);
+        ++stalls;
+      }
+      if (!Suspended(p) && Chance(0.0005)) {
+        p.suspended_until = clock_.Now() + Between(500, 30000);
+        suspended_for_ = *p.suspended_until - clock_.Now();
+        ++suspends;
+      }
+    }
+  }
+
+  void Kill(SimPod& p) {
+    p.alive = false;
+    p.exits_at.reset();
+  }
+
+  // The fence process: SIGKILL at the kill deadline, whatever the gate does.
+  void Fence(SimPod& p, MonoTime now) {
+    if (!p.alive || !p.gate) return;
+    auto deadline = p.gate->fence_deadline();
+    // A clock that skipped the suspend sees the deadline that much later.
+    if (deadline && !boot_clock && p.suspended_until) *deadline += suspended_for_;
+    if (!deadline || now >= *deadline) {
+      ++fenced;
+      Kill(p);
     }
   }
 
   void Tick(int i) {
     SimPod& p = pods_[i];
     const MonoTime now = clock_.Now();
-    if (p.dead_at && now >= *p.dead_at) {
-      // The stop completed: AMS is gone; the gate releases and exits.
-      p.alive = false;
-      p.dead_at.reset();
-      p.gate->ReleaseRow();
-      p.gate.reset();
-      p.restart_at = now + seconds(1);
-    }
+    if (Suspended(p)) return;  // nothing of this pod runs, time goes on
+    Fence(p, now);             // on resume, before AMS acts
+    if (p.alive && p.exits_at && now >= *p.exits_at) Kill(p);  // exited after SIGTERM
     if (!p.gate) {
       if (p.restart_at && now >= *p.restart_at) Restart(i);
       return;
     }
-    if (p.dead_at) return;  // stopping
-    // GateLoop::EnforceFence: at the deadline, whatever the step is doing.
-    auto deadline = p.gate->fence_deadline();
-    if (p.alive && (!deadline || now >= *deadline)) {
-      ++fenced;
-      p.dead_at = now + gate_.stop_grace_period;
+    if (Stalled(p)) return;
+    if (p.stop_sent) {
+      // GateLoop::StopPass: AMS gone -> release and exit; grace over ->
+      // SIGKILL; else keep the row.
+      if (!p.alive) {
+        p.gate->ReleaseRow();
+        p.gate.reset();
+        p.restart_at = now + seconds(1);
+        return;
+      }
+      if (now - *p.stop_sent >= gate_.stop_grace_period) {
+        Kill(p);
+        return;
+      }
+      if (now < *p.next_step) return;
+      p.gate->ReportAms({AmsReport::State::kStopping, std::nullopt, std::nullopt});
+      Status renewed = p.gate->RenewRow();
+      if (renewed.IsConflict()) Kill(p);
+      p.next_step = now + (renewed.ok() ? gate_.renew_interval : milliseconds(250));
       return;
     }
     if (!p.next_step || now < *p.next_step) return;
     GateDecision d = p.gate->Step(p.alive);
     if (d.action == Action::kStartAms) {
       p.alive = true;
+      p.ignores_sigterm = Chance(0.2);
       ++p.starts;
     } else if (d.action == Action::kStopAms) {
-      p.dead_at = now + gate_.stop_grace_period;
+      p.stop_sent = now;
+      if (d.kill_now) {
+        Kill(p);
+      } else if (!p.ignores_sigterm) {
+        p.exits_at = now + Between(0, static_cast<int>(gate_.stop_grace_period.count()));
+      }
+      p.next_step = now;
       return;
     }
     // A NOTIFY may wake it any time sooner.
@@ -235,11 +300,12 @@ class GateFencingModel {
   std::vector<SimPod> pods_;
   MonoTime controller_next_{};
   std::optional<MonoTime> controller_down_until_;
+  std::chrono::nanoseconds suspended_for_{0};
   int choice_ = -1;
 };
 
-TEST(GateFencingModelTest, NeverTwoAmsAliveUnderRandomFailoversOutagesAndPartitions) {
-  int total_starts = 0, total_fenced = 0;
+TEST(GateFencingModelTest, NeverTwoAmsActUnderFailoversOutagesPartitionsStallsAndSuspends) {
+  int total_starts = 0, total_fenced = 0, total_stalls = 0, total_suspends = 0;
   for (uint32_t seed = 1; seed <= 20; ++seed) {
     GateFencingModel model(seed);
     std::string failure;
@@ -247,10 +313,26 @@ TEST(GateFencingModelTest, NeverTwoAmsAliveUnderRandomFailoversOutagesAndPartiti
         << "seed " << seed << ": " << failure;
     total_starts += model.starts();
     total_fenced += model.fenced;
+    total_stalls += model.stalls;
+    total_suspends += model.suspends;
   }
-  // The chaos must actually exercise failovers and fencing.
+  // The chaos must actually exercise failovers, stalls, suspends and fencing.
   EXPECT_GT(total_starts, 200);
   EXPECT_GT(total_fenced, 10);
+  EXPECT_GT(total_stalls, 100);
+  EXPECT_GT(total_suspends, 50);
+}
+
+TEST(GateFencingModelTest, AFenceWhoseClockSkipsSuspendsLetsTwoAmsAct) {
+  // The model can fail: CLOCK_MONOTONIC instead of CLOCK_BOOTTIME.
+  bool failed = false;
+  for (uint32_t seed = 1; seed <= 20 && !failed; ++seed) {
+    GateFencingModel model(seed);
+    model.boot_clock = false;
+    std::string failure;
+    failed = !model.Run(seconds(600), /*chaos=*/true, &failure);
+  }
+  EXPECT_TRUE(failed);
 }
 
 TEST(GateFencingModelTest, OnceEverythingHealsExactlyTheLeaseHolderRunsAms) {

@@ -25,7 +25,12 @@ class FakeAms : public AmsRunner {
   bool Running() override { return running; }
   std::optional<int> ExitStatus() const override { return exit_status; }
   void Signal(int signal) override {
-    if (running) signals.push_back(signal);
+    if (!running) return;
+    signals.push_back(signal);
+    if (signal == SIGKILL || exits_on_signal) {
+      running = false;
+      exit_status = 128 + signal;
+    }
   }
   int Stop(int first_signal, milliseconds grace) override {
     stops.push_back({first_signal, grace});
@@ -43,6 +48,7 @@ class FakeAms : public AmsRunner {
   }
 
   bool running = false;
+  bool exits_on_signal = true;  // false: keeps running until SIGKILL or Exit()
   std::optional<int> exit_status;
   Status start_error;
   int starts = 0;
@@ -181,14 +187,57 @@ TEST_F(GateLoopTest, AFollowerNeverProbesAms) {
 
 TEST_F(GateLoopTest, StopsAmsReleasesTheRowAndExitsFencedWhenTheLeaseMoves) {
   BecomeLeader();
+  ams_.exits_on_signal = false;
   LeaseTo("uid-2");
   GateLoop::Pass pass = loop_->RunOnce();
+  ASSERT_FALSE(pass.exit_code.has_value());
+  EXPECT_EQ(ams_.signals, std::vector<int>{SIGTERM});
+  EXPECT_FALSE(GateRow()->Expired()) << "held while AMS stops";
+  EXPECT_EQ(AmsStateInRow(GateRow()), "stopping");
+  ams_.Exit(0);
+  loop_->Wake();
+  pass = loop_->RunOnce();
   ASSERT_TRUE(pass.exit_code.has_value());
   EXPECT_EQ(*pass.exit_code, kGateExitFenced);
-  ASSERT_EQ(ams_.stops.size(), 1u);
-  EXPECT_EQ(ams_.stops[0].first, SIGTERM);
-  EXPECT_EQ(ams_.stops[0].second, seconds(7)) << "the configured grace";
   EXPECT_TRUE(GateRow()->Expired()) << "released after AMS stopped";
+}
+
+TEST_F(GateLoopTest, ASlowStopGetsItsWholeGraceWhileTheRowIsRenewedThenSigkill) {
+  BecomeLeader();
+  ams_.exits_on_signal = false;
+  LeaseTo("uid-2");
+  GateLoop::Pass pass = loop_->RunOnce();
+  int64_t expiry = *GateRow()->lease_expire_ts_ms;
+  for (int s = 1; s < 7; ++s) {  // stopGracePeriod 7s, renewInterval 1s
+    clock_.Advance(pass.wait);
+    pass = loop_->RunOnce();
+    ASSERT_FALSE(pass.exit_code.has_value());
+    EXPECT_EQ(ams_.signals, std::vector<int>{SIGTERM}) << s;
+    EXPECT_GT(*GateRow()->lease_expire_ts_ms, expiry) << "renewed: the successor keeps waiting";
+    expiry = *GateRow()->lease_expire_ts_ms;
+    EXPECT_EQ(*loop_->fence_deadline_for_test(), clock_.Now() + gate_.row_ttl - gate_.safety_margin)
+        << "the kill deadline moves with each renewal, not with the grace";
+  }
+  clock_.Advance(pass.wait);
+  pass = loop_->RunOnce();
+  EXPECT_EQ(ams_.signals, (std::vector<int>{SIGTERM, SIGKILL})) << "SIGKILL when the grace ends";
+  pass = loop_->RunOnce();
+  EXPECT_EQ(pass.exit_code, kGateExitFenced);
+  EXPECT_TRUE(GateRow()->Expired());
+}
+
+TEST_F(GateLoopTest, AStopThatLosesItsRowKillsAmsAtOnce) {
+  BecomeLeader();
+  ams_.exits_on_signal = false;
+  LeaseTo("uid-2");
+  loop_->RunOnce();
+  // Frozen past the row's expiry; another gate took the row meanwhile.
+  clock_.Advance(seconds(9));
+  store_.Put({"prod", kGateServiceName}, {"10.0.0.2:1261:uid-2", "10.0.0.2", "{}"}, seconds(8));
+  loop_->RunOnce();
+  EXPECT_EQ(ams_.signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  EXPECT_EQ(loop_->RunOnce().exit_code, kGateExitFenced);
+  EXPECT_EQ(GateRow()->node_id, "10.0.0.2:1261:uid-2") << "not released: not ours";
 }
 
 TEST_F(GateLoopTest, PassesSigtermToAmsThenExitsWithItsStatus) {
@@ -198,7 +247,7 @@ TEST_F(GateLoopTest, PassesSigtermToAmsThenExitsWithItsStatus) {
   GateLoop::Pass pass = loop_->RunOnce();
   ASSERT_TRUE(pass.exit_code.has_value());
   EXPECT_EQ(*pass.exit_code, 128 + SIGTERM);
-  EXPECT_EQ(ams_.stops[0].first, SIGTERM);
+  EXPECT_EQ(ams_.signals, std::vector<int>{SIGTERM});
   EXPECT_TRUE(GateRow()->Expired());
 }
 
@@ -215,7 +264,7 @@ TEST_F(GateLoopTest, AFollowerExitsZeroOnSigterm) {
   loop_->RequestStop(SIGTERM);
   GateLoop::Pass pass = loop_->RunOnce();
   EXPECT_EQ(pass.exit_code, 0);
-  EXPECT_TRUE(ams_.stops.empty());
+  EXPECT_TRUE(ams_.signals.empty());
 }
 
 TEST_F(GateLoopTest, ExitsWithAmsStatusWhenAmsExitsOnItsOwn) {
@@ -235,32 +284,39 @@ TEST_F(GateLoopTest, ExitsOneAndGivesTheRowBackWhenAmsCannotStart) {
   EXPECT_TRUE(GateRow()->Expired());
 }
 
-TEST_F(GateLoopTest, TheFenceSignalsAmsAtTheDeadlineEvenWhileTheLoopIsBlocked) {
-  BecomeLeader();  // lease 30 s, margin 1 s: fence deadline in 29 s
-  clock_.Advance(seconds(29) - milliseconds(1));
+TEST_F(GateLoopTest, TheFenceKillsAmsAtTheDeadlineEvenWhileTheLoopIsBlocked) {
+  BecomeLeader();  // row ttl 8 s, margin 1 s: kill deadline in 7 s
+  clock_.Advance(seconds(7) - milliseconds(1));
   loop_->EnforceFence();
   EXPECT_TRUE(ams_.signals.empty());
   clock_.Advance(milliseconds(1));
   loop_->EnforceFence();
-  EXPECT_EQ(ams_.signals, std::vector<int>{SIGTERM});
-  loop_->EnforceFence();
-  EXPECT_EQ(ams_.signals.size(), 1u) << "once";
-  clock_.Advance(seconds(7));
-  loop_->EnforceFence();
-  EXPECT_EQ(ams_.signals, (std::vector<int>{SIGTERM, SIGKILL})) << "SIGKILL after the grace";
-  // The loop's thread comes back and finishes the stop.
+  EXPECT_EQ(ams_.signals, std::vector<int>{SIGKILL}) << "at the deadline itself, no SIGTERM first";
+  // The loop's thread comes back and finishes.
   GateLoop::Pass pass = loop_->RunOnce();
+  if (!pass.exit_code) pass = loop_->RunOnce();
   EXPECT_EQ(pass.exit_code, kGateExitFenced);
 }
 
-TEST_F(GateLoopTest, AConfirmationMovesTheFenceDeadline) {
+TEST_F(GateLoopTest, ARenewalMovesTheFenceDeadline) {
   BecomeLeader();
-  clock_.Advance(seconds(20));
-  LeaseTo("uid-0");  // renewed by the controller
-  loop_->RunOnce();
-  clock_.Advance(seconds(20));
+  clock_.Advance(seconds(5));
+  LeaseTo("uid-0");
+  loop_->RunOnce();  // renews the row
+  clock_.Advance(seconds(5));
   loop_->EnforceFence();
   EXPECT_TRUE(ams_.signals.empty());
+}
+
+TEST_F(GateLoopTest, ALeaderRenewsItsRowEveryRenewIntervalWhateverTheLeaseTtl) {
+  BecomeLeader();
+  GateLoop::Pass pass = loop_->RunOnce();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(pass.wait, gate_.renew_interval);
+    clock_.Advance(pass.wait);
+    pass = loop_->RunOnce();
+  }
+  EXPECT_EQ(*GateRow()->lease_expire_ts_ms, store_.DbNowMs() + gate_.row_ttl.count());
 }
 
 TEST_F(GateLoopTest, AFollowerIsReadyOnceItHasReadTheLease) {
