@@ -60,7 +60,8 @@ class MysqlE2eTest : public ::testing::Test {
     E2eOptions options = OnMariaDb();
     options.start_ams = false;
     options.controllers = 0;
-    options.probe_startup_grace = "12s";
+    // Empty: the shipped default, as gate_failover_test.cc runs it.
+    options.probe_startup_grace = "";
     cluster_ = std::make_unique<E2eCluster>(options);
     Status s = cluster_->Start(/*wait_for_leader=*/false);
     ASSERT_TRUE(s.ok()) << s.ToString();
@@ -129,7 +130,7 @@ TEST_F(MysqlE2eTest, KillingTheActiveControllerLetsTheStandbyTakeOverWithoutAnAm
 }
 
 TEST_F(MysqlE2eTest, GatesPollTheLeaseAndOnlyTheElectedPodRunsAms) {
-  StartGated();
+  ASSERT_NO_FATAL_FAILURE(StartGated());
   for (int i = 0; i < 3; ++i) {
     EXPECT_NE(pods_->GateLog(i).find("MySQL has no LISTEN; polling only"), std::string::npos)
         << pods_->GateLog(i);
@@ -137,7 +138,7 @@ TEST_F(MysqlE2eTest, GatesPollTheLeaseAndOnlyTheElectedPodRunsAms) {
 }
 
 TEST_F(MysqlE2eTest, DeletingTheLeaderPodMovesAmsWithoutOverlap) {
-  StartGated();
+  ASSERT_NO_FATAL_FAILURE(StartGated());
   std::string old = Leader();
   cluster_->DeletePod(IndexOf(old), /*grace_seconds=*/5);
   bool moved = E2eCluster::WaitUntil(
