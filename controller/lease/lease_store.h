@@ -10,8 +10,9 @@
 //   kPermissionDenied /    permission, bad credentials): fatal, with a
 //   kUnauthenticated       message that names the fix.
 // Implementations: SqlLeaseStore (lease/sql_lease_store.h) with its engines
-// PostgresLeaseStore and MysqlLeaseStore, FakeLeaseStore (tests). Thread safety: an instance is
-// used by one thread at a time; open one per thread for concurrency.
+// PostgresLeaseStore and MysqlLeaseStore, FakeLeaseStore (tests).
+// Thread safety: an instance is used by one thread at a time; open one per
+// thread for concurrency.
 #ifndef AMS_HA_LEASE_LEASE_STORE_H_
 #define AMS_HA_LEASE_LEASE_STORE_H_
 
