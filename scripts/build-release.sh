@@ -30,16 +30,16 @@ set -euo pipefail
 
 # What the build needs: compiler, CMake and the -dev packages of the
 # libraries CMakeLists.txt finds (Debian 12 versions: cpprestsdk 2.10.18,
-# libpqxx 6.4.5, yaml-cpp 0.7, prometheus-cpp 1.0.1, MariaDB Connector/C 3.3).
+# libpqxx 6.4.5, yaml-cpp 0.7, prometheus-cpp 1.0.1, civetweb 1.15, MariaDB Connector/C 3.3).
 BUILD_PACKAGES=(
   g++ make cmake pkg-config
   libcpprest-dev libboost-dev libssl-dev libpqxx-dev libpq-dev libyaml-cpp-dev prometheus-cpp-dev
-  libmariadb-dev
+  libcivetweb-dev libmariadb-dev
 )
 # What the binary needs at run time, and nothing else: the image installs
 # exactly these (plus their own dependencies).
 RUNTIME_PACKAGES=(
-  libcpprest2.10 libpqxx-6.4 libyaml-cpp0.7 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
+  libcpprest2.10 libpqxx-6.4 libyaml-cpp0.7 libprometheus-cpp-core1.0 libcivetweb1
   libmariadb3 libssl3 ca-certificates
 )
 

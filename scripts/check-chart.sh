@@ -190,6 +190,26 @@ expect_rejected "a database URL of another scheme" "database.url: Does not match
 database:
   url: sqlite:///var/lib/ha.db
 EOF
+expect_rejected "a password in the database URL" "database.url must not contain the password" <<'EOF'
+database:
+  url: postgresql://amoro:s3cret@postgres/amoro
+EOF
+expect_rejected "a password parameter in a key=value database URL" "database.url must not contain the password" <<'EOF'
+database:
+  url: host=postgres dbname=amoro password=s3cret
+EOF
+expect_rejected "a TLS client certificate without its key" "database.tls.certKey and database.tls.keyKey go together" <<'EOF'
+database:
+  tls:
+    existingSecret: db-tls
+    certKey: tls.crt
+EOF
+expect_rejected "an sslmode that does not verify" "database.tls.mode" <<'EOF'
+database:
+  tls:
+    existingSecret: db-tls
+    mode: prefer
+EOF
 expect_rejected "a password in values" "database: Additional property password is not allowed" <<'EOF'
 database:
   password: hunter2

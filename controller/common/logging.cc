@@ -81,54 +81,19 @@ void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
 void SetLogFormat(LogFormat format) { g_format = static_cast<int>(format); }
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(); }
 
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
-}
-
 std::string FormatLogLine(LogFormat format, LogLevel level, const std::string& timestamp,
                           const std::string& message, const LogFields& fields) {
-  std::string line;
   if (format == LogFormat::kJson) {
-    line = "{\"ts\":\"" + timestamp + "\",\"level\":\"" + LevelName(level) + "\",\"msg\":\"" +
-           JsonEscape(message) + "\"";
-    for (const auto& [k, v] : fields)
-      line += ",\"" + JsonEscape(k) + "\":\"" + JsonEscape(v) + "\"";
-    line += "}";
-    return line;
+    Json line = Json::Object();
+    line.Set("ts", timestamp).Set("level", LevelName(level)).Set("msg", message);
+    for (const auto& [k, v] : fields) line.Set(k, v);
+    return line.Serialize();
   }
+  std::string line;
   line = timestamp + " " + LevelName(level) + " " + message;
   for (const auto& [k, v] : fields) {
     line += " " + k + "=";
-    line += NeedsQuotes(v) ? "\"" + JsonEscape(v) + "\"" : v;
+    line += NeedsQuotes(v) ? Json(v).Serialize() : v;
   }
   return line;
 }

@@ -4,6 +4,7 @@
 //
 // text:  2026-11-25T14:00:00.123Z INFO leader elected cluster=prod pod=ams-0
 // json:  {"ts":"...","level":"info","msg":"leader elected","cluster":"prod","pod":"ams-0"}
+//        (written by common/json.h; a field named ts, level or msg replaces it)
 // Never pass a password or token as a field; AddLogSecret() masks the known
 // ones anyway, as a last line of defence. Thread-safe: a line is written
 // whole under a lock.
@@ -13,6 +14,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/json.h"  // JsonEscape, for callers that include only this
 
 namespace amsha {
 
@@ -46,9 +49,6 @@ std::string MaskLogSecrets(std::string text);
 // Formats one line without writing it (for tests).
 std::string FormatLogLine(LogFormat format, LogLevel level, const std::string& timestamp,
                           const std::string& message, const LogFields& fields);
-
-// Escapes a string for inclusion inside a JSON string literal.
-std::string JsonEscape(const std::string& s);
 
 }  // namespace amsha
 

@@ -22,8 +22,17 @@ struct KubernetesConfig {
   std::string namespace_name;  // empty: the service account's or the kubeconfig context's
 };
 
+// TLS to PostgreSQL: files libpq reads (sslrootcert, sslcert, sslkey).
+struct DatabaseTlsConfig {
+  std::string mode;       // sslmode; empty: verify-full when ca_file is set, else the URL's
+  std::string ca_file;    // sslrootcert: the CA that signed the server's certificate
+  std::string cert_file;  // sslcert: client certificate (with key_file), optional
+  std::string key_file;   // sslkey
+};
+
 struct DatabaseConfig {
   std::string url;  // libpq URI or key=value string, without the password
+  DatabaseTlsConfig tls;
   std::string password_file;
   std::string password;  // resolved from password_file or AMS_HA_DB_PASSWORD; never logged
   milliseconds connect_timeout{5000};

@@ -262,7 +262,15 @@ StatusOr<Config> LoadConfigFromString(const std::string& yaml, const std::string
       r.String("passwordFile", &config.database.password_file);
       r.Duration("connectTimeout", &config.database.connect_timeout);
       r.Duration("statementTimeout", &config.database.statement_timeout);
-      r.RejectUnknownKeys("url, passwordFile, connectTimeout, statementTimeout");
+      MapReader tls(r.Take("tls"), "database.tls", &config, &errors);
+      if (tls.Valid()) {
+        tls.String("mode", &config.database.tls.mode);
+        tls.String("caFile", &config.database.tls.ca_file);
+        tls.String("certFile", &config.database.tls.cert_file);
+        tls.String("keyFile", &config.database.tls.key_file);
+        tls.RejectUnknownKeys("mode, caFile, certFile, keyFile");
+      }
+      r.RejectUnknownKeys("url, tls, passwordFile, connectTimeout, statementTimeout");
     }
   }
   {

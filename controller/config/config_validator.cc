@@ -1,11 +1,14 @@
 #include "config/config_validator.h"
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <set>
 
 #include "common/duration.h"
 #include "kube/label_selector.h"
 #include "lease/mysql_url.h"
+#include "lease/postgres_conninfo.h"
 
 namespace amsha {
 namespace {
@@ -178,6 +181,26 @@ void ValidateGate(const Config& config, Problems& p) {
   }
 }
 
+void ValidateDatabaseTls(const DatabaseTlsConfig& tls, Problems& p) {
+  static const char* const kModes[] = {"disable", "allow",     "prefer",
+                                       "require", "verify-ca", "verify-full"};
+  if (!tls.mode.empty() &&
+      std::find(std::begin(kModes), std::end(kModes), tls.mode) == std::end(kModes)) {
+    p.Add("database.tls.mode", "\"" + tls.mode +
+                                   "\" is not an sslmode; use verify-full (or verify-ca, "
+                                   "require, prefer, allow, disable)");
+  }
+  if ((tls.mode == "verify-ca" || tls.mode == "verify-full") && tls.ca_file.empty()) {
+    p.Add("database.tls.caFile",
+          "is required with mode " + tls.mode + ": the CA certificate that signed the server's");
+  }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    p.Add(tls.cert_file.empty() ? "database.tls.certFile" : "database.tls.keyFile",
+          "client certificate and key go together: set both database.tls.certFile and "
+          "database.tls.keyFile, or neither");
+  }
+}
+
 }  // namespace
 
 bool IsDns1035Label(const std::string& name) {
@@ -211,6 +234,23 @@ std::vector<std::string> ValidateConfig(const Config& config) {
           "\"" + url.substr(0, url.find("://") + 3) +
               "\" is not a database scheme: use postgresql://, mysql:// or mariadb://");
   }
+  std::string in_url;
+  if (IsMysqlUrl(url)) {
+    auto parsed = ParseMysqlUrl(url);
+    if (parsed.ok() && !parsed->password.empty()) {
+      in_url = "a password after the user name (user:password@)";
+    }
+  } else {
+    in_url = PasswordInConnUrl(url);
+  }
+  if (!in_url.empty()) {
+    p.Add("database.url",
+          "contains " + in_url +
+              "; the URL is stored in plain text (a ConfigMap): put the password in the file "
+              "named by database.passwordFile (the chart mounts database.existingSecret there) "
+              "or in the environment variable AMS_HA_DB_PASSWORD, and remove it from the URL");
+  }
+  ValidateDatabaseTls(config.database.tls, p);
   if (!config.kubernetes.namespace_name.empty() &&
       (!IsValidLabelValue(config.kubernetes.namespace_name) ||
        config.kubernetes.namespace_name.find('.') != std::string::npos)) {

@@ -1,5 +1,6 @@
 #include "election/controller_elector.h"
 
+#include "common/json.h"
 #include "common/logging.h"
 
 namespace amsha {
@@ -29,7 +30,8 @@ ControllerStep ControllerElector::Step() {
     if (held_) {
       return store_->Renew(key(), config_.identity, held_->version, config_.lease_duration);
     }
-    LeaseHolder me{config_.identity, "", "{\"identity\":\"" + JsonEscape(config_.identity) + "\"}"};
+    LeaseHolder me{config_.identity, "",
+                   Json::Object().Set("identity", config_.identity).Serialize()};
     return store_->Acquire(key(), me, config_.lease_duration);
   }();
   if (result.ok()) {

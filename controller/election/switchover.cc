@@ -1,6 +1,6 @@
 #include "election/switchover.h"
 
-#include "common/logging.h"
+#include "common/json.h"
 
 namespace amsha {
 namespace {
@@ -10,25 +10,6 @@ constexpr char kDonePrefix[] = "done:";
 constexpr char kRejectedPrefix[] = "rejected:";
 
 bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-
-// The value of "message" in the answer JSON this file writes.
-std::string MessageOf(const std::string& json) {
-  const std::string key = "\"message\":\"";
-  size_t start = json.find(key);
-  if (start == std::string::npos) return "";
-  std::string out;
-  for (size_t i = start + key.size(); i < json.size(); ++i) {
-    if (json[i] == '\\' && i + 1 < json.size()) {
-      char c = json[++i];
-      out += c == 'n' ? '\n' : c;
-    } else if (json[i] == '"') {
-      break;
-    } else {
-      out += json[i];
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -42,14 +23,14 @@ std::optional<SwitchoverRequest> PendingSwitchover(const std::optional<LeaseReco
 }
 
 LeaseHolder SwitchoverRequestHolder(const std::string& target_pod) {
-  return {kRequestPrefix + target_pod, "", "{\"to\":\"" + JsonEscape(target_pod) + "\"}"};
+  return {kRequestPrefix + target_pod, "", Json::Object().Set("to", target_pod).Serialize()};
 }
 
 LeaseHolder SwitchoverAnswerHolder(const std::string& target_pod, bool done,
                                    const std::string& message) {
-  return {(done ? kDonePrefix : kRejectedPrefix) + target_pod, "",
-          std::string("{\"result\":\"") + (done ? "done" : "rejected") + "\",\"message\":\"" +
-              JsonEscape(message) + "\"}"};
+  return {
+      (done ? kDonePrefix : kRejectedPrefix) + target_pod, "",
+      Json::Object().Set("result", done ? "done" : "rejected").Set("message", message).Serialize()};
 }
 
 std::optional<SwitchoverAnswer> SwitchoverAnswerIn(const std::optional<LeaseRecord>& row,
@@ -61,7 +42,7 @@ std::optional<SwitchoverAnswer> SwitchoverAnswerIn(const std::optional<LeaseReco
   } else if (!StartsWith(*row->node_id, kRejectedPrefix)) {
     return std::nullopt;
   }
-  answer.message = MessageOf(row->server_info_json.value_or(""));
+  answer.message = JsonStringMember(row->server_info_json.value_or(""), "message");
   return answer;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/json.h"
 #include "common/logging.h"
 #include "election/pod_identity.h"
 
@@ -21,13 +22,8 @@ constexpr milliseconds kMinRetry{50};
 
 // The pod named in a gate row's server_info_json ({"pod":"ams-0"}).
 std::string PodOf(const LeaseRecord& row) {
-  const std::string json = row.server_info_json.value_or("");
-  const std::string key = "\"pod\":\"";
-  size_t start = json.find(key);
-  if (start == std::string::npos) return row.node_id.value_or("?");
-  start += key.size();
-  size_t end = json.find('"', start);
-  return json.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  std::string pod = JsonStringMember(row.server_info_json.value_or(""), "pod");
+  return pod.empty() ? row.node_id.value_or("?") : pod;
 }
 
 bool OursByUid(const LeaseRecord& row, const std::string& uid) {

@@ -1,22 +1,23 @@
-// ReadinessServer: the gate's own /readyz and /healthz, a few lines of plain
-// HTTP on the pod IP, for the kubelet's httpGet probes.
+// ReadinessServer: the gate's own /readyz and /healthz on the pod IP, for
+// the kubelet's httpGet probes.
 //
 // A follower pod runs no AMS, so its readiness cannot come from AMS: the
 // gate answers for the pod instead (docs/gate.md, "Readiness"). The answer
-// itself comes from a callback (GateLoop::Health()); this class only speaks
-// HTTP: 200 with the text when the callback says yes, 503 when it says no,
-// 404 for any other path. One connection at a time, each bounded by a 1 s
-// read timeout: probes are tiny and rare.
-// Thread safety: the callback runs on the server's thread.
+// itself comes from a callback (GateLoop::Health()); this class only maps
+// paths: 200 with the text when the callback says yes, 503 when it says no,
+// 404 for any other path. HTTP is HttpServer's (civetweb, with its request
+// deadline, size limit and one worker per connection), so a client that
+// sends one byte a second never delays the kubelet's probe.
+// Thread safety: the callback runs on a server thread, one call at a time.
 #ifndef AMS_HA_GATE_READINESS_SERVER_H_
 #define AMS_HA_GATE_READINESS_SERVER_H_
 
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "common/status.h"
+#include "metrics/http_server.h"
 
 namespace amsha {
 
@@ -29,27 +30,20 @@ class ReadinessServer {
   // Called with "/readyz" or "/healthz".
   using Handler = std::function<Answer(const std::string& path)>;
 
-  // Listens on ip:port (port 0: any free one) and serves on a thread.
-  // kUnavailable when the address cannot be bound.
+  // Listens on ip:port (port 0: any free one) and serves on its threads.
+  // kUnavailable when the address cannot be bound; kInvalidArgument when it
+  // is not an IPv4 address.
   static StatusOr<std::unique_ptr<ReadinessServer>> Start(const std::string& ip, int port,
                                                           Handler handler);
-  ~ReadinessServer();
 
-  ReadinessServer(const ReadinessServer&) = delete;
-  ReadinessServer& operator=(const ReadinessServer&) = delete;
+  int port() const { return server_->port(); }
 
-  int port() const { return port_; }
+  // Routes one request (public for tests).
+  static HttpResponse Handle(const HttpRequest& request, const Handler& handler);
 
  private:
-  ReadinessServer(int listen_fd, int port, Handler handler);
-  void Serve();
-  void Respond(int fd);
-
-  int listen_fd_;
-  int port_;
-  Handler handler_;
-  int wake_pipe_[2] = {-1, -1};
-  std::thread thread_;  // last: starts after the fields it reads
+  explicit ReadinessServer(std::unique_ptr<HttpServer> server) : server_(std::move(server)) {}
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace amsha

@@ -53,35 +53,77 @@ std::string QuoteConnInfoValue(const std::string& value) {
   return out + "'";
 }
 
+std::string AppendConnParams(const std::string& url,
+                             const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out = url;
+  if (params.empty()) return out;
+  if (IsPostgresUri(url)) {
+    if (out.find('?') == std::string::npos) {
+      out += '?';
+    } else if (out.back() != '?' && out.back() != '&') {
+      out += '&';
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      out += (i ? "&" : "") + params[i].first + "=" + PercentEncode(params[i].second);
+    }
+    return out;
+  }
+  for (const auto& [key, value] : params) {
+    if (!out.empty() && out.back() != ' ') out += ' ';
+    out += key + "=" + QuoteConnInfoValue(value);
+  }
+  return out;
+}
+
 std::string ComposeConnInfo(const std::string& url, const std::string& password,
                             std::chrono::milliseconds connect_timeout) {
   // Whole seconds, rounded up: a 1500 ms budget must not become 1 s.
   long long seconds = (connect_timeout.count() + 999) / 1000;
   if (seconds < 1) seconds = 1;
+  std::vector<std::pair<std::string, std::string>> params;
+  if (!password.empty()) params.emplace_back("password", password);
+  params.emplace_back("connect_timeout", std::to_string(seconds));
+  params.emplace_back("fallback_application_name", kPostgresApplicationName);
+  return AppendConnParams(url, params);
+}
 
+std::vector<std::pair<std::string, std::string>> TlsConnParams(const std::string& mode,
+                                                               const std::string& ca_file,
+                                                               const std::string& cert_file,
+                                                               const std::string& key_file) {
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string sslmode = mode.empty() && !ca_file.empty() ? "verify-full" : mode;
+  if (!sslmode.empty()) params.emplace_back("sslmode", sslmode);
+  if (!ca_file.empty()) params.emplace_back("sslrootcert", ca_file);
+  if (!cert_file.empty()) params.emplace_back("sslcert", cert_file);
+  if (!key_file.empty()) params.emplace_back("sslkey", key_file);
+  return params;
+}
+
+std::string PasswordInConnUrl(const std::string& url) {
   if (IsPostgresUri(url)) {
-    std::string out = url;
-    size_t query = out.find('?');
-    if (query == std::string::npos) {
-      out += '?';
-    } else if (out.back() != '?' && out.back() != '&') {
-      out += '&';
+    size_t start = url.find("://") + 3;
+    size_t end = url.find_first_of("/?", start);
+    std::string authority = url.substr(start, end == std::string::npos ? end : end - start);
+    size_t at = authority.rfind('@');
+    if (at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos) {
+      return "a password after the user name (user:password@)";
     }
-    if (!password.empty()) out += "password=" + PercentEncode(password) + "&";
-    out += "connect_timeout=" + std::to_string(seconds);
-    out += "&fallback_application_name=" + PercentEncode(kPostgresApplicationName);
-    return out;
+    size_t query = url.find('?');
+    if (query != std::string::npos) {
+      std::string q = "&" + url.substr(query + 1);
+      if (q.find("&password=") != std::string::npos) return "a password= query parameter";
+    }
+    return "";
   }
-
-  std::string out = url;
-  auto add = [&out](const std::string& key, const std::string& value) {
-    if (!out.empty() && out.back() != ' ') out += ' ';
-    out += key + "=" + QuoteConnInfoValue(value);
-  };
-  if (!password.empty()) add("password", password);
-  add("connect_timeout", std::to_string(seconds));
-  add("fallback_application_name", kPostgresApplicationName);
-  return out;
+  // key=value form: a `password` keyword at the start or after white space.
+  for (size_t at = url.find("password"); at != std::string::npos;
+       at = url.find("password", at + 1)) {
+    bool starts = at == 0 || url[at - 1] == ' ' || url[at - 1] == '\t';
+    size_t next = url.find_first_not_of(" \t", at + 8);
+    if (starts && next != std::string::npos && url[next] == '=') return "a password= keyword";
+  }
+  return "";
 }
 
 Status ValidateTableName(const std::string& table) {

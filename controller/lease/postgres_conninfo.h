@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
@@ -29,6 +31,24 @@ bool IsPostgresUri(const std::string& url);
 // last value of a repeated keyword, so these override the URL's own.
 std::string ComposeConnInfo(const std::string& url, const std::string& password,
                             std::chrono::milliseconds connect_timeout);
+
+// `url` with `params` added in its own form (URI query parameters, or
+// key='value' pairs); libpq keeps the last value of a repeated keyword, so
+// these override the URL's own.
+std::string AppendConnParams(const std::string& url,
+                             const std::vector<std::pair<std::string, std::string>>& params);
+
+// The libpq keywords for TLS: sslmode (`mode`, or verify-full when a CA file
+// is given without a mode), sslrootcert, sslcert, sslkey; empty values are
+// left out.
+std::vector<std::pair<std::string, std::string>> TlsConnParams(const std::string& mode,
+                                                               const std::string& ca_file,
+                                                               const std::string& cert_file,
+                                                               const std::string& key_file);
+
+// Where a password was written into `url` (user:password@ in a URI, or a
+// password parameter), as a phrase for an error message; "" when none.
+std::string PasswordInConnUrl(const std::string& url);
 
 // RFC 3986 percent-encoding of everything but unreserved characters.
 std::string PercentEncode(const std::string& value);

@@ -147,6 +147,35 @@ Status StatusFromConnectError(const std::string& message, const PostgresErrorCon
   if (!part.empty() && Contains(part, "does not exist")) {
     return FailedPreconditionError(part + ": create the database or fix database.url");
   }
+  // TLS (database.tls): say which setting to look at.
+  if (Contains(message, "certificate verify failed")) {
+    return UnavailableError(
+        "TLS: the database server's certificate is not signed by the CA in database.tls.caFile "
+        "(sslrootcert; SSL error: certificate verify failed)");
+  }
+  part = FromNeedle(message, "server certificate for \"");
+  if (!part.empty() && Contains(part, "does not match host name")) {
+    return UnavailableError("TLS: " + part +
+                            ": with sslmode verify-full the host in database.url must be a name "
+                            "the server's certificate carries");
+  }
+  for (const char* file_problem :
+       {"root certificate file", "could not open certificate file",
+        "could not load private key file", "private key file", "could not read certificate file"}) {
+    part = FromNeedle(message, file_problem);
+    if (!part.empty()) {
+      return InvalidArgumentError("TLS: " + part +
+                                  " (database.tls.caFile, certFile, keyFile; a key must not be "
+                                  "readable by group or others unless owned by root)");
+    }
+  }
+  part = FromNeedle(message, "connection requires a valid client certificate");
+  if (part.empty()) part = FromNeedle(message, "certificate authentication failed for user");
+  if (!part.empty()) {
+    return UnauthenticatedError("TLS: " + part +
+                                ": set database.tls.certFile and keyFile to a client certificate "
+                                "the server accepts");
+  }
   for (const char* bad_config :
        {"invalid connection option", "invalid URI", "missing \"=\"", "unterminated quoted string",
         "invalid integer value", "invalid port number", "invalid sslmode",

@@ -1,22 +1,22 @@
 #include "metrics/http_server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
+#include <civetweb.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <vector>
+#include <mutex>
+#include <thread>
+
+#include "common/logging.h"
 
 namespace amsha {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 const char* ReasonPhrase(int code) {
   switch (code) {
@@ -28,10 +28,6 @@ const char* ReasonPhrase(int code) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 431:
-      return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
     case 503:
@@ -41,7 +37,12 @@ const char* ReasonPhrase(int code) {
   }
 }
 
-std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+HttpResponse Plain(int code, const std::string& body) {
+  HttpResponse r;
+  r.code = code;
+  r.body = body + "\n";
+  return r;
+}
 
 // "host:port" -> host (brackets removed) and port.
 bool SplitHostPort(const std::string& address, std::string* host, std::string* port) {
@@ -56,67 +57,112 @@ bool SplitHostPort(const std::string& address, std::string* host, std::string* p
   return port->find_first_not_of("0123456789") == std::string::npos;
 }
 
-std::string FormatAddress(const sockaddr_storage& addr, int* port) {
-  char host[INET6_ADDRSTRLEN] = "";
-  if (addr.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-    *port = ntohs(a->sin6_port);
-    return "[" + std::string(host) + "]:" + std::to_string(*port);
-  }
-  const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-  inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-  *port = ntohs(a->sin_port);
-  return std::string(host) + ":" + std::to_string(*port);
-}
+constexpr unsigned kCivetwebIpv6 = 8;  // MG_FEATURES_IPV6
 
-// The length of the request head up to the blank line that ends it, or 0
-// while that has not arrived.
-size_t HeadLength(const std::string& in) {
-  size_t crlf = in.find("\r\n\r\n");
-  if (crlf != std::string::npos) return crlf + 4;
-  size_t lf = in.find("\n\n");
-  return lf == std::string::npos ? 0 : lf + 2;
-}
-
-HttpResponse Plain(int code, const std::string& body) {
-  HttpResponse r;
-  r.code = code;
-  r.body = body + "\n";
-  return r;
-}
-
-// Parses the request line; answers 400/405 itself, else asks the handler.
-std::string Answer(const std::string& head, const HttpHandler& handler) {
-  HttpRequest request;
-  std::string line = head.substr(0, head.find('\n'));
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  size_t sp1 = line.find(' ');
-  size_t sp2 = sp1 == std::string::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string::npos || line.compare(sp2 + 1, 5, "HTTP/") != 0) {
-    return RenderHttpResponse({"GET", ""}, Plain(400, "malformed request line"));
+// Resolves `host` to the numeric form civetweb's listening_ports takes.
+StatusOr<std::string> NumericHost(const HttpServer::Options& options, const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  if (rc != 0) {
+    return InvalidArgumentError(options.name + " \"" + options.address + "\": " + gai_strerror(rc));
   }
-  request.method = line.substr(0, sp1);
-  request.path = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  request.path = request.path.substr(0, request.path.find('?'));
-  if (request.method != "GET" && request.method != "HEAD") {
-    return RenderHttpResponse({"GET", request.path}, Plain(405, "only GET and HEAD"));
+  char text[INET6_ADDRSTRLEN] = "";
+  // Prefer an IPv4 address when the name has both.
+  const addrinfo* pick = found;
+  for (const addrinfo* a = found; a; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      pick = a;
+      break;
+    }
   }
-  try {
-    return RenderHttpResponse(request, handler(request));
-  } catch (const std::exception& e) {
-    return RenderHttpResponse(request, Plain(500, std::string("internal error: ") + e.what()));
-  }
-}
-
-struct Connection {
-  int fd = -1;
-  std::string in;
   std::string out;
-  size_t sent = 0;
-  bool writing = false;
-  Clock::time_point deadline;
-};
+  if (pick->ai_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(pick->ai_addr)->sin_addr, text,
+              sizeof(text));
+    out = text;
+  } else {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(pick->ai_addr)->sin6_addr, text,
+              sizeof(text));
+    out = "[" + std::string(text) + "]";
+  }
+  freeaddrinfo(found);
+  if (out.front() == '[' && mg_check_feature(kCivetwebIpv6) == 0) {
+    return InvalidArgumentError(options.name + " \"" + options.address +
+                                "\": IPv6 addresses cannot be served: this build's civetweb "
+                                "(Debian 12) has no IPv6 support; use an IPv4 address");
+  }
+  return out;
+}
+
+// civetweb calls this for every request it parsed; a non-zero return means
+// "answered" (the value is the status code, for civetweb's own log).
+int BeginRequest(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  auto* server = static_cast<HttpServer*>(info->user_data);
+  HttpRequest request;
+  request.method = info->request_method ? info->request_method : "";
+  const char* path = info->local_uri_raw ? info->local_uri_raw : info->request_uri;
+  request.path = path ? path : "";
+  request.path = request.path.substr(0, request.path.find('?'));
+  std::string answer = server->Answer(request);
+  mg_write(conn, answer.data(), answer.size());
+  return std::atoi(answer.c_str() + std::strlen("HTTP/1.1 "));
+}
+
+// civetweb's own complaints (a bad request, a timeout): debug lines, not
+// stderr noise.
+int LogMessage(const mg_connection*, const char* message) {
+  Log(LogLevel::kDebug, "http server", {{"detail", message ? message : ""}});
+  return 1;
+}
+
+// civetweb says only "Failed to setup server ports" when it cannot bind;
+// binding the same address once more tells why (in use, no permission).
+std::string WhyNotBound(const std::string& numeric_host, const std::string& port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+  std::string host = numeric_host;
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) return "";
+  std::string why;
+  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (fd >= 0 && bind(fd, found->ai_addr, found->ai_addrlen) != 0) why = std::strerror(errno);
+  if (fd >= 0) close(fd);
+  freeaddrinfo(found);
+  return why;
+}
+
+// Opens and closes connections to 127.0.0.1:port (or the bound address)
+// until `done`: civetweb's accept thread polls its socket for up to 2 s
+// before it looks at the stop flag, and a connection wakes it at once.
+void Knock(const std::string& numeric_host, int port, const std::atomic<bool>* done) {
+  std::string host = numeric_host == "0.0.0.0" ? "127.0.0.1" : numeric_host;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return;
+  while (!done->load()) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+      connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+      close(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void InitLibraryOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { mg_init_library(0); });
+}
 
 }  // namespace
 
@@ -131,160 +177,93 @@ std::string RenderHttpResponse(const HttpRequest& request, const HttpResponse& r
   return out;
 }
 
+std::string HttpServer::Answer(const HttpRequest& request) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    return RenderHttpResponse({"GET", request.path}, Plain(405, "only GET and HEAD"));
+  }
+  try {
+    std::lock_guard<std::mutex> lock(handler_mu_);
+    return RenderHttpResponse(request, handler_(request));
+  } catch (const std::exception& e) {
+    return RenderHttpResponse(request, Plain(500, std::string("internal error: ") + e.what()));
+  }
+}
+
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, HttpHandler handler) {
   std::string host, port;
   if (!SplitHostPort(options.address, &host, &port)) {
-    return InvalidArgumentError("metrics address \"" + options.address + "\" is not host:port");
+    return InvalidArgumentError(options.name + " \"" + options.address + "\" is not host:port");
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
-  if (rc != 0) {
-    return InvalidArgumentError("metrics address \"" + options.address + "\": " + gai_strerror(rc));
+  auto numeric = NumericHost(options, host);
+  if (!numeric.ok()) return numeric.status();
+  InitLibraryOnce();
+  std::unique_ptr<HttpServer> server(new HttpServer(std::move(options), std::move(handler)));
+  const Options& o = server->options_;
+  const std::string ports = *numeric + ":" + port;
+  const std::string threads = std::to_string(o.worker_threads);
+  const std::string queue = std::to_string(o.queued_connections);
+  const std::string backlog = std::to_string(o.listen_backlog);
+  const std::string timeout = std::to_string(o.request_timeout.count());
+  const std::string max_request = std::to_string(o.max_request_bytes);
+  // No document_root: civetweb serves no files, only what BeginRequest says.
+  const char* config[] = {"listening_ports",
+                          ports.c_str(),
+                          "num_threads",
+                          threads.c_str(),
+                          "connection_queue",
+                          queue.c_str(),
+                          "listen_backlog",
+                          backlog.c_str(),
+                          "request_timeout_ms",
+                          timeout.c_str(),
+                          "max_request_size",
+                          max_request.c_str(),
+                          "enable_keep_alive",
+                          "no",
+                          "tcp_nodelay",
+                          "1",
+                          nullptr};
+  mg_callbacks callbacks{};
+  callbacks.begin_request = BeginRequest;
+  callbacks.log_message = LogMessage;
+  mg_init_data init{};
+  init.callbacks = &callbacks;
+  init.user_data = server.get();
+  init.configuration_options = config;
+  char error_text[256] = "";
+  unsigned error_code = 0;
+  mg_error_data error{};
+  error.code = &error_code;
+  error.text = error_text;
+  error.text_buffer_size = sizeof(error_text);
+  server->context_ = mg_start2(&init, &error);
+  if (server->context_ == nullptr) {
+    std::string why = WhyNotBound(*numeric, port);
+    if (why.empty()) why = error_text[0] ? error_text : "civetweb did not start";
+    return UnavailableError(o.name + ": cannot listen on " + o.address + ": " + why);
   }
-  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  Status error;
-  if (fd < 0) {
-    error = UnavailableError(Errno("socket"));
-  } else {
-    int one = 1, zero = 0;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    // [::] serves IPv4 clients too.
-    if (found->ai_family == AF_INET6) {
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-    }
-    if (bind(fd, found->ai_addr, found->ai_addrlen) != 0) {
-      error = UnavailableError(Errno("cannot listen on " + options.address));
-    } else if (listen(fd, 64) != 0) {
-      error = UnavailableError(Errno("listen on " + options.address));
-    }
-  }
-  freeaddrinfo(found);
-  int wake[2] = {-1, -1};
-  if (error.ok() && pipe2(wake, O_NONBLOCK | O_CLOEXEC) != 0) error = UnavailableError("pipe");
-  if (!error.ok()) {
-    if (fd >= 0) close(fd);
-    return error;
-  }
-  std::unique_ptr<HttpServer> server(
-      new HttpServer(std::move(options), std::move(handler), fd, wake[0], wake[1]));
-  sockaddr_storage bound{};
-  socklen_t len = sizeof(bound);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  server->address_ = FormatAddress(bound, &server->port_);
-  server->thread_ = std::thread([s = server.get()] { s->Run(); });
+  mg_server_port bound[2] = {};
+  int n = mg_get_server_ports(server->context_, 2, bound);
+  server->port_ = n > 0 ? bound[0].port : 0;
+  server->address_ = *numeric + ":" + std::to_string(server->port_);
   return server;
 }
 
-HttpServer::HttpServer(Options options, HttpHandler handler, int listen_fd, int wake_read,
-                       int wake_write)
-    : options_(std::move(options)),
-      handler_(std::move(handler)),
-      listen_fd_(listen_fd),
-      wake_read_(wake_read),
-      wake_write_(wake_write) {}
+HttpServer::HttpServer(Options options, HttpHandler handler)
+    : options_(std::move(options)), handler_(std::move(handler)) {}
 
-HttpServer::~HttpServer() {
-  Stop();
-  close(wake_read_);
-  close(wake_write_);
-}
+HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Stop() {
   std::lock_guard<std::mutex> lock(stop_mu_);
-  if (thread_.joinable()) {
-    char byte = 1;
-    while (write(wake_write_, &byte, 1) < 0 && errno == EINTR) {
-    }
-    thread_.join();
-  }
-  if (listen_fd_ >= 0) close(listen_fd_);
-  listen_fd_ = -1;
-}
-
-void HttpServer::Run() {
-  std::vector<Connection> conns;
-  auto finish = [](Connection& c) {
-    close(c.fd);
-    c.fd = -1;
-  };
-  auto respond = [&](Connection& c, std::string answer) {
-    c.out = std::move(answer);
-    c.writing = true;
-    c.deadline = Clock::now() + options_.write_timeout;
-  };
-  while (true) {
-    std::vector<pollfd> fds;
-    fds.push_back({wake_read_, POLLIN, 0});
-    const bool accepting = static_cast<int>(conns.size()) < options_.max_connections;
-    fds.push_back({accepting ? listen_fd_ : -1, POLLIN, 0});
-    Clock::time_point now = Clock::now();
-    int timeout_ms = 1000;
-    for (const Connection& c : conns) {
-      fds.push_back({c.fd, static_cast<short>(c.writing ? POLLOUT : POLLIN), 0});
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count();
-      timeout_ms = std::max<int>(0, std::min<int>(timeout_ms, left + 1));
-    }
-    if (poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) break;
-    if (fds[0].revents != 0) break;  // Stop()
-
-    now = Clock::now();
-    for (size_t i = 0; i < conns.size(); ++i) {
-      Connection& c = conns[i];
-      short revents = fds[i + 2].revents;
-      if (!c.writing && (revents & (POLLIN | POLLHUP | POLLERR))) {
-        char buf[4096];
-        ssize_t n = recv(c.fd, buf, sizeof(buf), 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-          finish(c);  // the client went away before asking
-          continue;
-        }
-        if (n > 0) c.in.append(buf, n);
-        size_t head = HeadLength(c.in);
-        if (head > options_.max_request_bytes ||
-            (head == 0 && c.in.size() > options_.max_request_bytes)) {
-          respond(c, RenderHttpResponse({"GET", ""}, Plain(431, "request head too large")));
-        } else if (head > 0) {
-          respond(c, Answer(c.in, handler_));
-        }
-      }
-      if (c.writing && (revents & (POLLOUT | POLLHUP | POLLERR) || c.sent == 0)) {
-        ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-        if (n > 0) c.sent += n;
-        if (c.sent == c.out.size() || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-          shutdown(c.fd, SHUT_WR);
-          finish(c);
-          continue;
-        }
-      }
-      if (now >= c.deadline) {
-        if (!c.writing) {
-          // One non-blocking attempt to say why; then give up on the client.
-          std::string answer = RenderHttpResponse({"GET", ""}, Plain(408, "request too slow"));
-          send(c.fd, answer.data(), answer.size(), MSG_NOSIGNAL);
-        }
-        finish(c);
-      }
-    }
-    conns.erase(
-        std::remove_if(conns.begin(), conns.end(), [](const Connection& c) { return c.fd < 0; }),
-        conns.end());
-
-    if (accepting && (fds[1].revents & POLLIN)) {
-      while (static_cast<int>(conns.size()) < options_.max_connections) {
-        int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;  // EAGAIN, or a connection reset while queued
-        Connection c;
-        c.fd = fd;
-        c.deadline = now + options_.request_timeout;
-        conns.push_back(std::move(c));
-      }
-    }
-  }
-  for (Connection& c : conns) finish(c);
+  if (context_ == nullptr) return;
+  std::atomic<bool> stopped{false};
+  std::string host = address_.substr(0, address_.rfind(':'));
+  std::thread knock(Knock, host, port_, &stopped);
+  mg_stop(context_);
+  stopped = true;
+  knock.join();
+  context_ = nullptr;
 }
 
 }  // namespace amsha

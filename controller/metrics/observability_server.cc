@@ -25,6 +25,7 @@ StatusOr<std::unique_ptr<ObservabilityServer>> ObservabilityServer::Start(
     const std::string& address, PrometheusMetrics* metrics, const HealthChecks* health) {
   HttpServer::Options options;
   options.address = address;
+  options.name = "metrics address";
   auto server = HttpServer::Start(options, [metrics, health](const HttpRequest& request) {
     return Handle(request, metrics, health);
   });

@@ -63,6 +63,13 @@ TEST_F(ControllerE2eTest, InitialElectionRoutesExactlyThePodThatHoldsTheLease) {
   EXPECT_TRUE(cluster_->Agrees());
   EXPECT_EQ(cluster_->AskThroughService(), Leader()) << "a client reaches the leader's AMS";
   EXPECT_NE(cluster_->ActiveController(), "");
+  std::string out;
+  EXPECT_EQ(cluster_->RunCli("status", "--output json", &out), 0) << out;
+  EXPECT_NE(out.find(R"("mode":"manage")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("leader":")" + Leader() + "\""), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("exitCode":0)"), std::string::npos) << out;
+  EXPECT_EQ(cluster_->RunCli("status", "", &out), 0) << out;
+  EXPECT_NE(out.find("mode manage"), std::string::npos) << out;
 }
 
 TEST_F(ControllerE2eTest, DeletingTheLeaderPodFailsOverToAnotherPod) {
@@ -176,6 +183,9 @@ TEST_F(ControllerE2eTest, AForeignHolderIsLeftAloneUntilItsLeaseExpires) {
   StartCluster(options, /*wait_for_leader=*/false);
   auto store = PostgresLeaseStore::Create(cluster_->postgres().StoreOptions());
   ASSERT_TRUE(store.ok());
+  std::string out;
+  EXPECT_EQ(cluster_->RunCli("status", "", &out), 3) << "no leader yet\n" << out;
+  EXPECT_NE(out.find("PROBLEM (exit 3): nobody holds the lease"), std::string::npos) << out;
   LeaseHolder foreign{"10.9.9.9:1261:amoro-own-uuid", "10.9.9.9",
                       R"({"host":"10.9.9.9","thriftBindPort":1260,"restBindPort":1630})"};
   ASSERT_TRUE((*store)->Acquire({"prod", "AMS"}, foreign, seconds(6)).ok());
@@ -184,6 +194,7 @@ TEST_F(ControllerE2eTest, AForeignHolderIsLeftAloneUntilItsLeaseExpires) {
   auto lease = cluster_->Lease();
   EXPECT_EQ(lease->node_id.value_or(""), foreign.node_id) << "not displaced while unexpired";
   EXPECT_TRUE(cluster_->Routed().empty()) << "nothing routed while a foreign node holds it";
+  EXPECT_EQ(cluster_->RunCli("status", "--output json", &out), 4) << "nothing routed\n" << out;
   ASSERT_TRUE(E2eCluster::WaitUntil([&] { return cluster_->Agrees(); }, seconds(10)));
   EXPECT_NE(cluster_->Lease()->node_id.value_or(""), foreign.node_id);
 }

@@ -138,6 +138,12 @@ TEST_F(FollowModeE2eTest, TheServiceFollowsAmorosOwnElectionAndTheControllerWrit
   for (int i = 0; i < 3; ++i) StartAmoro(i);
   std::string holder = WaitForRoutedHolder("", seconds(15));
   ASSERT_FALSE(holder.empty());
+  // `status` finds the follow-mode holder by its IP and calls it healthy.
+  std::string status;
+  EXPECT_EQ(cluster_->RunCli("status", "--output json", &status), 0) << status;
+  EXPECT_NE(status.find(R"("mode":"follow")"), std::string::npos) << status;
+  EXPECT_NE(status.find(R"("leader":")" + holder + "\""), std::string::npos) << status;
+  EXPECT_EQ(status.find(R"("gate":)"), std::string::npos) << "no gate row in follow mode";
   for (int round = 0; round < 3; ++round) {
     // The leading AMS stops; another takes the lease once it expires.
     amoro_[IndexOf(holder)]->Stop();
@@ -190,6 +196,7 @@ TEST_F(FollowModeE2eTest, AHolderThatIsNoPodIsReportedAndNotRoutedAndSwitchoverI
   EXPECT_TRUE(cluster_->Routed().empty()) << "an unmatched holder is reported, not routed";
 
   std::string out;
+  EXPECT_EQ(cluster_->RunCli("status", "", &out), 4) << "a holder, nothing routed\n" << out;
   int code = cluster_->RunCli("switchover", "--cluster prod --to ams-1", &out);
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("is in follow mode"), std::string::npos) << out;

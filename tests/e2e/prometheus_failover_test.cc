@@ -224,7 +224,9 @@ class PrometheusE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (RunCommand("command -v prometheus promtool", nullptr) != 0) {
-      GTEST_SKIP() << "prometheus/promtool not installed (scripts/install-deps.sh)";
+      AMS_HA_CANNOT_RUN(
+          "prometheus/promtool missing; install them with apt-get install prometheus "
+          "(scripts/install-deps.sh)");
     }
   }
   void StartCluster(E2eOptions options) {

@@ -6,12 +6,14 @@
 #      stale routed_pods, pods that do not exist yet, one failover too few).
 # promtool compares annotations exactly, so the unit tests run on a copy
 # without them (the annotations are checked by the unit test
-# DashboardTest/AlertRulesTest). Exits 77 when promtool is missing.
+# DashboardTest/AlertRulesTest). Without promtool: skipped (77), or a failure
+# under CI (tests/support/cannot_run.sh).
 set -euo pipefail
 src=${AMS_HA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 rules=$src/charts/ams-ha-controller/files/alerts.yaml
-command -v promtool >/dev/null || { echo "promtool not installed (Debian package prometheus)"; exit 77; }
-python3 -c 'import yaml' 2>/dev/null || { echo "python3-yaml not installed"; exit 77; }
+. "$(cd "$(dirname "$0")/../.." && pwd)/tests/support/cannot_run.sh"
+command -v promtool >/dev/null || cannot_run "promtool" "apt-get install prometheus (scripts/install-deps.sh)"
+python3 -c 'import yaml' 2>/dev/null || cannot_run "python3-yaml" "apt-get install python3-yaml (scripts/install-deps.sh)"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

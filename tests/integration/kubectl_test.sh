@@ -4,7 +4,8 @@
 # and set-based), label add / --overwrite / remove, patch --type merge and
 # --type json, get -o yaml, get events, delete pod (graceful, kubectl waits),
 # and get -w receiving a change.
-# Exits 77 (ctest: skipped) only when kubectl cannot be installed.
+# When kubectl cannot be installed: skipped (77) with how to install it, or a
+# failure under CI (tests/support/cannot_run.sh).
 set -euo pipefail
 src=${AMS_HA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${AMS_HA_BINARY_DIR:-$src/build}
@@ -14,9 +15,9 @@ kubectl_bin=$src/.tools/bin/kubectl
 if [ ! -x "$kubectl_bin" ] && [ -x "$src/scripts/kube-tools.sh" ]; then
   "$src/scripts/kube-tools.sh" >/dev/null 2>&1 || true
 fi
+. "$src/tests/support/cannot_run.sh"
 if [ ! -x "$kubectl_bin" ] || ! "$kubectl_bin" version --client >/dev/null 2>&1; then
-  echo "SKIP: kubectl could not be installed (scripts/kube-tools.sh needs npm and the npm registry)"
-  exit 77
+  cannot_run "kubectl" "scripts/kube-tools.sh (needs npm, scripts/install-deps.sh, and the npm registry)"
 fi
 [ -x "$standin" ] || { echo "FAIL: $standin not built (target kube-standin)"; exit 1; }
 

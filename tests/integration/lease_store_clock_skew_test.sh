@@ -19,8 +19,8 @@ for engine in postgres mysql; do
   [ -x "$bin" ] || { echo "lease_store_clock_skew_test: $bin is not built" >&2; exit 1; }
   bins+=("$bin")
 done
-command -v faketime >/dev/null ||
-  { echo "lease_store_clock_skew_test: faketime missing (apt-get install faketime)" >&2; exit 1; }
+. "$(cd "$(dirname "$0")/../.." && pwd)/tests/support/cannot_run.sh"
+command -v faketime >/dev/null || cannot_run "faketime" "apt-get install faketime (scripts/install-deps.sh)"
 
 for bin in "${bins[@]}"; do
   for skew in +1h -1h; do

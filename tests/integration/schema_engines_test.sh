@@ -13,6 +13,12 @@ set -euo pipefail
 
 root=${AMS_HA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 sql=$root/sql
+# Every engine or none: a missing one skips the test with how to install it
+# (a failure under CI, tests/support/cannot_run.sh).
+. "$root/tests/support/cannot_run.sh"
+command -v mariadbd >/dev/null || cannot_run "mariadbd" "apt-get install mariadb-server (scripts/install-deps.sh)"
+command -v java >/dev/null || cannot_run "java" "apt-get install default-jre-headless (scripts/install-deps.sh)"
+[ -f /usr/share/java/derby.jar ] || cannot_run "derby.jar" "apt-get install derby-tools (scripts/install-deps.sh)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ams-schema-XXXXXX")
 # The server users must be able to reach their directories below $work.
 chmod 755 "$work"

@@ -63,4 +63,11 @@ int RunCommand(const std::string& command, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+bool RunningInCi() {
+  const char* ci = std::getenv("CI");
+  if (ci == nullptr) return false;
+  std::string value = ci;
+  return !value.empty() && value != "false" && value != "0";
+}
+
 }  // namespace amsha::testing

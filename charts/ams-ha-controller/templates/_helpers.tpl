@@ -52,6 +52,7 @@ app.kubernetes.io/part-of: amoro
 {{/* Where the controller reads its configuration and the database password. */}}
 {{- define "ams-ha-controller.configDir" -}}/etc/ams-ha-controller{{- end }}
 {{- define "ams-ha-controller.passwordDir" -}}/var/run/secrets/ams-ha-controller/database{{- end }}
+{{- define "ams-ha-controller.tlsDir" -}}/var/run/secrets/ams-ha-controller/database-tls{{- end }}
 
 {{/* The managed Service names, once each, in the order of .Values.clusters. */}}
 {{- define "ams-ha-controller.serviceNames" -}}

@@ -33,6 +33,14 @@ values to fix.
 {{- if ge $statement $renew }}
 {{- fail (printf "database.statementTimeout (%s) must be shorter than controller.renewDeadline (%s)" $v.database.statementTimeout $v.controller.renewDeadline) }}
 {{- end }}
+{{- $url := toString $v.database.url }}
+{{- if or (regexMatch "^postgres(ql)?://[^/?@]*:[^/?@]*@" $url) (regexMatch "[?&]password=" $url) (and (not (regexMatch "^postgres(ql)?://" $url)) (regexMatch "(^|\\s)password\\s*=" $url)) }}
+{{- fail "database.url must not contain the password (it would be stored in the ConfigMap): put it in the Secret named by database.existingSecret (key database.passwordKey)" }}
+{{- end }}
+{{- $tls := $v.database.tls | default dict }}
+{{- if ne (empty $tls.certKey) (empty $tls.keyKey) }}
+{{- fail "database.tls.certKey and database.tls.keyKey go together: set both (client certificate and key) or neither" }}
+{{- end }}
 {{- if eq $v.labels.role $v.labels.pod }}
 {{- fail "labels.pod must differ from labels.role" }}
 {{- end }}

@@ -57,6 +57,31 @@ TEST(ConfigLoaderTest, IdentityComesFromPodNameThenHostName) {
   EXPECT_EQ(LoadConfigFromString(kMinimal, "c", FakeEnv())->controller.identity, "host-1");
 }
 
+TEST(ConfigLoaderTest, DatabaseTlsFilesAreRead) {
+  std::string yaml = kMinimal;
+  yaml.insert(yaml.find("clusters:"),
+              "  tls:\n    mode: verify-ca\n    caFile: /tls/ca.crt\n    certFile: /tls/tls.crt\n"
+              "    keyFile: /tls/tls.key\n");
+  auto c = LoadConfigFromString(yaml, "c.yaml", FakeEnv());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->database.tls.mode, "verify-ca");
+  EXPECT_EQ(c->database.tls.ca_file, "/tls/ca.crt");
+  EXPECT_EQ(c->database.tls.cert_file, "/tls/tls.crt");
+  EXPECT_EQ(c->database.tls.key_file, "/tls/tls.key");
+}
+
+TEST(ConfigLoaderTest, AnUnknownTlsKeyIsNamed) {
+  std::string yaml = kMinimal;
+  yaml.insert(yaml.find("clusters:"), "  tls:\n    rootCert: /tls/ca.crt\n");
+  auto c = LoadConfigFromString(yaml, "c.yaml", FakeEnv());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(
+      c.status().message().find(
+          "database.tls.rootCert: unknown key; expected one of mode, caFile, certFile, keyFile"),
+      std::string::npos)
+      << c.status().message();
+}
+
 TEST(ConfigLoaderTest, PasswordComesFromTheFileBeforeTheEnvironment) {
   std::string yaml = std::string(kMinimal) + "";
   yaml.insert(yaml.find("clusters:"), "  passwordFile: /secret/pw\n");

@@ -24,6 +24,18 @@ Config Valid() {
 
 TEST(ConfigValidatorTest, TheDefaultsAreValid) { EXPECT_TRUE(ValidateConfig(Valid()).empty()); }
 
+TEST(ConfigValidatorTest, AUserNameAndAPasswordWordElsewhereAreNotAPassword) {
+  Config c = Valid();
+  c.database.url = "postgresql://ams@db/amoro?application_name=password_rotation";
+  EXPECT_TRUE(ValidateConfig(c).empty());
+  c.database.url = "host=db user=ams dbname=passwords";
+  EXPECT_TRUE(ValidateConfig(c).empty());
+  c.database.tls.ca_file = "/tls/ca.crt";
+  c.database.tls.cert_file = "/tls/tls.crt";
+  c.database.tls.key_file = "/tls/tls.key";
+  EXPECT_TRUE(ValidateConfig(c).empty());
+}
+
 struct Case {
   const char* name;
   std::function<void(Config&)> change;
@@ -45,6 +57,28 @@ TEST_P(ConfigValidatorTest, RejectsWithOneLine) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, ConfigValidatorTest,
     ::testing::Values(
+        Case{"PasswordInTheUriUserInfo",
+             [](Config& c) { c.database.url = "postgresql://ams:s3cret@db/amoro"; },
+             "database.url: contains a password after the user name (user:password@); the URL "
+             "is stored in plain text (a ConfigMap): put the password in the file named by "
+             "database.passwordFile (the chart mounts database.existingSecret there) or in the "
+             "environment variable AMS_HA_DB_PASSWORD"},
+        Case{"PasswordAsAUriParameter",
+             [](Config& c) { c.database.url = "postgresql://db/amoro?sslmode=require&password=x"; },
+             "database.url: contains a password= query parameter"},
+        Case{"PasswordAsAKeyword",
+             [](Config& c) { c.database.url = "host=db dbname=amoro password = 'x'"; },
+             "database.url: contains a password= keyword"},
+        Case{"UnknownSslMode", [](Config& c) { c.database.tls.mode = "verify"; },
+             "database.tls.mode: \"verify\" is not an sslmode"},
+        Case{"VerifyFullWithoutACa", [](Config& c) { c.database.tls.mode = "verify-full"; },
+             "database.tls.caFile: is required with mode verify-full"},
+        Case{"ClientCertificateWithoutKey",
+             [](Config& c) {
+               c.database.tls.ca_file = "/tls/ca.crt";
+               c.database.tls.cert_file = "/tls/tls.crt";
+             },
+             "database.tls.keyFile: client certificate and key go together"},
         Case{"RenewDeadlineNotShorterThanLeaseDuration",
              [](Config& c) { c.controller.renew_deadline = seconds(15); },
              "controller.renewDeadline: (15s) must be shorter than controller.leaseDuration (15s)"},

@@ -31,6 +31,27 @@ std::map<std::string, std::string> ParseWithLibpq(const std::string& conninfo) {
 // Every character libpq's two syntaxes treat specially.
 constexpr char kNastyPassword[] = "p@ss w'rd\\&?=%/#:\"x\"";
 
+TEST(TlsConnParamsTest, ACaFileWithoutAModeMeansVerifyFull) {
+  auto params = TlsConnParams("", "/tls/ca.crt", "/tls/tls.crt", "/tls/tls.key");
+  std::string uri = AppendConnParams("postgresql://ams@db/amoro?sslmode=prefer", params);
+  auto parsed = ParseWithLibpq(uri);
+  EXPECT_EQ(parsed["sslmode"], "verify-full") << "overrides the URL's prefer";
+  EXPECT_EQ(parsed["sslrootcert"], "/tls/ca.crt");
+  EXPECT_EQ(parsed["sslcert"], "/tls/tls.crt");
+  EXPECT_EQ(parsed["sslkey"], "/tls/tls.key");
+  auto kv = ParseWithLibpq(AppendConnParams("host=db sslmode=disable", params));
+  EXPECT_EQ(kv["sslmode"], "verify-full");
+  EXPECT_EQ(kv["sslrootcert"], "/tls/ca.crt");
+}
+
+TEST(TlsConnParamsTest, NothingSetAddsNothing) {
+  EXPECT_TRUE(TlsConnParams("", "", "", "").empty());
+  EXPECT_EQ(AppendConnParams("postgresql://db/a", {}), "postgresql://db/a");
+  auto params = TlsConnParams("require", "", "", "");
+  ASSERT_EQ(params.size(), 1u);
+  EXPECT_EQ(params[0].second, "require");
+}
+
 TEST(ComposeConnInfoTest, UriWithoutQueryGetsOne) {
   EXPECT_EQ(ComposeConnInfo("postgresql://ams@db:5432/amsha", "secret", milliseconds(5000)),
             "postgresql://ams@db:5432/amsha?password=secret&connect_timeout=5"

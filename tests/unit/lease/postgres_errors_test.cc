@@ -105,6 +105,30 @@ TEST(StatusFromConnectErrorTest, WrongPasswordNamesWhereThePasswordComesFrom) {
             "AMS_HA_DB_PASSWORD");
 }
 
+TEST(StatusFromConnectErrorTest, AnUnknownCaNamesTheCaSetting) {
+  Status s = StatusFromConnectError(
+      "connection to server at \"localhost\" (::1), port 5432 failed: SSL error: certificate "
+      "verify failed\nconnection to server at \"localhost\" (127.0.0.1), port 5432 failed: SSL "
+      "error: certificate verify failed\n",
+      PostgresErrorContext{});
+  EXPECT_EQ(s.message(),
+            "TLS: the database server's certificate is not signed by the CA in "
+            "database.tls.caFile (sslrootcert; SSL error: certificate verify failed)");
+}
+
+TEST(StatusFromConnectErrorTest, AHostNameMismatchIsOneLineNamingBothNames) {
+  Status s = StatusFromConnectError(
+      "connection to server at \"127.0.0.1\", port 5432 failed: server certificate for "
+      "\"localhost\" does not match host name \"127.0.0.1\"\n",
+      PostgresErrorContext{});
+  EXPECT_EQ(s.message().find('\n'), std::string::npos);
+  EXPECT_EQ(
+      s.message().rfind(
+          "TLS: server certificate for \"localhost\" does not match host name \"127.0.0.1\"", 0),
+      0u)
+      << s.message();
+}
+
 TEST(StatusFromConnectErrorTest, NoPasswordIsUnauthenticated) {
   Status s = StatusFromConnectError(
       "connection to server at \"db\" (10.0.0.1), port 5432 failed: fe_sendauth: no password "

@@ -106,8 +106,10 @@ TEST_F(HttpServerTest, OtherMethodsAreRefusedWithoutReachingTheHandler) {
 
 TEST_F(HttpServerTest, AMalformedRequestLineIsABadRequest) {
   StartServer();
-  EXPECT_EQ(Exchange(server_->port(), "hello\r\n\r\n").rfind("HTTP/1.1 400 Bad Request", 0), 0u);
-  EXPECT_EQ(Exchange(server_->port(), "GET /x SPDY/3\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  // civetweb's own answer to what it cannot parse.
+  EXPECT_EQ(Exchange(server_->port(), "hello\r\n\r\n").rfind("HTTP/1.0 400 Bad Request", 0), 0u);
+  std::string spdy = Exchange(server_->port(), "GET /x SPDY/3\r\n\r\n");
+  EXPECT_NE(spdy.find(" 400 Bad Request\r\n"), std::string::npos) << spdy;  // "HTTP/SPDY/3 400"
   EXPECT_EQ(requests_, 0);
 }
 
@@ -117,7 +119,7 @@ TEST_F(HttpServerTest, AnOversizedRequestHeadIsRefused) {
   StartServer(options);
   std::string head = "GET / HTTP/1.1\r\nX-Filler: " + std::string(4000, 'a') + "\r\n\r\n";
   std::string answer = Exchange(server_->port(), head);
-  EXPECT_EQ(answer.rfind("HTTP/1.1 431 ", 0), 0u) << answer.substr(0, 80);
+  EXPECT_EQ(answer.rfind("HTTP/1.0 400 ", 0), 0u) << answer.substr(0, 80);
   EXPECT_EQ(requests_, 0);
 }
 
@@ -127,10 +129,14 @@ TEST_F(HttpServerTest, ASilentClientIsCutOffAfterTheRequestTimeout) {
   StartServer(options);
   int fd = Connect(server_->port());
   ASSERT_GE(fd, 0);
+  auto start = std::chrono::steady_clock::now();
   send(fd, "GET / HT", 8, MSG_NOSIGNAL);  // and never the rest
   std::string answer = ReadAll(fd);       // returns when the server closes
   close(fd);
-  EXPECT_EQ(answer.rfind("HTTP/1.1 408 Request Timeout\r\n", 0), 0u) << answer;
+  // civetweb answers a request it gave up on with 400.
+  EXPECT_EQ(answer.rfind("HTTP/1.0 400 Bad Request\r\n", 0), 0u) << answer;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(requests_, 0);
 }
 
 TEST_F(HttpServerTest, ASilentClientDoesNotHoldUpOthers) {
@@ -146,7 +152,8 @@ TEST_F(HttpServerTest, ASilentClientDoesNotHoldUpOthers) {
 
 TEST_F(HttpServerTest, ManyConnectionsBeyondTheLimitAreServedInTurn) {
   HttpServer::Options options;
-  options.max_connections = 2;
+  options.worker_threads = 2;
+  options.queued_connections = 1;
   StartServer(options);
   std::vector<int> idle;
   for (int i = 0; i < 2; ++i) idle.push_back(Connect(server_->port()));
@@ -188,6 +195,16 @@ TEST(HttpServerStartTest, APortInUseIsUnavailableAndSaysSo) {
   EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(second.status().message().find("in use"), std::string::npos)
       << second.status().message();
+}
+
+TEST(HttpServerStartTest, AnIpv6AddressIsRefusedWithTheReason) {
+  HttpServer::Options options;
+  options.address = "[::1]:0";
+  auto server = HttpServer::Start(options, [](const HttpRequest&) { return HttpResponse{}; });
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(server.status().message().find("no IPv6 support"), std::string::npos)
+      << server.status().message();
 }
 
 TEST(HttpServerStartTest, AnEmptyHostBindsEveryAddress) {
