@@ -63,6 +63,8 @@ INSTANTIATE_TEST_SUITE_P(
              "is stored in plain text (a ConfigMap): put the password in the file named by "
              "database.passwordFile (the chart mounts database.existingSecret there) or in the "
              "environment variable AMS_HA_DB_PASSWORD"},
+        Case{"PasswordInAMysqlUrl", [](Config& c) { c.database.url = "mysql://ams:pw@db/amoro"; },
+             "database.url: contains a password after the user name (user:password@)"},
         Case{"PasswordAsAUriParameter",
              [](Config& c) { c.database.url = "postgresql://db/amoro?sslmode=require&password=x"; },
              "database.url: contains a password= query parameter"},
