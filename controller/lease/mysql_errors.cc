@@ -85,6 +85,12 @@ Status StatusFromMysqlError(unsigned int errnum, const std::string& message,
     default:
       break;
   }
+  if (errnum == 2026) {  // CR_SSL_CONNECTION_ERROR: say which settings to look at
+    return UnavailableError("TLS: " + coded +
+                            ": check database.tls.caFile (ssl-ca) against the CA that signed the "
+                            "server's certificate, and that the certificate names the host in "
+                            "database.url");
+  }
   if ((errnum >= 1152 && errnum <= 1161) || (errnum >= 2000 && errnum < 3000)) {
     // Network errors and the client library's own (CR_*: cannot connect,
     // server has gone away, lost connection, TLS handshake failed).

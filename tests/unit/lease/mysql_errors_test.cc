@@ -65,6 +65,13 @@ TEST(StatusFromMysqlErrorTest, TransientFailuresAreUnavailable) {
             std::string::npos);
 }
 
+TEST(StatusFromMysqlErrorTest, TlsFailuresNameTheTlsSettings) {
+  Status s = StatusFromMysqlError(
+      2026, "TLS/SSL error: self-signed certificate in certificate chain", LeaseContext());
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("check database.tls.caFile"), std::string::npos) << s.message();
+}
+
 TEST(StatusFromMysqlErrorTest, ValuesTooLongAreInvalidArguments) {
   EXPECT_EQ(StatusFromMysqlError(1406, "Data too long for column 'node_id'", LeaseContext()).code(),
             StatusCode::kInvalidArgument);
