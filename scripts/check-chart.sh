@@ -235,6 +235,14 @@ expect_rejected "a statementTimeout as long as renewDeadline" \
 database:
   statementTimeout: 10s
 EOF
+expect_rejected "a start allowance shorter than a predecessor's stop" \
+  "clusters[0].probe.startupGracePeriod (40s) must be longer than gate.stopGracePeriod + gate.rowTtl + gate.safetyMargin (40000ms)" <<'EOF'
+clusters:
+  - name: amoro
+    podSelector: app=amoro
+    probe:
+      startupGracePeriod: 40s
+EOF
 expect_rejected "a duration without a unit" "controller.leaseDuration: Does not match pattern" <<'EOF'
 controller:
   leaseDuration: "15"

@@ -42,6 +42,15 @@ int RunGate(const ParsedFlags& flags) {
   sigemptyset(&signals);
   for (int s : {SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // The fence process is forked while this process has one thread: it runs
+  // only async-signal-safe code, but a fork copies the state of every lock.
+  // It inherits the blocked signals: a SIGTERM to the gate's group leaves it
+  // enforcing while AMS stops.
+  auto fence = FenceProcess::Start();
+  if (!fence.ok()) {
+    Log(LogLevel::kError, fence.status().message());
+    return kExitFailure;
+  }
 
   Config config;
   if (!LoadConfigOrExplain(flags, &config)) return kExitUsage;
@@ -86,11 +95,15 @@ int RunGate(const ParsedFlags& flags) {
   }
   std::unique_ptr<LeaseChangeNotifier> notifier = std::move(opened).value();
   AmsProcess ams(flags.rest);
+  Fence* fence_ptr = fence->get();
+  ams.SetBeforeReap([fence_ptr] { fence_ptr->Disarm(); });
   GateLoop::Deps deps;
   deps.store = store->get();
   deps.notifier = notifier.get();
   deps.ams = &ams;
-  deps.clock = RealClock::Get();
+  deps.fence = fence_ptr;
+  // CLOCK_BOOTTIME, as the fence's: a suspend counts as time passed.
+  deps.clock = BootClock::Get();
   // As the controller's own /healthz: a pass may wait for a few database
   // calls (each bounded by the timeouts, +1 s of watchdog) during an outage.
   const std::chrono::milliseconds call = config.database.connect_timeout +
@@ -131,7 +144,8 @@ int RunGate(const ParsedFlags& flags) {
                          : me.pod_ip + ":" + std::to_string(readiness->port())},
        {"notify", UsesMysql(config)    ? "off (MySQL has no LISTEN; polling only)"
                   : config.gate.listen ? "listen"
-                                       : "off (polling only)"}});
+                                       : "off (polling only)"},
+       {"fence_pid", std::to_string((*fence)->pid())}});
 
   std::atomic<bool> done{false};
   std::thread signal_thread([&] {

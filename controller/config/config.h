@@ -79,7 +79,7 @@ struct ProbeConfig {
   // previous AMS to stop or is starting AMS, or, without a gate, until the
   // leader's AMS first answers the probe. Once AMS served, failures count at
   // once (docs/gate.md, "What the controller reads from the gate row").
-  // Must exceed leaseTtl + gate.stopGracePeriod + gate.safetyMargin.
+  // Must exceed gate.stopGracePeriod + gate.rowTtl + gate.safetyMargin.
   milliseconds startup_grace_period{300000};
 };
 

@@ -122,16 +122,16 @@ void ValidateCluster(const Config& config, size_t i, Problems& p) {
                                       D(cl.probe.period) + ")");
     }
   }
-  // A new leader's gate may wait this long for the previous AMS to stop
-  // (a partitioned predecessor's gate row) before its own AMS starts; a
-  // start allowance shorter than that fails such a leader over before its
-  // AMS could ever answer, and the next one the same way.
+  // A new leader's gate may wait this long for the previous AMS to stop (a
+  // deliberate stop, then the row of a predecessor cut off meanwhile) before
+  // its own AMS starts; a start allowance shorter than that fails such a
+  // leader over before its AMS could ever answer, and the next the same way.
   const milliseconds predecessor_wait =
-      cl.lease_ttl + config.gate.stop_grace_period + config.gate.safety_margin;
+      config.gate.stop_grace_period + config.gate.row_ttl + config.gate.safety_margin;
   if (manage && cl.probe.enabled && cl.probe.startup_grace_period <= predecessor_wait) {
     p.Add(at + "probe.startupGracePeriod",
           "(" + D(cl.probe.startup_grace_period) +
-              ") must be longer than leaseTtl + gate.stopGracePeriod + gate.safetyMargin (" +
+              ") must be longer than gate.stopGracePeriod + gate.rowTtl + gate.safetyMargin (" +
               D(predecessor_wait) +
               "): a new leader's AMS may start only that long after its election, and would "
               "be failed over before it could serve (the cluster would never settle)");

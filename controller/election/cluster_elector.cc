@@ -59,6 +59,7 @@ void ClusterElector::Reset() {
   followed_node_id_.clear();
   adopting_ = true;
   gate_free_since_.reset();
+  gate_seen_live_uid_.clear();
 }
 
 std::chrono::milliseconds ClusterElector::GateWindow() const {
@@ -73,8 +74,9 @@ StatusOr<ClusterElector::GateView> ClusterElector::ObserveGate(const Pod& holder
   }
   const std::optional<LeaseRecord>& row = read.value();
   GateView view = GateView::kNone;
+  const bool names_holder = row && row->node_id && UidFromNodeId(*row->node_id) == holder.uid;
   if (row && row->Expired()) {
-    view = GateView::kFree;
+    view = names_holder && gate_seen_live_uid_ == holder.uid ? GateView::kLapsed : GateView::kFree;
   } else if (row && !(row->node_id && UidFromNodeId(*row->node_id) == holder.uid)) {
     view = GateView::kWaiting;
   } else if (row) {
@@ -99,6 +101,9 @@ StatusOr<ClusterElector::GateView> ClusterElector::ObserveGate(const Pod& holder
         break;
     }
   }
+  if (view == GateView::kStarting || view == GateView::kServing || view == GateView::kStopped) {
+    gate_seen_live_uid_ = holder.uid;
+  }
   if (view == GateView::kFree) {
     if (!gate_free_since_ || gate_free_uid_ != holder.uid) {
       gate_free_since_ = clock_->Now();
@@ -122,6 +127,7 @@ StatusOr<ClusterElector::GateView> ClusterElector::ObserveGate(const Pod& holder
       health_->SetStarting(holder.uid, false);
       break;
     case GateView::kFree:
+    case GateView::kLapsed:
     case GateView::kStopped:
       health_->SetStarting(holder.uid, false);
       break;
@@ -134,6 +140,7 @@ void ClusterElector::StartTerm(const Pod& leader) {
   // led before must not fail it over again the moment it is elected (with
   // two such pods the lease would bounce between them at once).
   health_->StartTerm(leader.uid, clock_->Now() + config_.probe.startup_grace_period);
+  if (gate_seen_live_uid_ == leader.uid) gate_seen_live_uid_.clear();
 }
 
 void ClusterElector::EndTerm(const std::string& uid) {
@@ -149,6 +156,10 @@ ClusterElector::Judgement ClusterElector::Judge(const Pod* holder, GateView gate
     return {Health::kLost, FailoverReason::kPodDeleted,
             "leader pod " + holder->name + " is terminating"};
   }
+  // NotReady within its grace is only Suspect: what the gate row and the
+  // probe say can still make the pod Lost before the grace ends (a leader
+  // whose gate was fenced turns NotReady too, and must not wait for it).
+  std::optional<Judgement> not_ready;
   if (!holder->ready || holder->pod_ip.empty()) {
     auto since = health_->NotReadySince(holder->uid);
     auto for_how_long = since ? clock_->Now() - *since : std::chrono::nanoseconds(0);
@@ -157,7 +168,15 @@ ClusterElector::Judgement ClusterElector::Judge(const Pod* holder, GateView gate
     if (for_how_long >= config_.not_ready_grace_period) {
       return {Health::kLost, FailoverReason::kNotReady, why};
     }
-    return {Health::kSuspect, FailoverReason::kNotReady, why};
+    not_ready = Judgement{Health::kSuspect, FailoverReason::kNotReady, why};
+  }
+  if (gate == GateView::kLapsed) {
+    // The gate guarantees its AMS is dead before its row can expire (it
+    // releases the row after AMS exited; its fence kills AMS before the
+    // row's ttl runs out): no need to wait for probes.
+    return {Health::kLost, FailoverReason::kGateLost,
+            "the gate row of leader pod " + holder->name +
+                " lapsed (released, or not renewed within gate.rowTtl): its AMS is not running"};
   }
   if (gate == GateView::kFree && gate_free_since_ &&
       clock_->Now() - *gate_free_since_ >= GateWindow()) {
@@ -175,6 +194,7 @@ ClusterElector::Judgement ClusterElector::Judge(const Pod* holder, GateView gate
     if (gate == GateView::kServing) {
       // Its gate, alive, sees AMS answer from inside the pod: whatever stops
       // our probe lies between this controller and the pod.
+      if (not_ready) return *not_ready;
       Judgement alive{Health::kAlive, FailoverReason::kProbeFailed, ""};
       alive.unreachable = failures >= config_.probe.failure_threshold;
       if (alive.unreachable) alive.why = why + ", but its gate reports AMS serving";
@@ -183,8 +203,10 @@ ClusterElector::Judgement ClusterElector::Judge(const Pod* holder, GateView gate
     if (failures >= config_.probe.failure_threshold) {
       return {Health::kLost, FailoverReason::kProbeFailed, why};
     }
+    if (not_ready) return *not_ready;
     if (failures > 0) return {Health::kSuspect, FailoverReason::kProbeFailed, why};
   }
+  if (not_ready) return *not_ready;
   return {Health::kAlive, FailoverReason::kPodDeleted, ""};
 }
 

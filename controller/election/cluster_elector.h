@@ -125,6 +125,9 @@ class ClusterElector {
     kWaiting,   // another pod's live gate holds the row: the holder's gate
                 // waits for that AMS to stop
     kFree,      // the row is expired or released: no live gate holds it
+    kLapsed,    // ... and it was the holder's own gate's row, seen live in
+                // this term: that gate let it lapse, so (by the gate's fence)
+                // its AMS is dead
     kStarting,  // the holder's live gate holds it and is starting AMS
     kServing,   // ... and its local probe of AMS answers
     kStopped,   // ... and AMS is not running (stopped, stopping, unresponsive)
@@ -162,6 +165,9 @@ class ClusterElector {
   // holder `gate_free_uid_` has had no live gate row.
   std::optional<MonoTime> gate_free_since_;
   std::string gate_free_uid_;
+  // The holder whose own gate this elector has seen holding the gate row
+  // live in its current term ("" for none).
+  std::string gate_seen_live_uid_;
 };
 
 }  // namespace amsha

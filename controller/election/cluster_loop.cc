@@ -301,7 +301,7 @@ void ClusterLoop::ProbeOnce() {
     Log(LogLevel::kDebug, "leader probe failed while its AMS starts; not counted",
         {{"cluster", cluster_.name}, {"pod", leader->name}});
   } else if (!ok) {
-    Log(LogLevel::kWarn, "leader probe failed",
+    Log(announced_unreachable_ ? LogLevel::kDebug : LogLevel::kWarn, "leader probe failed",
         {{"cluster", cluster_.name},
          {"pod", leader->name},
          {"address", leader->pod_ip + ":" + std::to_string(cluster_.ports.rest)},

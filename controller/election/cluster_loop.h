@@ -95,7 +95,10 @@ class ClusterLoop {
   Backoff backoff_;
   bool was_active_ = false;
   std::string announced_foreign_;
-  bool announced_unreachable_ = false;
+  // Set while the loop has reported a leader the controller cannot reach
+  // but whose gate vouches for it; the probe thread then logs its failures
+  // at debug level only.
+  std::atomic<bool> announced_unreachable_{false};
 
   mutable std::mutex mu_;
   std::condition_variable wake_cv_;

@@ -95,20 +95,36 @@ Status AmsProcess::Start() {
   return Status::Ok();
 }
 
+void AmsProcess::Reaped(int wait_status) {
+  running_ = false;
+  exit_status_ = StatusOf(wait_status);
+}
+
 void AmsProcess::ReapLocked() {
   // As PID 1 every orphan of the container is ours to reap, AMS among them.
   const bool init = ::getpid() == 1;
   if (!running_ && !init) return;
-  int status = 0;
-  pid_t r;
-  while ((r = ::waitpid(init ? -1 : pid_, &status, WNOHANG)) > 0) {
-    if (running_ && r == pid_) {
-      running_ = false;
-      exit_status_ = StatusOf(status);
-      // Whatever AMS left behind in its group goes with it.
-      ::kill(-pid_, SIGKILL);
+  while (true) {
+    // Look without reaping first: AMS's pid (its process group id) stays
+    // taken until it is reaped, so the fence can be disarmed safely.
+    siginfo_t info{};
+    if (::waitid(init ? P_ALL : P_PID, init ? 0 : static_cast<id_t>(pid_), &info,
+                 WEXITED | WNOHANG | WNOWAIT) != 0 ||
+        info.si_pid == 0) {
+      return;
     }
-    if (!init) break;
+    const pid_t exited = info.si_pid;
+    const bool ams = running_ && exited == pid_;
+    if (ams) {
+      // Whatever AMS left behind in its group goes with it, then the fence
+      // lets go of the group id.
+      ::kill(-pid_, SIGKILL);
+      if (before_reap_) before_reap_();
+    }
+    int status = 0;
+    if (::waitpid(exited, &status, 0) != exited) return;
+    if (ams) Reaped(status);
+    if (!init) return;
   }
 }
 
@@ -133,11 +149,11 @@ int AmsProcess::Stop(int first_signal, milliseconds grace) {
   std::lock_guard<std::mutex> lock(mu_);
   if (running_) {
     ::kill(-pid_, SIGKILL);
+    siginfo_t info{};
+    ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT);
+    if (before_reap_) before_reap_();
     int status = 0;
-    if (::waitpid(pid_, &status, 0) == pid_) {
-      running_ = false;
-      exit_status_ = StatusOf(status);
-    }
+    if (::waitpid(pid_, &status, 0) == pid_) Reaped(status);
   }
   return exit_status_.value_or(128 + SIGKILL);
 }

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -63,14 +64,20 @@ class AmsProcess : public AmsRunner {
   int Stop(int first_signal, std::chrono::milliseconds grace) override;
   pid_t pid() const override { return pid_; }
 
+  // Called (under the reaping lock) once AMS has exited but before it is
+  // reaped: while its process group id cannot be reused (the fence disarms).
+  void SetBeforeReap(std::function<void()> hook) { before_reap_ = std::move(hook); }
+
  private:
   void ReapLocked();
+  void Reaped(int wait_status);
 
   std::vector<std::string> argv_;
   std::mutex mu_;
   pid_t pid_ = 0;
   bool running_ = false;
   std::optional<int> exit_status_;
+  std::function<void()> before_reap_;
 };
 
 // `name` resolved against $PATH like execvp would (or as is, with a '/');

@@ -3,9 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <thread>
 
-#include "common/cancellation.h"
 #include "common/logging.h"
 
 namespace amsha {
@@ -14,7 +12,6 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr int kReleaseAttempts = 3;
-constexpr milliseconds kFenceCheck{50};
 constexpr milliseconds kReleaseRetry{300};
 // While waiting for a killed AMS to be reaped (SIGCHLD wakes sooner).
 constexpr milliseconds kReapPoll{20};
@@ -200,12 +197,7 @@ GateLoop::Pass GateLoop::RunOnce() {
     pass.exit_code = Finish(ams_started_ ? deps_.ams->ExitStatus().value_or(0) : 0);
     return pass;
   }
-  bool fenced = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    fenced = fence_killed_;
-  }
-  if (fenced) {
+  if (ams_started_ && deps_.fence->Fired()) {
     // The fence killed AMS at its deadline while the loop was elsewhere.
     BeginStop(SIGKILL, /*fenced=*/true,
               "the gate row could not be renewed in time: AMS was killed at the fence deadline");
@@ -256,10 +248,6 @@ GateLoop::Pass GateLoop::RunOnce() {
 }
 
 int GateLoop::Run() {
-  Cancellation done;
-  std::thread fence([&] {
-    while (!done.WaitFor(kFenceCheck)) EnforceFence();
-  });
   int code = 0;
   while (true) {
     Pass pass = RunOnce();
@@ -269,31 +257,16 @@ int GateLoop::Run() {
     }
     if (pass.wait.count() > 0) deps_.notifier->Wait(pass.wait);
   }
-  done.Cancel();
-  fence.join();
   return code;
 }
 
 void GateLoop::PublishFence(bool ams_alive) {
-  std::optional<MonoTime> deadline = ams_alive ? gate_step_.fence_deadline() : std::nullopt;
-  std::lock_guard<std::mutex> lock(mu_);
-  ams_alive_ = ams_alive;
-  // A running AMS without a confirmation has no time left.
-  fence_deadline_ = ams_alive ? deadline.value_or(deps_.clock->Now()) : deadline;
-}
-
-void GateLoop::EnforceFence() {
-  const MonoTime now = deps_.clock->Now();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!ams_alive_ || !fence_deadline_ || fence_killed_ || now < *fence_deadline_) return;
-    fence_killed_ = true;
+  if (ams_alive) {
+    // A running AMS without a renewed row has no time left.
+    deps_.fence->Arm(deps_.ams->pid(), gate_step_.fence_deadline().value_or(deps_.clock->Now()));
+  } else {
+    deps_.fence->Disarm();
   }
-  // SIGKILL first, at the deadline itself; words after.
-  deps_.ams->Signal(SIGKILL);
-  deps_.notifier->Interrupt();
-  Log(LogLevel::kWarn, "the gate row could not be renewed before it might expire: SIGKILL to AMS",
-      {{"cluster", cluster_.name}, {"pod", me_.pod_name}});
 }
 
 ReadinessServer::Answer GateLoop::Health(const std::string& path) const {

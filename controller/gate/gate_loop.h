@@ -17,13 +17,13 @@
 // the database was reached within leaseTtl, for followers and the leader
 // alike (docs/gate.md, "Readiness").
 //
-// Fencing must not wait for a database call: a statement to a server that
-// vanished blocks for up to statementTimeout (+1 s) or connectTimeout. So
-// EnforceFence(), run every 50 ms by a thread of Run(), SIGKILLs AMS the
-// moment the kill deadline (AmsGate::fence_deadline()) passes without a new
-// renewal, whatever the loop's thread is doing; the loop then finishes.
+// Fencing must not wait for a database call, nor for this process at all
+// (a stopped or stalled gate, a full log pipe): the loop hands the kill
+// deadline (AmsGate::fence_deadline()) to a Fence (gate/fence_process.h)
+// with every renewal, and the fence SIGKILLs AMS when it passes; the loop
+// notices afterwards (Fence::Fired) and finishes.
 // Thread safety: Run/RunOnce on one thread (the one that may fork AMS);
-// RequestStop, Wake, Health and EnforceFence from any thread.
+// RequestStop, Wake and Health from any thread.
 #ifndef AMS_HA_GATE_GATE_LOOP_H_
 #define AMS_HA_GATE_GATE_LOOP_H_
 
@@ -38,6 +38,7 @@
 #include "config/config.h"
 #include "gate/ams_gate.h"
 #include "gate/ams_process.h"
+#include "gate/fence_process.h"
 #include "gate/readiness_server.h"
 #include "lease/lease_change_notifier.h"
 #include "lease/lease_store.h"
@@ -54,6 +55,7 @@ class GateLoop {
     LeaseStore* store = nullptr;
     LeaseChangeNotifier* notifier = nullptr;
     AmsRunner* ams = nullptr;
+    Fence* fence = nullptr;
     const Clock* clock = nullptr;
     // Health() calls the loop stuck when no pass started for this long. A
     // pass may legitimately wait for a few database calls during an outage,
@@ -83,14 +85,6 @@ class GateLoop {
   void Wake();
   // "/readyz" or "/healthz".
   ReadinessServer::Answer Health(const std::string& path) const;
-  // SIGKILLs AMS once the fence deadline (the gate row's kill deadline)
-  // has passed.
-  void EnforceFence();
-  // The kill deadline the fence enforces now (tests).
-  std::optional<MonoTime> fence_deadline_for_test() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return fence_deadline_;
-  }
 
  private:
   void PublishFence(bool ams_alive);
@@ -123,10 +117,6 @@ class GateLoop {
   std::optional<MonoTime> last_database_ok_;
   std::string summary_;
   bool stopping_ = false;
-  // Fencing state shared with EnforceFence().
-  bool ams_alive_ = false;
-  std::optional<MonoTime> fence_deadline_;
-  bool fence_killed_ = false;  // EnforceFence sent SIGKILL
 };
 
 }  // namespace amsha

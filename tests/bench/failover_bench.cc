@@ -1,25 +1,39 @@
-// failover_bench: how fast the controller fails AMS over, measured end to
+// failover_bench: how long AMS users wait after a failure, measured end to
 // end against real processes, next to Amoro's own database HA as a baseline.
 //
-//   failover_bench [--rounds 50] [--amoro-rounds 3] [--amoro-ttl 30s]
-//                  [--amoro-heartbeat 10s]
+//   failover_bench [--rounds 2] [--delays 0s,8s] [--amoro-rounds 3]
+//                  [--amoro-ttl 30s] [--amoro-heartbeat 10s] [--plain-rounds 0]
 //
-// Part 1 (this controller): PostgreSQL + the API stand-in + two controller
-// replicas + three fake AMS pods (E2eCluster), notReadyGracePeriod 0.
-//   deleted:  leader pod deleted  -> the Service selects the new leader
-//   notready: leader NotReady     -> the Service selects the new leader
-//   probe:    the leader's AMS stops answering while its pod stays Ready
-//             (a lost node) -> switched after probe.failureThreshold (2)
-//             failed probes, probe.period (300ms) apart
-//   client:   the gap a client sees connecting through the stand-in's
-//             forwarding of ams-leader: last answer from the old leader to
-//             the first answer from the new one (deleted and NotReady).
-// Times: from the benchmark's admin call (CLOCK_MONOTONIC) to the stand-in's
-// record of the selector switch (same clock).
+// Part 1 (headline): PostgreSQL + the API stand-in + its kubelet stand-in +
+// two controller replicas + three pods running a simulated AMS under the gate
+// (GatedPods), with the SHIPPED timing (controller lease 15s/10s/2s,
+// leaseTtl 30s, heartbeat 10s, notReadyGracePeriod 5s, probe 2s/1s/3,
+// startupGracePeriod 5m; gate stopGracePeriod 30s, pollInterval 2s, rowTtl
+// 8s). The simulated AMS opens its REST port `delay` after it starts (0 s,
+// and 8 s like a JVM) and takes 1.5 s to stop after SIGTERM. For each kind:
+//   delete      graceful delete of the leader pod (grace 30 s)
+//   notready    the leader's readiness fails (kubelet reports NotReady)
+//   crash       every process of the leader pod SIGKILLed, pod still Ready
+//   partition   the leader's gate cut off from the database (its node's
+//               database traffic black-holed), pod still Ready
+//   ctl-kill    SIGKILL of the active controller replica
+//   switchover  `ams-ha-controller switchover` to another pod
+// two figures, from the trigger (CLOCK_MONOTONIC):
+//   serving     a client connecting through ams-leader (the stand-in's
+//               forwarding) gets an answer from the new leader's AMS; for
+//               ctl-kill, the longest gap between two answers (the leader
+//               does not change)
+//   switched    the stand-in recorded the Service selecting the new leader
+// and the journals (every AMS start and stop) must never show two AMS.
 // Part 2 (baseline): three threads electing themselves with the statements
 // and timing of Amoro's DataBaseHighAvailabilityContainer (AmoroHaWriter):
-// every heartbeat the leader renews and the others try to acquire; the
-// leader "dies" (its thread stops) and we time until another holds the lease.
+// the leader "dies" (its thread stops); timed until another holds the lease,
+// and, under the same AMS model, until it serves: + the port-open delay (a
+// follower AMS of Amoro's own HA starts its services only once it leads).
+// Part 3 (optional, --plain-rounds): the controller alone with always-on
+// fake AMS processes and the end-to-end harness's short timing (the
+// figures of earlier versions: Service switched after delete, NotReady,
+// an unreachable leader).
 #include <arpa/inet.h>
 #include <cpprest/json.h>
 #include <netinet/in.h>
@@ -31,6 +45,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -40,6 +55,7 @@
 #include "lease/postgres_lease_store.h"
 #include "support/amoro_ha_writer.h"
 #include "support/e2e_cluster.h"
+#include "support/gated_pods.h"
 #include "support/sql_session.h"
 
 namespace amsha::testing {
@@ -100,6 +116,27 @@ class Client {
   ~Client() {
     stop_ = true;
     thread_.join();
+  }
+  // Time of the first answer from `pod` after `t0`; 0 if none yet.
+  int64_t FirstAnswerFrom(const std::string& pod, int64_t t0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [t, who] : log_) {
+      if (t > t0 && who == pod) return t;
+    }
+    return 0;
+  }
+  // The longest time between two answers (from anyone) within [t0, t1].
+  double LongestGapMs(int64_t t0, int64_t t1) {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t last = t0, longest = 0;
+    for (const auto& [t, who] : log_) {
+      if (t < t0 || who.empty()) continue;
+      if (t > t1) break;
+      longest = std::max(longest, t - last);
+      last = t;
+    }
+    longest = std::max(longest, t1 - last);
+    return longest / 1e6;
   }
   // Last answer from `old` before `t0`..first answer from another pod after.
   double GapMs(const std::string& old, int64_t t0) {
@@ -242,6 +279,159 @@ bool RunController(int rounds, Stats* deleted, Stats* notready, Stats* probe, St
   return true;
 }
 
+// Part 1: AMS under the gate, shipped timing.
+struct KindStats {
+  Stats serving, switched;
+};
+const char* const kKinds[] = {"delete", "notready", "crash", "partition", "ctl-kill", "switchover"};
+
+bool WaitServing(E2eCluster& cluster, GatedPods& pods, milliseconds timeout) {
+  return E2eCluster::WaitUntil(
+      [&] {
+        std::string leader = cluster.LeaseHolderPod();
+        return !leader.empty() && cluster.Agrees() &&
+               pods.Journal().Active() == std::vector<std::string>{leader} &&
+               cluster.AskThroughService() == leader;
+      },
+      timeout);
+}
+
+bool RunGated(const std::string& delay, int rounds, std::map<std::string, KindStats>* out,
+              int* overlaps) {
+  E2eOptions options;
+  options.start_ams = false;
+  options.controllers = 0;
+  options.lease_duration = "15s";
+  options.renew_deadline = "10s";
+  options.retry_period = "2s";
+  options.lease_ttl = "30s";
+  options.heartbeat_interval = "10s";
+  options.not_ready_grace = "5s";
+  options.probe_period = "2s";
+  options.probe_timeout = "1s";
+  options.probe_failure_threshold = 3;
+  options.probe_startup_grace = "";
+  options.pod_ip_base = 70;
+  E2eCluster cluster(options);
+  Status s = cluster.Start(false);
+  GatedPodsOptions gate;
+  gate.stop_grace = "30s";
+  gate.poll_interval = "2s";
+  gate.ams_args = {"--start-delay", delay, "--stop-delay", "1.5s"};
+  GatedPods pods(&cluster, gate);
+  if (s.ok()) s = pods.Start();
+  for (int i = 0; s.ok() && i < 2; ++i) s = cluster.StartController(i);
+  if (!s.ok()) {
+    std::fprintf(stderr, "cannot start the cluster: %s\n", s.ToString().c_str());
+    return false;
+  }
+  if (!WaitServing(cluster, pods, milliseconds(90000))) {
+    std::fprintf(stderr, "no leader serving\n%s\n", cluster.Logs().c_str());
+    return false;
+  }
+  Client client(ForwardPort(cluster));
+  std::this_thread::sleep_for(milliseconds(500));
+  for (int round = 0; round < rounds; ++round) {
+    for (const char* kind : kKinds) {
+      const std::string k = kind;
+      const std::string old = cluster.LeaseHolderPod();
+      const int i = IndexOf(old);
+      const int64_t t0 = NowNs();
+      std::string active;
+      if (k == "delete") {
+        cluster.DeletePod(i, /*grace_seconds=*/30);
+      } else if (k == "notready") {
+        pods.ForceNotReady(i, true);
+      } else if (k == "crash") {
+        if (!pods.CrashPod(i).ok()) return false;
+      } else if (k == "partition") {
+        pods.Partition(i, true);
+      } else if (k == "ctl-kill") {
+        active = cluster.ActiveController();
+        cluster.KillController(active == "ctl-0" ? 0 : 1, SIGKILL);
+      } else {
+        std::string target = E2eCluster::PodName((i + 1) % 3);
+        std::string cli_out;
+        cluster.RunCli("switchover", "--cluster prod --to " + target + " --timeout 30s", &cli_out);
+      }
+      KindStats& stats = (*out)[k];
+      if (k == "ctl-kill") {
+        bool took_over = E2eCluster::WaitUntil(
+            [&] {
+              std::string now = cluster.ActiveController();
+              return !now.empty() && now != active;
+            },
+            milliseconds(30000));
+        std::this_thread::sleep_for(milliseconds(3000));
+        if (!took_over || cluster.LeaseHolderPod() != old) {
+          std::fprintf(stderr, "ctl-kill: no takeover, or the AMS leader moved\n%s\n",
+                       cluster.Logs().c_str());
+          return false;
+        }
+        stats.serving.ms.push_back(client.LongestGapMs(t0, NowNs()));
+        if (!cluster.StartController(active == "ctl-0" ? 0 : 1).ok()) return false;
+      } else {
+        std::string next;
+        int64_t served = 0;
+        bool ok = E2eCluster::WaitUntil(
+            [&] {
+              next = cluster.LeaseHolderPod();
+              if (next.empty() || next == old) return false;
+              served = client.FirstAnswerFrom(next, t0);
+              return served != 0;
+            },
+            milliseconds(120000));
+        if (!ok) {
+          std::fprintf(stderr, "%s round %d: no new leader serving after %s\n%s\n%s\n", kind, round,
+                       old.c_str(), cluster.Logs().c_str(), pods.Logs().c_str());
+          return false;
+        }
+        stats.serving.ms.push_back((served - t0) / 1e6);
+        int64_t switched = SwitchedAt(cluster, next, t0);
+        if (switched != 0) stats.switched.ms.push_back((switched - t0) / 1e6);
+      }
+      std::printf("  delay %-3s %-10s round %d: serving again after %8.1f ms\n", delay.c_str(),
+                  kind, round + 1, stats.serving.ms.back());
+      std::fflush(stdout);
+      // Put the old pod back as a follower, for the next round.
+      if (k == "delete") {
+        E2eCluster::WaitUntil([&] { return cluster.AddPod(i).ok(); }, milliseconds(60000));
+      } else if (k == "notready") {
+        pods.ForceNotReady(i, false);
+      } else if (k == "crash") {
+        pods.RecoverPod(i);
+      } else if (k == "partition") {
+        pods.Partition(i, false);
+      }
+      // Settled, and every pod Ready again (a candidate for the next kind).
+      bool settled = WaitServing(cluster, pods, milliseconds(120000)) &&
+                     E2eCluster::WaitUntil(
+                         [&] {
+                           auto states = cluster.PodStates();
+                           int ready = 0;
+                           for (const auto& [name, st] : states) ready += st.ready ? 1 : 0;
+                           return ready == 3;
+                         },
+                         milliseconds(60000));
+      if (!settled) {
+        std::fprintf(stderr, "did not settle after %s\n%s\n%s\n", kind, cluster.Logs().c_str(),
+                     pods.Logs().c_str());
+        return false;
+      }
+    }
+  }
+  const std::string overlap = pods.Journal().FirstOverlap();
+  if (!overlap.empty()) {
+    ++*overlaps;
+    std::printf("TWO AMS AT ONCE (delay %s): %s\n", delay.c_str(), overlap.c_str());
+  }
+  if (cluster.MaxSelectedEver() > 1) {
+    std::fprintf(stderr, "the Service selected two pods at once!\n");
+    return false;
+  }
+  return true;
+}
+
 // Part 2: Amoro's own database HA, three AMS nodes.
 bool RunAmoro(int rounds, milliseconds ttl, milliseconds heartbeat, Stats* out) {
   PostgresServer server;
@@ -311,37 +501,86 @@ bool RunAmoro(int rounds, milliseconds ttl, milliseconds heartbeat, Stats* out) 
 
 int main(int argc, char** argv) {
   using namespace amsha::testing;
-  int rounds = 50, amoro_rounds = 3;
+  int rounds = 2, amoro_rounds = 3, plain_rounds = 0;
+  std::vector<std::string> delays = {"0s", "8s"};
   milliseconds ttl(30000), heartbeat(10000);
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--rounds") rounds = std::stoi(value);
     if (flag == "--amoro-rounds") amoro_rounds = std::stoi(value);
+    if (flag == "--plain-rounds") plain_rounds = std::stoi(value);
     if (flag == "--amoro-ttl") ttl = *amsha::ParseDuration(value);
     if (flag == "--amoro-heartbeat") heartbeat = *amsha::ParseDuration(value);
+    if (flag == "--delays") {
+      delays.clear();
+      size_t start = 0;
+      while (start <= value.size()) {
+        size_t comma = value.find(',', start);
+        if (comma == std::string::npos) comma = value.size();
+        if (comma > start) delays.push_back(value.substr(start, comma - start));
+        start = comma + 1;
+      }
+    }
   }
-  Stats deleted, notready, probe, gap, takeover, amoro;
-  std::printf("ams-ha-controller failover benchmark (%d failovers of each kind)\n", rounds);
+  std::printf(
+      "ams-ha-controller failover benchmark: AMS under the gate, shipped timing, %d round(s) of "
+      "each kind per AMS start delay\n",
+      rounds);
   std::fflush(stdout);
-  if (!RunController(rounds, &deleted, &notready, &probe, &gap, &takeover)) return 1;
-  Print("leader deleted -> Service switched", deleted);
-  Print("leader NotReady -> Service switched", notready);
-  Print("leader unreachable -> switched", probe);
-  Print("client gap through ams-leader", gap);
-  Print("active controller SIGKILL -> standby", takeover);
-  std::fflush(stdout);
+  std::map<std::string, std::map<std::string, KindStats>> gated;
+  int overlaps = 0;
+  for (const std::string& delay : delays) {
+    if (!RunGated(delay, rounds, &gated[delay], &overlaps)) return 1;
+  }
+  Stats amoro;
   if (amoro_rounds > 0) {
     std::printf("\nbaseline: Amoro database HA (ttl %s, heartbeat %s), %d rounds\n",
                 amsha::FormatDuration(ttl).c_str(), amsha::FormatDuration(heartbeat).c_str(),
                 amoro_rounds);
     std::fflush(stdout);
     if (!RunAmoro(amoro_rounds, ttl, heartbeat, &amoro)) return 1;
-    Print("Amoro: leader death -> new lease", amoro);
-    std::printf("\n%-34s %12s %12s %8s\n", "", "controller", "Amoro", "ratio");
-    std::printf("%-34s %9.1f ms %9.1f ms %7.0fx\n", "p50 (deleted vs process death)",
-                deleted.Pct(50), amoro.Pct(50), amoro.Pct(50) / std::max(deleted.Pct(50), 0.001));
-    std::printf("%-34s %9.1f ms %9.1f ms %7.0fx\n", "max", deleted.Max(), amoro.Max(),
-                amoro.Max() / std::max(deleted.Max(), 0.001));
   }
-  return 0;
+  std::printf("\n%-12s %-6s %4s  %-32s  %-32s\n", "failure", "start", "n",
+              "client reaches serving AMS again", "Service switched");
+  std::printf("%-12s %-6s %4s  %15s %16s  %15s %16s\n", "", "delay", "", "p50", "max", "p50",
+              "max");
+  for (const std::string& delay : delays) {
+    for (const char* kind : kKinds) {
+      const KindStats& k = gated[delay][kind];
+      std::string switched_p50 = k.switched.ms.empty() ? "-" : "";
+      std::printf("%-12s %-6s %4zu  %12.1f ms %13.1f ms", kind, delay.c_str(), k.serving.ms.size(),
+                  k.serving.Pct(50), k.serving.Max());
+      if (k.switched.ms.empty()) {
+        std::printf("  %15s %16s\n", "-", "-");
+      } else {
+        std::printf("  %12.1f ms %13.1f ms\n", k.switched.Pct(50), k.switched.Max());
+      }
+    }
+  }
+  if (amoro_rounds > 0) {
+    for (const std::string& delay : delays) {
+      double d = static_cast<double>(amsha::ParseDuration(delay)->count());
+      Stats serving;
+      for (double ms : amoro.ms) serving.ms.push_back(ms + d);
+      std::printf("%-12s %-6s %4zu  %12.1f ms %13.1f ms  %15s %16s\n", "amoro-db-ha", delay.c_str(),
+                  serving.ms.size(), serving.Pct(50), serving.Max(), "-", "-");
+    }
+    std::printf(
+        "(amoro-db-ha: leader death -> another node holds the lease, measured, + the AMS model's "
+        "port-open delay)\n");
+  }
+  std::printf("two AMS at once in the journals: %s\n", overlaps == 0 ? "never" : "YES");
+  std::fflush(stdout);
+  if (plain_rounds > 0) {
+    Stats deleted, notready, probe, gap, takeover;
+    std::printf("\nthe controller alone (always-on fake AMS, e2e harness timing), %d rounds\n",
+                plain_rounds);
+    if (!RunController(plain_rounds, &deleted, &notready, &probe, &gap, &takeover)) return 1;
+    Print("leader deleted -> Service switched", deleted);
+    Print("leader NotReady -> Service switched", notready);
+    Print("leader unreachable -> switched", probe);
+    Print("client gap through ams-leader", gap);
+    Print("active controller SIGKILL -> standby", takeover);
+  }
+  return overlaps == 0 ? 0 : 1;
 }

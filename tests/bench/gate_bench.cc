@@ -4,7 +4,7 @@
 // every process of the machine), over real processes: PostgreSQL, the API
 // stand-in, two controller replicas, three gated pods (GatedPods).
 //
-//   gate_bench [--rounds 24] [--poll-rounds 12] [--mysql-rounds 12]
+//   gate_bench [--rounds 24] [--poll-rounds 12] [--mysql-rounds 12] [--crashes 10]
 //
 // Failovers alternate between a switchover (planned) and the leader going
 // NotReady (unplanned; notReadyGracePeriod 1s). Reported per round:
@@ -14,9 +14,15 @@
 // false, where a gate learns of the change by polling (pollInterval 1s).
 // Part 3 runs the same on MariaDB (database.url mysql://), where the gates
 // always poll (no LISTEN/NOTIFY in MySQL).
+// Part 4 crashes the leader pod (SIGKILL to its gate, fence and AMS at
+// once; the pod stays Ready in the API) with the shipped defaults of the
+// controller and the gate, and reports crash -> successor's AMS start, with
+// an AMS that opens its port at once and with one that takes 8 s (a JVM;
+// probe.startupGracePeriod 20s there, crashes after it, see the output).
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <thread>
 
 #include "common/duration.h"
@@ -50,8 +56,8 @@ struct Stats {
 };
 
 void Print(const std::string& name, const Stats& s) {
-  std::printf("%-40s n=%-3zu p50=%8.1f ms  p99=%8.1f ms  max=%8.1f ms\n", name.c_str(), s.ms.size(),
-              s.Pct(50), s.Pct(99), s.Max());
+  std::printf("%-40s n=%-3zu p50=%8.1f ms  p95=%8.1f ms  p99=%8.1f ms  max=%8.1f ms\n",
+              name.c_str(), s.ms.size(), s.Pct(50), s.Pct(95), s.Pct(99), s.Max());
   std::fflush(stdout);
 }
 
@@ -148,21 +154,111 @@ bool Run(bool listen, int rounds, Result* out, const std::string& engine = "post
   return true;
 }
 
+// Leader crashes with the shipped defaults (README "Configuration
+// reference"): controller leaseDuration 15s / renewDeadline 10s / retry 2s,
+// leaseTtl 30s, heartbeat 10s, notReadyGracePeriod 5s, probe 2s x 3;
+// gate stopGracePeriod 30s, pollInterval 2s, rowTtl 8s, renewInterval 1s,
+// safetyMargin 1s.
+bool RunCrashes(int crashes, const std::string& start_delay, Stats* out) {
+  E2eOptions options;
+  options.start_ams = false;
+  options.controllers = 0;
+  options.lease_duration = "15s";
+  options.renew_deadline = "10s";
+  options.retry_period = "2s";
+  options.lease_ttl = "30s";
+  options.heartbeat_interval = "10s";
+  options.not_ready_grace = "5s";
+  options.probe_period = "2s";
+  options.probe_timeout = "1s";
+  options.probe_failure_threshold = 3;
+  // The shipped 0s, unless AMS needs time to open its port (until the
+  // controller reads the AMS state from the gate row).
+  options.probe_startup_grace = start_delay == "0s" ? "0s" : "20s";
+  options.pod_ip_base = 70;
+  E2eCluster cluster(options);
+  Status s = cluster.Start(false);
+  GatedPodsOptions gate_options;
+  gate_options.stop_grace = "30s";
+  gate_options.poll_interval = "2s";
+  gate_options.ams_args = {"--start-delay", start_delay, "--stop-delay", "1.5s"};
+  GatedPods pods(&cluster, gate_options);
+  if (s.ok()) s = pods.Start();
+  for (int i = 0; s.ok() && i < 2; ++i) s = cluster.StartController(i);
+  auto settled = [&](const std::string& leader) {
+    return !leader.empty() && cluster.Agrees() &&
+           pods.Journal().Active() == std::vector<std::string>{leader};
+  };
+  if (s.ok() &&
+      !E2eCluster::WaitUntil([&] { return settled(cluster.LeaseHolderPod()); }, seconds(40))) {
+    s = InternalError("no leader runs AMS");
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "cannot start: %s\n%s", s.ToString().c_str(), pods.Logs().c_str());
+    return false;
+  }
+  for (int round = 0; round < crashes; ++round) {
+    const std::string old = cluster.LeaseHolderPod();
+    // Let it serve (and its row be renewed) for a moment, and past the
+    // startup grace, so that the probe counts.
+    const auto elected = std::chrono::steady_clock::now();
+    E2eCluster::WaitUntil([&] { return cluster.AskThroughService() == old; }, seconds(20));
+    std::this_thread::sleep_for(milliseconds(1500));
+    if (start_delay != "0s") std::this_thread::sleep_until(elected + seconds(21));
+    const size_t before = pods.Journal().intervals().size();
+    const int64_t t0 = MonoNs();
+    if (!pods.CrashPod(IndexOf(old)).ok()) return false;
+    std::string next;
+    bool moved = E2eCluster::WaitUntil(
+        [&] {
+          next = cluster.LeaseHolderPod();
+          return next != old && settled(next) && pods.Journal().intervals().size() > before;
+        },
+        seconds(60));
+    if (!moved) {
+      std::fprintf(stderr, "crash %d: no failover from %s\n%s%s", round, old.c_str(),
+                   cluster.Logs().c_str(), pods.Logs().c_str());
+      return false;
+    }
+    AmsJournal journal = pods.Journal();
+    std::optional<int64_t> started;
+    for (const AmsInterval& i : journal.intervals()) {
+      if (i.pod == next && i.start_ns > t0) started = i.start_ns;
+    }
+    if (!started) return false;
+    double ms = (*started - t0) / 1e6;
+    out->ms.push_back(ms);
+    std::printf("  crash %2d %s -> %s  successor's AMS started after %7.1f ms\n", round + 1,
+                old.c_str(), next.c_str(), ms);
+    std::fflush(stdout);
+    pods.RecoverPod(IndexOf(old));  // its node is back: the kubelet restarts the gate
+    E2eCluster::WaitUntil([&] { return cluster.PodStates()[old].ready; }, seconds(20));
+  }
+  AmsJournal journal = pods.Journal();
+  if (!journal.FirstOverlap().empty() || cluster.MaxSelectedEver() > 1) {
+    std::fprintf(stderr, "SAFETY VIOLATION: %s (max selected %d)\n", journal.FirstOverlap().c_str(),
+                 cluster.MaxSelectedEver());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 }  // namespace amsha::testing
 
 int main(int argc, char** argv) {
   using namespace amsha::testing;
-  int rounds = 24, poll_rounds = 12, mysql_rounds = 12;
+  int rounds = 24, poll_rounds = 12, mysql_rounds = 12, crashes = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--rounds") rounds = std::stoi(value);
     if (flag == "--poll-rounds") poll_rounds = std::stoi(value);
     if (flag == "--mysql-rounds") mysql_rounds = std::stoi(value);
+    if (flag == "--crashes") crashes = std::stoi(value);
   }
   std::printf("gate benchmark: AMS outage per failover, %d failovers with LISTEN/NOTIFY\n", rounds);
   Result notify;
-  if (!Run(true, rounds, &notify)) return 1;
+  if (rounds > 0 && !Run(true, rounds, &notify)) return 1;
   Result poll;
   if (poll_rounds > 0) {
     std::printf("\n%d failovers with gate.listen: false (pollInterval 1s)\n", poll_rounds);
@@ -192,6 +288,22 @@ int main(int argc, char** argv) {
   if (mysql_rounds > 0) {
     Print("MariaDB: switchover (CLI call)", mysql.total_switchover);
     Print("MariaDB: NotReady (grace 1s)", mysql.total_notready);
+  }
+  Stats crash_now, crash_jvm;
+  if (crashes > 0) {
+    std::printf(
+        "\n%d leader crashes (SIGKILL of the pod's gate, fence, AMS), shipped defaults, "
+        "AMS serving at once\n",
+        crashes);
+    if (!RunCrashes(crashes, "0s", &crash_now)) return 1;
+    std::printf(
+        "\n%d leader crashes, AMS opening its port 8s after it started "
+        "(probe.startupGracePeriod 20s; crashes after it)\n",
+        crashes);
+    if (!RunCrashes(crashes, "8s", &crash_jvm)) return 1;
+    std::printf("\ncrash -> successor's AMS started (journal; gate.rowTtl 8s)\n");
+    Print("crash: AMS start delay 0s", crash_now);
+    Print("crash: AMS start delay 8s", crash_jvm);
   }
   std::printf("\nno two AMS were ever active at once; the Service never selected two pods\n");
   return 0;

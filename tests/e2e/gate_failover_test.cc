@@ -14,6 +14,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iostream>
+#include <optional>
 #include <thread>
 
 #include "support/e2e_cluster.h"
@@ -28,7 +31,9 @@ using std::chrono::seconds;
 
 class GateE2eTest : public ::testing::Test {
  protected:
-  void StartCluster(GatedPodsOptions gate_options = {}, std::string startup_grace = "") {
+  void StartCluster(GatedPodsOptions gate_options = {}, std::string startup_grace = "",
+                    milliseconds serve_timeout = seconds(3)) {
+    serve_timeout_ = serve_timeout;
     E2eOptions options;
     options.start_ams = false;
     options.controllers = 0;
@@ -82,8 +87,8 @@ class GateE2eTest : public ::testing::Test {
                          << ::testing::PrintToString(pods_->Journal().Active()) << ", routed "
                          << ::testing::PrintToString(cluster_->Routed());
     std::string leader = Leader();
-    EXPECT_TRUE(
-        E2eCluster::WaitUntil([&] { return cluster_->AskThroughService() == leader; }, seconds(3)))
+    EXPECT_TRUE(E2eCluster::WaitUntil([&] { return cluster_->AskThroughService() == leader; },
+                                      serve_timeout_))
         << "a client through ams-leader reaches " << leader;
   }
 
@@ -104,7 +109,16 @@ class GateE2eTest : public ::testing::Test {
   std::unique_ptr<E2eCluster> cluster_;
   std::unique_ptr<GatedPods> pods_;
   std::chrono::steady_clock::time_point elected_at_;
+  milliseconds serve_timeout_{3000};  // AMS's start delay + slack
 };
+
+// An AMS like the real one: a JVM that opens its ports about 8 s after it
+// started and takes 1.5 s to stop.
+const std::vector<std::string> kJvmLikeAms = {"--start-delay", "8s", "--stop-delay", "1.5s"};
+
+int64_t MonotonicNs(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
 
 TEST_F(GateE2eTest, OnlyTheElectedPodRunsAmsAndFollowersSayWhatTheyWaitFor) {
   StartCluster();
@@ -178,10 +192,12 @@ TEST_F(GateE2eTest, ALostNodeIsFailedOverByTheProbeAndFencedBeforeTheNextAmsStar
   // The old AMS stopped on its own gate's deadline, with no word from the
   // database, and before the next one started (checked in TearDown).
   std::string log = pods_->GateLog(IndexOf(old));
-  EXPECT_NE(log.find("could not be renewed before it might expire: SIGKILL to AMS"),
-            std::string::npos)
-      << log;
-  EXPECT_NE(cluster_->Logs().find("reason=probe_failed"), std::string::npos);
+  EXPECT_NE(log.find("AMS was killed at the fence deadline"), std::string::npos) << log;
+  // Its gate, cut off, let its row lapse: the controller fails the leader
+  // over then (gate_lost), or on its probes once no live gate vouches for
+  // it (probe_failed), whichever it sees first.
+  EXPECT_TRUE(cluster_->Logs().find("reason=probe_failed") != std::string::npos ||
+              cluster_->Logs().find("reason=gate_lost") != std::string::npos);
   pods_->LoseNode(IndexOf(old), false);
   std::this_thread::sleep_for(seconds(2));
   ExpectExactlyTheElectedPodRunsAms(seconds(10));
@@ -240,6 +256,71 @@ TEST_F(GateE2eTest, ASwitchoverMovesAmsToTheNamedPod) {
   EXPECT_EQ(code, 0) << out;
   ExpectExactlyTheElectedPodRunsAms(seconds(10));
   EXPECT_EQ(Leader(), target);
+}
+
+// Every process of the leader pod is SIGKILLed at once (a node crash, an OOM
+// kill of the container), the pod stays Ready in the API, and AMS behaves
+// like a JVM. The successor's gate starts AMS once the dead gate's row has
+// expired (gate.rowTtl, 8 s, after its last renewal), with stopGracePeriod
+// at the shipped 30 s: not leaseTtl + stopGracePeriod later. Costs ~50 s.
+TEST_F(GateE2eTest, ACrashedLeaderPodsSuccessorStartsAmsWithinTheRowTtlAndNeverOverlaps) {
+  GatedPodsOptions options;
+  options.ams_args = kJvmLikeAms;
+  options.stop_grace = "30s";
+  // The controller reads AMS's state from the gate row: the shipped
+  // startupGracePeriod (5m) is only the cap of the start.
+  StartCluster(options, "", seconds(20));
+  std::string old = Leader();
+  // A crash after the grace: the probe counts (elected_at_ is when AMS
+  // served, about 9 s after the election).
+  std::this_thread::sleep_until(elected_at_ + seconds(12));
+  const auto crash = std::chrono::steady_clock::now();
+  ASSERT_TRUE(pods_->CrashPod(IndexOf(old)).ok());
+  std::string next = FailOverFrom(old, seconds(40));
+  std::optional<int64_t> started_ns;
+  const AmsJournal journal = pods_->Journal();
+  for (const AmsInterval& i : journal.intervals()) {
+    if (i.pod == next && i.start_ns > MonotonicNs(crash)) started_ns = i.start_ns;
+  }
+  ASSERT_TRUE(started_ns.has_value());
+  const double after_ms = (*started_ns - MonotonicNs(crash)) / 1e6;
+  std::cerr << "crash of " << old << " -> AMS of " << next << " started after " << after_ms
+            << " ms (gate.rowTtl 8s)\n";
+  EXPECT_LT(after_ms, 10000) << "the successor waits for the row's ttl, not the lease + grace";
+}
+
+// Only the leader's gate process is stopped (SIGSTOP) for 150 s while the
+// kubelet acts as manifests/example/amoro-ams.yaml makes it act (readiness
+// 5s x 3, liveness 10s x 6 on the gate's /healthz, terminationGracePeriod
+// 60s). To keep the suite short every kubelet duration and the stop itself
+// are divided by 5 (KubeletSpec::ExampleSpec(5), 30 s of SIGSTOP); the gate
+// and the controller keep their timing, so the kubelet acts sooner relative
+// to the fence than in the real timeline (docs/gate.md, "The fence"). The
+// fence kills AMS at the kill deadline although the gate cannot act; the
+// successor starts only after the row expired. Costs ~45 s.
+TEST_F(GateE2eTest, AGateStoppedForTheScaled150sNeverLetsTwoAmsRun) {
+  GatedPodsOptions options;
+  options.kubelet = KubeletSpec::ExampleSpec(5);
+  options.ams_args = {"--stop-delay", "1.5s"};
+  StartCluster(options);
+  std::string old = Leader();
+  const int i = IndexOf(old);
+  const auto frozen_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(pods_->FreezeGate(i, true).ok());
+  // rowTtl 8s - safetyMargin 1s after the last renewal (<= 1 s before).
+  EXPECT_TRUE(E2eCluster::WaitUntil(
+      [&] {
+        auto active = pods_->Journal().Active();
+        return std::find(active.begin(), active.end(), old) == active.end();
+      },
+      seconds(9)))
+      << "the fence killed AMS while its gate was stopped";
+  std::string next = FailOverFrom(old, seconds(30));
+  std::this_thread::sleep_until(frozen_at + seconds(30));
+  pods_->FreezeGate(i, false);  // the kubelet may have replaced it already
+  ExpectExactlyTheElectedPodRunsAms(seconds(15));
+  EXPECT_EQ(Leader(), next);
+  EXPECT_GE(pods_->LivenessRestarts(i), 1) << "the kubelet restarted the stopped container";
 }
 
 TEST_F(GateE2eTest, WithoutListenTheGateStillFollowsTheLeaseByPolling) {

@@ -167,6 +167,9 @@ Status E2eCluster::WriteConfig() {
     << "\n  retryPeriod: " << options_.retry_period << "\n"
     << "metrics:\n  address: 127.0.0.1:0\n"
     << "clusters:\n  - name: " << options_.cluster << "\n    podSelector: app=amoro\n"
+    << (options_.controller_rest_port == 0
+            ? ""
+            : "    ports:\n      rest: " + std::to_string(options_.controller_rest_port) + "\n")
     << "    leaseTtl: " << options_.lease_ttl
     << "\n    heartbeatInterval: " << options_.heartbeat_interval
     << "\n    notReadyGracePeriod: " << options_.not_ready_grace

@@ -48,6 +48,10 @@ struct E2eOptions {
   int probe_failure_threshold = 2;
   // probe.startupGracePeriod; empty: the shipped default (5m).
   std::string probe_startup_grace;
+  // The controller's ports.rest (what it probes); 0: the default 1630. A
+  // port where AMS does not listen stands for a fault between the
+  // controller and the pods (the gates probe their own config's port).
+  int controller_rest_port = 0;
   std::string mode = "manage";  // or "follow"
   bool start_ams = true;        // start a fake-ams per pod
   // Extra top-level YAML for the config file (e.g. a `gate:` section).

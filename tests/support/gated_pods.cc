@@ -19,15 +19,27 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr milliseconds kKubeletPeriod{100};
-// A kubelet's readinessProbe: failureThreshold 3, successThreshold 1.
-constexpr int kProbeFailureThreshold = 3;
 constexpr milliseconds kRestartDelay{300};
 
 }  // namespace
 
-int HttpStatus(const std::string& ip, int port, const std::string& path) {
+KubeletSpec KubeletSpec::ExampleSpec(int scale) {
+  KubeletSpec k;
+  k.readiness_period = milliseconds(5000 / scale);
+  k.readiness_timeout = milliseconds(2000 / scale);
+  k.readiness_failures = 3;
+  k.liveness = true;
+  k.liveness_period = milliseconds(10000 / scale);
+  k.liveness_timeout = milliseconds(2000 / scale);
+  k.liveness_failures = 6;
+  k.termination_grace = milliseconds(60000 / scale);
+  return k;
+}
+
+int HttpStatus(const std::string& ip, int port, const std::string& path, milliseconds timeout) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{1, 0};  // the kubelet's default timeoutSeconds
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   sockaddr_in addr{};
@@ -85,11 +97,25 @@ Status GatedPods::StartGate(Pod& pod, const std::string& uid) {
   pod.sigtermed = false;
   pod.exited_at = {};
   pod.probe_failures = 0;
+  pod.liveness_failures = 0;
+  pod.kill_at.reset();
+  std::vector<std::string> argv{cluster_->ControllerBinary(),
+                                "gate",
+                                "--config",
+                                pod.config,
+                                "--cluster",
+                                cluster_->options().cluster,
+                                "--",
+                                BinaryDir() + "/tests/fake-ams",
+                                "--name",
+                                pod.name,
+                                "--listen",
+                                pod.ip + ":1630",
+                                "--journal",
+                                journal_};
+  argv.insert(argv.end(), options_.ams_args.begin(), options_.ams_args.end());
   pod.gate = std::make_unique<ChildProcess>(
-      std::vector<std::string>{cluster_->ControllerBinary(), "gate", "--config", pod.config,
-                               "--cluster", cluster_->options().cluster, "--",
-                               BinaryDir() + "/tests/fake-ams", "--name", pod.name, "--listen",
-                               pod.ip + ":1630", "--journal", journal_},
+      argv,
       std::map<std::string, std::string>{{"POD_NAME", pod.name},
                                          {"POD_UID", uid},
                                          {"POD_IP", pod.ip},
@@ -158,6 +184,7 @@ void GatedPods::KubeletPass() {
       continue;
     }
     if (!running || state.uid != pod.uid) {
+      if (pod.node_lost && state.uid == pod.uid) continue;  // a dead node restarts nothing
       if (running) {
         pod.gate->Signal(SIGKILL);  // a container of a pod that no longer exists
         pod.gate->Wait(milliseconds(2000));
@@ -172,10 +199,35 @@ void GatedPods::KubeletPass() {
       continue;
     }
     if (pod.node_lost) continue;
-    bool probe_ok = HttpStatus(pod.ip, options_.readiness_port, "/readyz") == 200;
+    const KubeletSpec& k = options_.kubelet;
+    if (pod.kill_at) {
+      // The container is being restarted: SIGTERM went to its PID 1 (the
+      // gate); whatever is left when the grace ends is killed.
+      if (now >= *pod.kill_at) {
+        pod.gate->Signal(SIGKILL);
+        pod.gate->Wait(milliseconds(2000));
+      }
+      continue;
+    }
+    if (k.liveness && now >= pod.next_liveness) {
+      pod.next_liveness = now + k.liveness_period;
+      bool alive =
+          HttpStatus(pod.ip, options_.readiness_port, "/healthz", k.liveness_timeout) == 200;
+      pod.liveness_failures = alive ? 0 : pod.liveness_failures + 1;
+      if (pod.liveness_failures >= k.liveness_failures) {
+        ++pod.liveness_restarts;
+        ::kill(pod.gate->pid(), SIGTERM);
+        pod.kill_at = now + k.termination_grace;
+        continue;
+      }
+    }
+    if (now < pod.next_readiness) continue;
+    pod.next_readiness = now + k.readiness_period;
+    bool probe_ok =
+        HttpStatus(pod.ip, options_.readiness_port, "/readyz", k.readiness_timeout) == 200;
     pod.probe_failures = probe_ok ? 0 : pod.probe_failures + 1;
     bool want = !pod.force_not_ready &&
-                (probe_ok || (state.ready && pod.probe_failures < kProbeFailureThreshold));
+                (probe_ok || (state.ready && pod.probe_failures < k.readiness_failures));
     if (want != state.ready) cluster_->standin().SetReady(pod.name, want);
   }
 }
@@ -204,15 +256,55 @@ void GatedPods::LoseNode(int i, bool lost) {
   }
 }
 
-Status GatedPods::HangAms(int i) {
+pid_t GatedPods::AmsPid(int i) const {
   static const std::string kLine = "AMS started";
   std::string log = GateLog(i);
   size_t at = log.rfind(kLine);
   size_t pid_at = at == std::string::npos ? at : log.find("pid=", at);
-  if (pid_at == std::string::npos)
-    return NotFoundError("pod " + std::to_string(i) + " runs no AMS");
-  pid_t pid = std::atoi(log.c_str() + pid_at + 4);
-  if (pid <= 0 || ::kill(pid, SIGUSR1) != 0) return InternalError("cannot signal AMS");
+  if (pid_at == std::string::npos) return 0;
+  return std::atoi(log.c_str() + pid_at + 4);
+}
+
+void GatedPods::RecoverPod(int i) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pods_[i].node_lost = false;
+}
+
+pid_t GatedPods::GatePid(int i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pods_[i].gate ? pods_[i].gate->pid() : 0;
+}
+
+int GatedPods::LivenessRestarts(int i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pods_[i].liveness_restarts;
+}
+
+Status GatedPods::HangAms(int i) {
+  pid_t pid = AmsPid(i);
+  if (pid <= 0) return NotFoundError("pod " + std::to_string(i) + " runs no AMS");
+  if (::kill(pid, SIGUSR1) != 0) return InternalError("cannot signal AMS");
+  return Status::Ok();
+}
+
+Status GatedPods::FreezeGate(int i, bool frozen) {
+  pid_t pid = GatePid(i);
+  if (pid <= 0 || ::kill(pid, frozen ? SIGSTOP : SIGCONT) != 0) {
+    return InternalError("cannot signal the gate of pod " + std::to_string(i));
+  }
+  return Status::Ok();
+}
+
+Status GatedPods::CrashPod(int i) {
+  pid_t ams = AmsPid(i);
+  std::lock_guard<std::mutex> lock(mu_);
+  Pod& pod = pods_[i];
+  pod.node_lost = true;
+  if (!pod.gate) return NotFoundError("pod " + std::to_string(i) + " runs no gate");
+  // AMS's own group and the gate's (gate + fence), back to back.
+  if (ams > 0) ::kill(-ams, SIGKILL);
+  pod.gate->Signal(SIGKILL);
+  pod.gate->Wait(milliseconds(2000));
   return Status::Ok();
 }
 

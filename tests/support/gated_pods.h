@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,12 +38,34 @@
 
 namespace amsha::testing {
 
+// How the kubelet stand-in probes and restarts a pod's container. The
+// defaults are quick (tests that do not care about the kubelet's timing);
+// ExampleSpec() is manifests/example/amoro-ams.yaml's pod spec, with every
+// duration divided by `scale` (documented where a test uses it).
+struct KubeletSpec {
+  std::chrono::milliseconds readiness_period{100};
+  std::chrono::milliseconds readiness_timeout{1000};
+  int readiness_failures = 3;
+  bool liveness = false;
+  std::chrono::milliseconds liveness_period{10000};
+  std::chrono::milliseconds liveness_timeout{2000};
+  int liveness_failures = 6;
+  std::chrono::milliseconds termination_grace{60000};
+
+  // readinessProbe: period 5s, timeout 2s, failureThreshold 3; livenessProbe:
+  // period 10s, timeout 2s, failureThreshold 6; terminationGracePeriodSeconds 60.
+  static KubeletSpec ExampleSpec(int scale);
+};
+
 struct GatedPodsOptions {
   std::string stop_grace = "2s";
   std::string poll_interval = "1s";
   std::string safety_margin = "1s";
   bool listen = true;  // gate.listen: LISTEN/NOTIFY, or polling only
   int readiness_port = 1631;
+  // Extra arguments of every fake-ams (e.g. {"--start-delay", "8s"}).
+  std::vector<std::string> ams_args;
+  KubeletSpec kubelet;
 };
 
 class GatedPods {
@@ -64,6 +87,19 @@ class GatedPods {
   void LoseNode(int i, bool lost);
   // SIGUSR1 to pod i's fake-ams: it stops answering but keeps running.
   Status HangAms(int i);
+  // SIGSTOP / SIGCONT to pod i's gate process alone (not its fence, not AMS).
+  Status FreezeGate(int i, bool frozen);
+  // Pod i's node crashes: SIGKILL to every process of the pod (the gate, its
+  // fence, AMS) at once; its kubelet reports nothing more (the pod stays
+  // Ready in the API) and restarts nothing.
+  Status CrashPod(int i);
+  // Pod i's node is back after CrashPod: its kubelet restarts the gate.
+  void RecoverPod(int i);
+  // The pid of pod i's current AMS (from its gate's log), 0 if none.
+  pid_t AmsPid(int i) const;
+  // The pid of pod i's current gate process, 0 if none.
+  pid_t GatePid(int i) const;
+  int LivenessRestarts(int i) const;
   // Stops restarting gates (for a pod the test re-creates itself).
   void SetRestarts(bool on);
 
@@ -91,7 +127,13 @@ class GatedPods {
     bool node_lost = false;
     int restarts = 0;
     std::chrono::steady_clock::time_point exited_at{};
-    int probe_failures = 0;  // consecutive failed /readyz probes
+    int probe_failures = 0;     // consecutive failed /readyz probes
+    int liveness_failures = 0;  // consecutive failed /healthz probes
+    int liveness_restarts = 0;
+    std::chrono::steady_clock::time_point next_readiness{};
+    std::chrono::steady_clock::time_point next_liveness{};
+    // Set when the liveness probe failed: SIGTERM sent, SIGKILL at this time.
+    std::optional<std::chrono::steady_clock::time_point> kill_at;
   };
   Status WriteConfig(Pod& pod);
   Status StartGate(Pod& pod, const std::string& uid);
@@ -109,7 +151,8 @@ class GatedPods {
 };
 
 // GET http://ip:port/path with a short timeout; the HTTP status, 0 if none.
-int HttpStatus(const std::string& ip, int port, const std::string& path);
+int HttpStatus(const std::string& ip, int port, const std::string& path,
+               std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
 
 }  // namespace amsha::testing
 

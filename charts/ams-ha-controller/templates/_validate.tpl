@@ -101,6 +101,14 @@ values to fix.
 {{- if or (le $timeout 0) (gt $timeout $period) }}
 {{- fail (printf "%s.probe.timeout (%s) must be positive and at most probe.period (%s)" $at $timeoutText $periodText) }}
 {{- end }}
+{{- /* A new leader's gate may wait this long for the previous AMS to stop
+       before its own starts; a shorter start allowance never settles. */}}
+{{- $startupText := default "5m" $probe.startupGracePeriod }}
+{{- $startup := include "ams-ha-controller.ms" $startupText | int64 }}
+{{- $wait := add (include "ams-ha-controller.ms" (default "30s" $v.gate.stopGracePeriod) | int64) (include "ams-ha-controller.ms" (default "8s" $v.gate.rowTtl) | int64) $margin }}
+{{- if and $manage (le $startup $wait) }}
+{{- fail (printf "%s.probe.startupGracePeriod (%s) must be longer than gate.stopGracePeriod + gate.rowTtl + gate.safetyMargin (%dms): a new leader's AMS may start only that long after its election, and would be failed over before it could serve" $at $startupText $wait) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -91,9 +91,9 @@ INSTANTIATE_TEST_SUITE_P(
              },
              "must be longer than 1.2 x controller.retryPeriod (8s500ms)"},
         Case{"AStartAllowanceShorterThanAPredecessorsStopCannotSettle",
-             [](Config& c) { c.clusters[0].probe.startup_grace_period = seconds(60); },
-             "clusters[0].probe.startupGracePeriod: (1m) must be longer than leaseTtl + "
-             "gate.stopGracePeriod + gate.safetyMargin (1m1s)"},
+             [](Config& c) { c.clusters[0].probe.startup_grace_period = seconds(39); },
+             "clusters[0].probe.startupGracePeriod: (39s) must be longer than "
+             "gate.stopGracePeriod + gate.rowTtl + gate.safetyMargin (39s)"},
         Case{"NoStartAllowanceAtAllCannotSettle",
              [](Config& c) { c.clusters[0].probe.startup_grace_period = seconds(0); },
              "would be failed over before it could serve (the cluster would never settle)"},

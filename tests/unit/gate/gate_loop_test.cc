@@ -56,6 +56,27 @@ class FakeAms : public AmsRunner {
   std::vector<std::pair<int, milliseconds>> stops;
 };
 
+// Records what the loop hands the fence; the tests fire it.
+class FakeFence : public Fence {
+ public:
+  void Arm(pid_t group, MonoTime at) override {
+    if (group != pgid) fired = false;
+    pgid = group;
+    kill_at = at;
+  }
+  void Disarm() override { pgid = 0; }
+  bool Fired() const override { return fired; }
+  // What the fence process does at the deadline.
+  void Fire(AmsRunner* ams) {
+    ams->Signal(SIGKILL);
+    fired = true;
+    pgid = 0;
+  }
+  pid_t pgid = 0;
+  std::optional<MonoTime> kill_at;
+  bool fired = false;
+};
+
 // Returns at once: the tests decide when time passes.
 class FakeNotifier : public LeaseChangeNotifier {
  public:
@@ -80,6 +101,7 @@ class GateLoopTest : public ::testing::Test {
     deps.store = &store_;
     deps.notifier = &notifier_;
     deps.ams = &ams_;
+    deps.fence = &fence_;
     deps.clock = &clock_;
     deps.probe_ams = [this] {
       ++probes_;
@@ -104,6 +126,7 @@ class GateLoopTest : public ::testing::Test {
   FakeClock clock_;
   FakeLeaseStore store_;
   FakeAms ams_;
+  FakeFence fence_;
   FakeNotifier notifier_;
   ClusterConfig cluster_;
   GateConfig gate_;
@@ -215,7 +238,7 @@ TEST_F(GateLoopTest, ASlowStopGetsItsWholeGraceWhileTheRowIsRenewedThenSigkill) 
     EXPECT_EQ(ams_.signals, std::vector<int>{SIGTERM}) << s;
     EXPECT_GT(*GateRow()->lease_expire_ts_ms, expiry) << "renewed: the successor keeps waiting";
     expiry = *GateRow()->lease_expire_ts_ms;
-    EXPECT_EQ(*loop_->fence_deadline_for_test(), clock_.Now() + gate_.row_ttl - gate_.safety_margin)
+    EXPECT_EQ(fence_.kill_at, clock_.Now() + gate_.row_ttl - gate_.safety_margin)
         << "the kill deadline moves with each renewal, not with the grace";
   }
   clock_.Advance(pass.wait);
@@ -284,28 +307,50 @@ TEST_F(GateLoopTest, ExitsOneAndGivesTheRowBackWhenAmsCannotStart) {
   EXPECT_TRUE(GateRow()->Expired());
 }
 
-TEST_F(GateLoopTest, TheFenceKillsAmsAtTheDeadlineEvenWhileTheLoopIsBlocked) {
+TEST_F(GateLoopTest, ArmsTheFenceWithAmsGroupAndTheKillDeadlineAtTheStart) {
+  const MonoTime start = clock_.Now();
   BecomeLeader();  // row ttl 8 s, margin 1 s: kill deadline in 7 s
-  clock_.Advance(seconds(7) - milliseconds(1));
-  loop_->EnforceFence();
-  EXPECT_TRUE(ams_.signals.empty());
-  clock_.Advance(milliseconds(1));
-  loop_->EnforceFence();
-  EXPECT_EQ(ams_.signals, std::vector<int>{SIGKILL}) << "at the deadline itself, no SIGTERM first";
-  // The loop's thread comes back and finishes.
-  GateLoop::Pass pass = loop_->RunOnce();
-  if (!pass.exit_code) pass = loop_->RunOnce();
-  EXPECT_EQ(pass.exit_code, kGateExitFenced);
+  EXPECT_EQ(fence_.pgid, 4242);
+  EXPECT_EQ(fence_.kill_at, start + seconds(7));
 }
 
-TEST_F(GateLoopTest, ARenewalMovesTheFenceDeadline) {
+TEST_F(GateLoopTest, ARenewalMovesTheKillDeadline) {
   BecomeLeader();
   clock_.Advance(seconds(5));
   LeaseTo("uid-0");
   loop_->RunOnce();  // renews the row
-  clock_.Advance(seconds(5));
-  loop_->EnforceFence();
-  EXPECT_TRUE(ams_.signals.empty());
+  EXPECT_EQ(fence_.kill_at, clock_.Now() + seconds(7));
+}
+
+TEST_F(GateLoopTest, AFailedRenewalLeavesTheKillDeadlineWhereItWas) {
+  BecomeLeader();
+  const MonoTime deadline = *fence_.kill_at;
+  store_.SetUnavailable(true);
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(milliseconds(500));
+    GateLoop::Pass pass = loop_->RunOnce();
+    EXPECT_FALSE(pass.exit_code.has_value());
+    EXPECT_EQ(fence_.kill_at, deadline) << i;
+    EXPECT_TRUE(ams_.signals.empty()) << "the gate itself does not stop AMS before the fence";
+  }
+}
+
+TEST_F(GateLoopTest, AfterTheFenceFiredTheLoopReleasesTheRowAndExitsFenced) {
+  BecomeLeader();
+  clock_.Advance(seconds(7));
+  fence_.Fire(&ams_);  // the gate was stalled meanwhile
+  GateLoop::Pass pass = loop_->RunOnce();
+  if (!pass.exit_code) pass = loop_->RunOnce();
+  EXPECT_EQ(pass.exit_code, kGateExitFenced);
+  EXPECT_EQ(ams_.signals, std::vector<int>{SIGKILL}) << "no SIGTERM, no grace";
+  EXPECT_TRUE(GateRow()->Expired());
+}
+
+TEST_F(GateLoopTest, TheFenceIsDisarmedOnceAmsHasExited) {
+  BecomeLeader();
+  ams_.Exit(0);
+  loop_->RunOnce();
+  EXPECT_EQ(fence_.pgid, 0);
 }
 
 TEST_F(GateLoopTest, ALeaderRenewsItsRowEveryRenewIntervalWhateverTheLeaseTtl) {
