@@ -36,7 +36,7 @@ COPY --from=build /stage/usr/local/bin/ams-ha-controller /usr/local/bin/ams-ha-c
 #   cp -a /opt/ams-ha-controller/. /ams-ha/   then   /ams-ha/bin/ams-ha-controller gate ...
 COPY --from=build /stage/opt/ams-ha-controller /opt/ams-ha-controller
 # The DDL for every engine, for operators who create ha_lease themselves
-# (`init-schema` embeds the PostgreSQL one).
+# (`init-schema` embeds the PostgreSQL and the MySQL one).
 COPY sql /usr/local/share/ams-ha-controller/sql
 RUN ["/usr/local/bin/ams-ha-controller", "--version"]
 RUN ["/opt/ams-ha-controller/bin/ams-ha-controller", "--version"]

@@ -30,17 +30,17 @@ set -euo pipefail
 
 # What the build needs: compiler, CMake and the -dev packages of the
 # libraries CMakeLists.txt finds (Debian 12 versions: cpprestsdk 2.10.18,
-# libpqxx 6.4.5, yaml-cpp 0.7, prometheus-cpp 1.0.1, civetweb 1.15).
+# libpqxx 6.4.5, yaml-cpp 0.7, prometheus-cpp 1.0.1, civetweb 1.15, MariaDB Connector/C 3.3).
 BUILD_PACKAGES=(
   g++ make cmake pkg-config
   libcpprest-dev libboost-dev libssl-dev libpqxx-dev libpq-dev libyaml-cpp-dev prometheus-cpp-dev
-  libcivetweb-dev
+  libcivetweb-dev libmariadb-dev
 )
 # What the binary needs at run time, and nothing else: the image installs
 # exactly these (plus their own dependencies).
 RUNTIME_PACKAGES=(
   libcpprest2.10 libpqxx-6.4 libyaml-cpp0.7 libprometheus-cpp-core1.0 libcivetweb1
-  libssl3 ca-certificates
+  libmariadb3 libssl3 ca-certificates
 )
 
 cd "$(dirname "$0")/.."
@@ -163,12 +163,21 @@ make_bundle() {
     install -m 0755 "$(realpath "$lib")" "$bundle/lib/$(basename "$lib")"
   done
   [ -x "$bundle/lib/ld-linux-x86-64.so.2" ] || die "no dynamic loader in the bundle"
+  # MariaDB Connector/C loads its authentication plugins (MySQL 8's
+  # caching_sha2_password, ed25519, ...) at run time from a directory, not
+  # through ldd; they need only libcrypto and libc, already bundled.
+  local plugins=/usr/lib/x86_64-linux-gnu/libmariadb3/plugin
+  [ -d "$plugins" ] || die "no MariaDB Connector/C plugins in $plugins (apt-get install libmariadb3)"
+  mkdir -p "$bundle/lib/mariadb-plugin"
+  install -m 0755 "$plugins"/*.so "$bundle/lib/mariadb-plugin/"
   cat >"$bundle/bin/ams-ha-controller" <<'LAUNCHER'
 #!/bin/sh
 # ams-ha-controller with the libraries it was built with (Debian 12), for
 # images that lack them, e.g. the gate in an AMS container: the bundled
 # dynamic loader runs the binary against this bundle's lib/ only.
 dir=$(cd "$(dirname "$0")/.." && pwd -P)
+MARIADB_PLUGIN_DIR="$dir/lib/mariadb-plugin"
+export MARIADB_PLUGIN_DIR
 exec "$dir/lib/ld-linux-x86-64.so.2" --library-path "$dir/lib" "$dir/libexec/ams-ha-controller" "$@"
 LAUNCHER
   chmod 0755 "$bundle/bin/ams-ha-controller"

@@ -86,8 +86,9 @@ declare -A renders=(
   [example]="-f manifests/example/values.yaml"
   [full]="${full_args[*]}"
   [podmonitor]="-f manifests/values.yaml --set metrics.podMonitor.enabled=true --set leaderService.create=false --set rbac.create=true --set initSchema.enabled=false"
+  [mysql]="-f manifests/values.yaml --set database.url=mysql://amoro@mysql.amoro:3306/amoro?ssl-mode=REQUIRED"
 )
-for name in default example full podmonitor; do
+for name in default example full podmonitor mysql; do
   # shellcheck disable=SC2086  # the arguments are words on purpose
   if render "$work/$name.yaml" ${renders[$name]} 2>"$work/$name.err"; then
     pass "helm template ($name values)"
@@ -258,6 +259,10 @@ EOF
 expect_rejected "an empty database URL" "database.url: String length must be greater than or equal to 1" <<'EOF'
 database:
   url: ""
+EOF
+expect_rejected "a database URL of another scheme" "database.url: Does not match pattern" <<'EOF'
+database:
+  url: sqlite:///var/lib/ha.db
 EOF
 expect_rejected "a password in the database URL" "database.url must not contain the password" <<'EOF'
 database:

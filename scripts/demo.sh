@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The local demo: installs what is missing, builds, then runs two controller
-# replicas against a throwaway PostgreSQL and the Kubernetes API stand-in
-# with three simulated AMS pods, and fails the leader over while you watch.
+# replicas against a throwaway PostgreSQL (or MariaDB) and the Kubernetes API
+# stand-in with three simulated AMS pods, and fails the leader over while you
+# watch.
 #
 #   scripts/demo.sh            run the demo, then clean up
 #   scripts/demo.sh --keep     leave everything running (Ctrl-C to stop)
+#   scripts/demo.sh --mysql    the same with the lease in MariaDB (mysql://)
+#                              instead of PostgreSQL; combines with --keep
 #
 # Everything lives in .demo/ (logs, kubeconfig, database) and listens on
 # loopback addresses only.
@@ -12,7 +15,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 keep=0
-[ "${1:-}" = "--keep" ] && keep=1
+engine=postgres
+for arg in "$@"; do
+  case "$arg" in
+    --keep) keep=1 ;;
+    --mysql) engine=mysql ;;
+    *) echo "usage: scripts/demo.sh [--keep] [--mysql]" >&2; exit 2 ;;
+  esac
+done
 build=${AMS_HA_BUILD_DIR:-$root/build}
 demo=$root/.demo
 
@@ -30,6 +40,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   tests/support/pgtmp stop "$demo/pg" >/dev/null 2>&1 || true
+  tests/support/mariadbtmp stop "$demo/maria" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 pkill -f "$demo/" 2>/dev/null || true
@@ -38,9 +49,16 @@ mkdir -p "$demo"
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
-say "starting a throwaway PostgreSQL"
-pg_port=$(free_port)
-tests/support/pgtmp start "$demo/pg" "$pg_port" >"$demo/pg.txt"
+db_port=$(free_port)
+if [ "$engine" = mysql ]; then
+  say "starting a throwaway MariaDB"
+  tests/support/mariadbtmp start "$demo/maria" "$db_port" >"$demo/maria.txt"
+  db_url=mysql://ams@127.0.0.1:$db_port/amsha
+else
+  say "starting a throwaway PostgreSQL"
+  tests/support/pgtmp start "$demo/pg" "$db_port" >"$demo/pg.txt"
+  db_url=postgresql://ams@127.0.0.1:$db_port/amsha
+fi
 export AMS_HA_DB_PASSWORD=ams-test-password
 
 say "starting the Kubernetes API stand-in"
@@ -74,7 +92,7 @@ kubernetes:
   kubeconfig: $kubeconfig
   namespace: ams
 database:
-  url: postgresql://ams@127.0.0.1:$pg_port/amsha
+  url: $db_url
 controller:
   leaseDuration: 15s
   renewDeadline: 10s

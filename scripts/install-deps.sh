@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config clang-format git ca-certificates openssl
-  libcpprest-dev libboost-all-dev libssl-dev libpqxx-dev libpq-dev libyaml-cpp-dev prometheus-cpp-dev libcivetweb-dev
+  libcpprest-dev libboost-all-dev libssl-dev libpqxx-dev libpq-dev libmariadb-dev libyaml-cpp-dev prometheus-cpp-dev libcivetweb-dev
   libgtest-dev libgmock-dev
   postgresql postgresql-client
   mariadb-server mariadb-client derby-tools default-jre-headless faketime

@@ -1,4 +1,6 @@
-// Opening the real backends from a Config: PostgreSQL lease stores and the
+// Opening the real backends from a Config: the lease store of the engine
+// database.url names (postgresql:// or key=value: PostgreSQL; mysql:// or
+// mariadb://: MySQL/MariaDB), its change notifier, and the
 // Kubernetes API client. Shared by run, status and switchover. Each failure
 // is returned as one line that names what is wrong and what to do.
 #ifndef AMS_HA_CLI_BACKENDS_H_
@@ -9,15 +11,26 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "kube/rest_kube_api.h"
+#include "lease/lease_change_notifier.h"
 #include "lease/postgres_lease_store.h"
+#include "lease/sql_lease_store.h"
 
 namespace amsha {
 
 // The `database` section as connection options (also for the gate's
 // PostgresLeaseNotifier).
-PostgresConnectionOptions DatabaseOptions(const Config& config);
+LeaseDatabaseOptions DatabaseOptions(const Config& config);
 
-StatusOr<std::unique_ptr<PostgresLeaseStore>> OpenLeaseStore(const Config& config);
+// True when database.url is a mysql:// or mariadb:// URL.
+bool UsesMysql(const Config& config);
+
+StatusOr<std::unique_ptr<SqlLeaseStore>> OpenLeaseStore(const Config& config);
+
+// The gate's wake-ups: LISTEN on PostgreSQL when gate.listen; polling only
+// (PollingNotifier) when gate.listen is false or the engine has no
+// LISTEN/NOTIFY (MySQL).
+StatusOr<std::unique_ptr<LeaseChangeNotifier>> OpenLeaseNotifier(const Config& config,
+                                                                 const std::string& cluster);
 
 StatusOr<std::unique_ptr<RestKubeApi>> OpenKubeApi(const Config& config,
                                                    KubeRequestObserver observer = nullptr);

@@ -89,17 +89,12 @@ int RunGate(const ParsedFlags& flags) {
     Log(LogLevel::kError, "database: " + store.status().message());
     return kExitFailure;
   }
-  std::unique_ptr<LeaseChangeNotifier> notifier;
-  if (config.gate.listen) {
-    auto listening = PostgresLeaseNotifier::Create(DatabaseOptions(config), name);
-    if (!listening.ok()) {
-      Log(LogLevel::kError, "database: " + listening.status().message());
-      return kExitFailure;
-    }
-    notifier = std::move(listening).value();
-  } else {
-    notifier = std::make_unique<PollingNotifier>();
+  auto opened = OpenLeaseNotifier(config, name);
+  if (!opened.ok()) {
+    Log(LogLevel::kError, "database: " + opened.status().message());
+    return kExitFailure;
   }
+  std::unique_ptr<LeaseChangeNotifier> notifier = std::move(opened).value();
   AmsProcess ams(flags.rest);
   Fence* fence_ptr = fence->get();
   ams.SetBeforeReap([fence_ptr] { fence_ptr->Disarm(); });
@@ -148,7 +143,9 @@ int RunGate(const ParsedFlags& flags) {
        {"readiness", config.gate.readiness_port == 0
                          ? "off"
                          : me.pod_ip + ":" + std::to_string(readiness->port())},
-       {"notify", config.gate.listen ? "listen" : "off (polling only)"},
+       {"notify", UsesMysql(config)    ? "off (MySQL has no LISTEN; polling only)"
+                  : config.gate.listen ? "listen"
+                                       : "off (polling only)"},
        {"fence_pid", std::to_string((*fence)->pid())}});
 
   std::atomic<bool> done{false};

@@ -119,7 +119,7 @@ int RunController(const ParsedFlags& flags) {
   health.AddCondition("database", [&database] { return database.Problem(); });
   health.AddLoop("controller elector", [&elector_beat] { return elector_beat.Last(); });
   // Declared before the server, which reads them until it stops.
-  std::vector<std::unique_ptr<PostgresLeaseStore>> stores;
+  std::vector<std::unique_ptr<SqlLeaseStore>> stores;
   std::vector<std::unique_ptr<PodWatcher>> watchers;
   std::vector<std::unique_ptr<ClusterLoop>> loops;
   auto server = ObservabilityServer::Start(config.metrics.address, &metrics, &health);

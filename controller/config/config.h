@@ -25,7 +25,8 @@ struct KubernetesConfig {
   std::string context;         // --context: the kubeconfig context; empty: current-context
 };
 
-// TLS to PostgreSQL: files libpq reads (sslrootcert, sslcert, sslkey).
+// TLS to the database: files libpq reads (sslrootcert, sslcert, sslkey), or
+// for mysql:// URLs MariaDB Connector/C (ssl-ca, ssl-cert, ssl-key).
 struct DatabaseTlsConfig {
   std::string mode;       // sslmode; empty: verify-full when ca_file is set, else the URL's
   std::string ca_file;    // sslrootcert: the CA that signed the server's certificate

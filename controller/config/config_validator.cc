@@ -8,6 +8,7 @@
 
 #include "common/duration.h"
 #include "kube/label_selector.h"
+#include "lease/mysql_url.h"
 #include "lease/postgres_conninfo.h"
 
 namespace amsha {
@@ -295,8 +296,32 @@ bool IsDns1035Label(const std::string& name) {
 
 std::vector<std::string> ValidateConfig(const Config& config) {
   Problems p(config);
-  if (config.database.url.empty()) p.Add("database.url", "must name the PostgreSQL database");
-  const std::string in_url = PasswordInConnUrl(config.database.url);
+  const std::string& url = config.database.url;
+  if (url.empty()) {
+    p.Add("database.url", "must name the PostgreSQL or MySQL database");
+  } else if (IsMysqlUrl(url)) {
+    auto parsed = ParseMysqlUrl(url);
+    if (!parsed.ok()) {
+      // "database.url is not a valid ..." -> "database.url: is not a valid ...".
+      std::string why = parsed.status().message();
+      if (why.rfind("database.url ", 0) == 0) why = why.substr(13);
+      p.Add("database.url", why);
+    }
+  } else if (url.find("://") != std::string::npos && url.rfind("postgresql://", 0) != 0 &&
+             url.rfind("postgres://", 0) != 0) {
+    p.Add("database.url",
+          "\"" + url.substr(0, url.find("://") + 3) +
+              "\" is not a database scheme: use postgresql://, mysql:// or mariadb://");
+  }
+  std::string in_url;
+  if (IsMysqlUrl(url)) {
+    auto parsed = ParseMysqlUrl(url);
+    if (parsed.ok() && !parsed->password.empty()) {
+      in_url = "a password after the user name (user:password@)";
+    }
+  } else {
+    in_url = PasswordInConnUrl(url);
+  }
   if (!in_url.empty()) {
     p.Add("database.url",
           "contains " + in_url +

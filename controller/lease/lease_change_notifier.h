@@ -7,7 +7,8 @@
 // (a LISTEN connection that broke, a pooler that cannot carry LISTEN).
 // Implementations: PostgresLeaseNotifier (LISTEN on its own connection, in
 // lease/postgres_lease_store.h), PollingNotifier below (no hints at all:
-// polling only), FakeNotifier in tests.
+// polling only; what MySQL gets, having no LISTEN/NOTIFY), FakeNotifier in
+// tests.
 // Thread safety: Wait() from one thread; Interrupt() from any thread (a
 // signal-handling thread, say).
 #ifndef AMS_HA_LEASE_LEASE_CHANGE_NOTIFIER_H_

@@ -9,9 +9,10 @@
 //   kFailedPrecondition /  the environment is wrong (missing table, no
 //   kPermissionDenied /    permission, bad credentials): fatal, with a
 //   kUnauthenticated       message that names the fix.
-// Implementations: PostgresLeaseStore (lease/postgres_lease_store.h),
-// FakeLeaseStore (tests). Thread safety: an instance is used by one thread at
-// a time; open one per thread for concurrency.
+// Implementations: SqlLeaseStore (lease/sql_lease_store.h) with its engines
+// PostgresLeaseStore and MysqlLeaseStore, FakeLeaseStore (tests).
+// Thread safety: an instance is used by one thread at a time; open one per
+// thread for concurrency.
 #ifndef AMS_HA_LEASE_LEASE_STORE_H_
 #define AMS_HA_LEASE_LEASE_STORE_H_
 

@@ -2,6 +2,8 @@
 
 #include <initializer_list>
 
+#include "lease/lease_errors.h"
+
 namespace amsha {
 namespace {
 
@@ -96,10 +98,7 @@ Status StatusFromSqlError(const std::string& sqlstate, const std::string& messag
   const std::string cls = sqlstate.substr(0, 2);
   const std::string coded = line + " (SQLSTATE " + sqlstate + ")";
 
-  if (sqlstate == "42P01") {
-    return FailedPreconditionError("table " + Quoted(c.table) + " does not exist" + InDatabase(c) +
-                                   ": run 'ams-ha-controller init-schema --config FILE'");
-  }
+  if (sqlstate == "42P01") return MissingLeaseTableError(c.table, c.database);
   if (sqlstate == "3F000") {
     return FailedPreconditionError(line + InDatabase(c) + ": create schema " + SchemaOf(c.table) +
                                    " or use the default table ha_lease");
@@ -108,26 +107,13 @@ Status StatusFromSqlError(const std::string& sqlstate, const std::string& messag
     return FailedPreconditionError(line + ": create the database or fix database.url");
   }
   if (sqlstate == "42703" || sqlstate == "42804" || sqlstate == "42P10" || sqlstate == "23502") {
-    return FailedPreconditionError("table " + Quoted(c.table) + InDatabase(c) +
-                                   " is not Amoro's ha_lease (" + coded +
-                                   "): compare it with sql/postgres/ha_lease.sql");
+    return NotAmoroLeaseTableError(c.table, c.database, coded, "sql/postgres/ha_lease.sql");
   }
   if (sqlstate == "42501") return PermissionDenied(line, c);
-  if (cls == "28") {
-    return UnauthenticatedError(line + ": check database.passwordFile or AMS_HA_DB_PASSWORD");
-  }
-  if (cls == "22") {
-    return InvalidArgumentError(coded +
-                                ": cluster and service names and node_ip are at most 64 "
-                                "characters, node_id 256");
-  }
-  if (sqlstate == "57014") {
-    return UnavailableError("the database did not answer within the statement timeout (" + coded +
-                            ")");
-  }
-  if (sqlstate == "25006") {
-    return UnavailableError("the database is read-only, a standby? (" + coded + ")");
-  }
+  if (cls == "28") return BadCredentialsError(line);
+  if (cls == "22") return ValueTooLongError(coded);
+  if (sqlstate == "57014") return StatementTimeoutError(coded);
+  if (sqlstate == "25006") return ReadOnlyDatabaseError(coded);
   if (cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "58" || cls == "XX" ||
       sqlstate == "55P03" || sqlstate.empty()) {
     return UnavailableError(coded);
@@ -137,9 +123,7 @@ Status StatusFromSqlError(const std::string& sqlstate, const std::string& messag
 
 Status StatusFromConnectError(const std::string& message, const PostgresErrorContext& c) {
   std::string part = FromNeedle(message, "password authentication failed for user");
-  if (!part.empty()) {
-    return UnauthenticatedError(part + ": check database.passwordFile or AMS_HA_DB_PASSWORD");
-  }
+  if (!part.empty()) return BadCredentialsError(part);
   if (Contains(message, "no password supplied")) {
     return UnauthenticatedError(
         "the server wants a password and none was given: set database.passwordFile or "

@@ -20,6 +20,7 @@
 
 #include "common/backoff.h"
 #include "common/logging.h"
+#include "lease/call_watchdog.h"
 #include "lease/postgres_conninfo.h"
 #include "lease/postgres_errors.h"
 #include "lease/postgres_schema.h"
@@ -183,11 +184,6 @@ LeaseRecord RecordFromRow(const pqxx::row& r) {
   rec.db_now_ms = r[8].as<int64_t>();
   return rec;
 }
-
-std::string LeaseName(const LeaseKey& key) {
-  return "lease \"" + key.service_name + "\" of cluster \"" + key.cluster_name + "\"";
-}
-
 // libpqxx 6 drops the SQLSTATE for some errors it throws as their own class
 // (insufficient_privilege among them); the class still tells which it was.
 std::string SqlStateOf(const pqxx::sql_error& e) {
@@ -202,86 +198,11 @@ std::string SqlStateOf(const pqxx::sql_error& e) {
   return "";
 }
 
-Status CheckKey(const LeaseKey& key) {
-  if (key.cluster_name.empty() || key.service_name.empty()) {
-    return InvalidArgumentError("a lease key needs a cluster name and a service name");
-  }
-  return Status::Ok();
-}
-
-Status CheckTtl(std::chrono::milliseconds ttl) {
-  if (ttl.count() < 0) return InvalidArgumentError("a lease ttl cannot be negative");
-  return Status::Ok();
-}
-
-// Cuts the socket of a call the server does not answer. libpq waits in
-// poll() without a deadline once a statement is sent, and statement_timeout
-// is enforced by the server, so a frozen server or a network that drops
-// packets would block the caller for good. shutdown() wakes that poll();
-// libpq then reports a broken connection. One thread per store, idle unless
-// a call is in flight.
-class CallWatchdog {
+// The SqlLeaseEngine of PostgreSQL: one libpqxx connection, the statements
+// above prepared on it, and every pqxx exception caught in Guarded().
+class PostgresEngine : public SqlLeaseEngine {
  public:
-  CallWatchdog() : thread_([this] { Loop(); }) {}
-  ~CallWatchdog() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
-  void Arm(int fd, std::chrono::steady_clock::time_point deadline) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      fd_ = fd;
-      deadline_ = deadline;
-      armed_ = true;
-      fired_ = false;
-    }
-    cv_.notify_all();
-  }
-
-  // Returns true if the deadline passed and the socket was cut. After this
-  // returns the watchdog no longer touches the descriptor.
-  bool Disarm() {
-    std::lock_guard<std::mutex> lock(mu_);
-    armed_ = false;
-    return fired_;
-  }
-
- private:
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stop_) {
-      if (!armed_) {
-        cv_.wait(lock);
-      } else if (std::chrono::steady_clock::now() >= deadline_) {
-        if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
-        fired_ = true;
-        armed_ = false;
-      } else {
-        cv_.wait_until(lock, deadline_);
-      }
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool armed_ = false;
-  bool fired_ = false;
-  int fd_ = -1;
-  std::chrono::steady_clock::time_point deadline_;
-  std::thread thread_;  // last: starts after the fields it reads
-};
-
-}  // namespace
-
-class PostgresLeaseStore::Impl {
- public:
-  explicit Impl(PostgresConnectionOptions options)
+  explicit PostgresEngine(PostgresConnectionOptions options)
       : options_(std::move(options)),
         conninfo_(ComposeConnInfo(options_.url, options_.password, options_.connect_timeout)),
         sql_(QuoteTableName(options_.table)) {}
@@ -319,13 +240,26 @@ class PostgresLeaseStore::Impl {
     session_ready_ = false;
   }
 
-  void Disconnect() {
+  void Disconnect() override {
     std::lock_guard<std::mutex> lock(mu_);
     Drop();
   }
 
-  const PostgresConnectionOptions& options() const { return options_; }
-  const Statements& sql() const { return sql_; }
+  StatusOr<std::optional<LeaseRecord>> ReadRow(const LeaseKey& key) override;
+  StatusOr<std::optional<LeaseRecord>> AcquireRow(const LeaseKey& key, const LeaseHolder& holder,
+                                                  int64_t ttl_ms) override;
+  StatusOr<std::optional<LeaseRecord>> RenewRow(const LeaseKey& key, const std::string& node_id,
+                                                int32_t version, int64_t ttl_ms,
+                                                const std::string* server_info_json) override;
+  StatusOr<std::optional<LeaseRecord>> HandOverRow(const LeaseKey& key,
+                                                   const std::string& from_node_id, int32_t version,
+                                                   const LeaseHolder& to, int64_t ttl_ms) override;
+  StatusOr<bool> ReleaseRow(const LeaseKey& key, const std::string& node_id,
+                            int32_t version) override;
+  StatusOr<bool> PublishRows(const std::string& cluster_name, const std::string& holder_node_id,
+                             int32_t holder_version, const LeaseHolder& table_service,
+                             const LeaseHolder& optimizing_service) override;
+  Status ApplySchema() override;
 
  private:
   // libpq's connect_timeout bounds this; the watchdog needs a socket first.
@@ -412,171 +346,109 @@ class PostgresLeaseStore::Impl {
   CallWatchdog watchdog_;
 };
 
-StatusOr<std::unique_ptr<PostgresLeaseStore>> PostgresLeaseStore::Create(
-    PostgresConnectionOptions options) {
-  Status valid = ValidateTableName(options.table);
-  if (!valid.ok()) return valid;
-  if (options.connect_timeout.count() <= 0 || options.statement_timeout.count() <= 0) {
-    return InvalidArgumentError("database connect and statement timeouts must be positive");
-  }
-  return std::unique_ptr<PostgresLeaseStore>(
-      new PostgresLeaseStore(std::make_unique<Impl>(std::move(options))));
+// A single-row result as the row after the statement, or none.
+StatusOr<std::optional<LeaseRecord>> RowOrNone(Status status, const pqxx::result& r) {
+  if (!status.ok()) return status;
+  if (r.empty()) return std::optional<LeaseRecord>();
+  return std::optional<LeaseRecord>(RecordFromRow(r[0]));
 }
 
-PostgresLeaseStore::PostgresLeaseStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-PostgresLeaseStore::~PostgresLeaseStore() = default;
-
-void PostgresLeaseStore::Disconnect() { impl_->Disconnect(); }
-
-StatusOr<std::optional<LeaseRecord>> PostgresLeaseStore::Read(const LeaseKey& key) {
-  Status valid = CheckKey(key);
-  if (!valid.ok()) return valid;
-  std::optional<LeaseRecord> out;
-  Status s = impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+StatusOr<std::optional<LeaseRecord>> PostgresEngine::ReadRow(const LeaseKey& key) {
+  pqxx::result r;
+  Status s = Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    pqxx::result r = tx.exec_prepared(impl_->sql().read.name, key.cluster_name, key.service_name);
-    if (!r.empty()) out = RecordFromRow(r[0]);
+    r = tx.exec_prepared(sql_.read.name, key.cluster_name, key.service_name);
     return Status::Ok();
   });
-  if (!s.ok()) return s;
-  return out;
+  return RowOrNone(s, r);
 }
 
-StatusOr<LeaseRecord> PostgresLeaseStore::Acquire(const LeaseKey& key, const LeaseHolder& holder,
-                                                  std::chrono::milliseconds ttl) {
-  Status valid = CheckKey(key);
-  if (valid.ok()) valid = CheckTtl(ttl);
-  if (valid.ok() && holder.node_id.empty()) valid = InvalidArgumentError("empty node_id");
-  if (!valid.ok()) return valid;
-  std::optional<LeaseRecord> out;
-  Status s = impl_->Call(PostgresErrorContext::Operation::kLease, 2, [&](pqxx::connection& c) {
+StatusOr<std::optional<LeaseRecord>> PostgresEngine::AcquireRow(const LeaseKey& key,
+                                                                const LeaseHolder& holder,
+                                                                int64_t ttl_ms) {
+  pqxx::result r;
+  Status s = Call(PostgresErrorContext::Operation::kLease, 2, [&](pqxx::connection& c) {
     // Two autocommitted statements: the row exists afterwards whoever
     // created it, and the conditional UPDATE alone decides who holds it.
     pqxx::nontransaction tx(c);
-    tx.exec_prepared(impl_->sql().create_row.name, key.cluster_name, key.service_name);
-    pqxx::result r = tx.exec_prepared(impl_->sql().acquire.name, key.cluster_name, key.service_name,
-                                      holder.node_id, holder.node_ip, holder.server_info_json,
-                                      static_cast<int64_t>(ttl.count()));
-    if (r.empty()) return ConflictError(LeaseName(key) + " is held by another node, unexpired");
-    out = RecordFromRow(r[0]);
+    tx.exec_prepared(sql_.create_row.name, key.cluster_name, key.service_name);
+    r = tx.exec_prepared(sql_.acquire.name, key.cluster_name, key.service_name, holder.node_id,
+                         holder.node_ip, holder.server_info_json, ttl_ms);
     return Status::Ok();
   });
-  if (!s.ok()) return s;
-  return *out;
+  return RowOrNone(s, r);
 }
 
-StatusOr<LeaseRecord> PostgresLeaseStore::Renew(const LeaseKey& key, const std::string& node_id,
-                                                int32_t version, std::chrono::milliseconds ttl) {
-  Status valid = CheckKey(key);
-  if (valid.ok()) valid = CheckTtl(ttl);
-  if (!valid.ok()) return valid;
-  std::optional<LeaseRecord> out;
-  Status s = impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+StatusOr<std::optional<LeaseRecord>> PostgresEngine::RenewRow(const LeaseKey& key,
+                                                              const std::string& node_id,
+                                                              int32_t version, int64_t ttl_ms,
+                                                              const std::string* server_info_json) {
+  pqxx::result r;
+  Status s = Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    pqxx::result r = tx.exec_prepared(impl_->sql().renew.name, key.cluster_name, key.service_name,
-                                      node_id, version, static_cast<int64_t>(ttl.count()));
-    if (r.empty()) {
-      return ConflictError(LeaseName(key) + " is not held by \"" + node_id + "\" at version " +
-                           std::to_string(version) + ", or has expired");
+    if (server_info_json == nullptr) {
+      r = tx.exec_prepared(sql_.renew.name, key.cluster_name, key.service_name, node_id, version,
+                           ttl_ms);
+    } else {
+      r = tx.exec_prepared(sql_.renew_info.name, key.cluster_name, key.service_name, node_id,
+                           version, ttl_ms, *server_info_json);
     }
-    out = RecordFromRow(r[0]);
     return Status::Ok();
   });
-  if (!s.ok()) return s;
-  return *out;
+  return RowOrNone(s, r);
 }
 
-StatusOr<LeaseRecord> PostgresLeaseStore::RenewWithInfo(const LeaseKey& key,
-                                                        const std::string& node_id, int32_t version,
-                                                        std::chrono::milliseconds ttl,
-                                                        const std::string& server_info_json) {
-  Status valid = CheckKey(key);
-  if (valid.ok()) valid = CheckTtl(ttl);
-  if (!valid.ok()) return valid;
-  std::optional<LeaseRecord> out;
-  Status s = impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+StatusOr<std::optional<LeaseRecord>> PostgresEngine::HandOverRow(const LeaseKey& key,
+                                                                 const std::string& from_node_id,
+                                                                 int32_t version,
+                                                                 const LeaseHolder& to,
+                                                                 int64_t ttl_ms) {
+  pqxx::result r;
+  Status s = Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    r = tx.exec_prepared(sql_.hand_over.name, key.cluster_name, key.service_name, from_node_id,
+                         version, to.node_id, to.node_ip, to.server_info_json, ttl_ms);
+    return Status::Ok();
+  });
+  return RowOrNone(s, r);
+}
+
+StatusOr<bool> PostgresEngine::ReleaseRow(const LeaseKey& key, const std::string& node_id,
+                                          int32_t version) {
+  bool released = false;
+  Status s = Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     pqxx::result r =
-        tx.exec_prepared(impl_->sql().renew_info.name, key.cluster_name, key.service_name, node_id,
-                         version, static_cast<int64_t>(ttl.count()), server_info_json);
-    if (r.empty()) {
-      return ConflictError(LeaseName(key) + " is not held by \"" + node_id + "\" at version " +
-                           std::to_string(version) + ", or has expired");
-    }
-    out = RecordFromRow(r[0]);
+        tx.exec_prepared(sql_.release.name, key.cluster_name, key.service_name, node_id, version);
+    released = !r.empty();
     return Status::Ok();
   });
   if (!s.ok()) return s;
-  return *out;
+  return released;
 }
 
-StatusOr<LeaseRecord> PostgresLeaseStore::HandOver(const LeaseKey& key,
-                                                   const std::string& from_node_id, int32_t version,
-                                                   const LeaseHolder& to,
-                                                   std::chrono::milliseconds ttl) {
-  Status valid = CheckKey(key);
-  if (valid.ok()) valid = CheckTtl(ttl);
-  if (valid.ok() && to.node_id.empty()) valid = InvalidArgumentError("empty node_id");
-  if (!valid.ok()) return valid;
-  std::optional<LeaseRecord> out;
-  Status s = impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+StatusOr<bool> PostgresEngine::PublishRows(const std::string& cluster_name,
+                                           const std::string& holder_node_id,
+                                           int32_t holder_version, const LeaseHolder& table_service,
+                                           const LeaseHolder& optimizing_service) {
+  bool published = false;
+  Status s = Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     pqxx::result r = tx.exec_prepared(
-        impl_->sql().hand_over.name, key.cluster_name, key.service_name, from_node_id, version,
-        to.node_id, to.node_ip, to.server_info_json, static_cast<int64_t>(ttl.count()));
-    if (r.empty()) {
-      return ConflictError(LeaseName(key) + " is not held by \"" + from_node_id + "\" at version " +
-                           std::to_string(version));
-    }
-    out = RecordFromRow(r[0]);
+        sql_.publish.name, cluster_name, holder_node_id, holder_version, table_service.node_id,
+        table_service.node_ip, table_service.server_info_json, optimizing_service.node_id,
+        optimizing_service.node_ip, optimizing_service.server_info_json);
+    published = !r.empty();
     return Status::Ok();
   });
   if (!s.ok()) return s;
-  return *out;
+  return published;
 }
 
-Status PostgresLeaseStore::Release(const LeaseKey& key, const std::string& node_id,
-                                   int32_t version) {
-  Status valid = CheckKey(key);
-  if (!valid.ok()) return valid;
-  return impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    pqxx::result r = tx.exec_prepared(impl_->sql().release.name, key.cluster_name, key.service_name,
-                                      node_id, version);
-    if (r.empty()) {
-      return ConflictError(LeaseName(key) + " is not held by \"" + node_id + "\" at version " +
-                           std::to_string(version));
-    }
-    return Status::Ok();
-  });
-}
-
-Status PostgresLeaseStore::PublishServiceInfo(const std::string& cluster_name,
-                                              const std::string& holder_node_id,
-                                              int32_t holder_version,
-                                              const LeaseHolder& table_service,
-                                              const LeaseHolder& optimizing_service) {
-  if (cluster_name.empty()) return InvalidArgumentError("empty cluster name");
-  return impl_->Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    pqxx::result r =
-        tx.exec_prepared(impl_->sql().publish.name, cluster_name, holder_node_id, holder_version,
-                         table_service.node_id, table_service.node_ip,
-                         table_service.server_info_json, optimizing_service.node_id,
-                         optimizing_service.node_ip, optimizing_service.server_info_json);
-    if (r.empty()) {
-      return ConflictError(LeaseName({cluster_name, kAmsServiceName}) + " is not held by \"" +
-                           holder_node_id + "\" at version " + std::to_string(holder_version) +
-                           ", or has expired: service info not published");
-    }
-    return Status::Ok();
-  });
-}
-
-Status PostgresLeaseStore::ApplySchema() {
-  StatusOr<std::string> ddl = PostgresSchemaDdlFor(impl_->options().table);
+Status PostgresEngine::ApplySchema() {
+  StatusOr<std::string> ddl = PostgresSchemaDdlFor(options_.table);
   if (!ddl.ok()) return ddl.status();
-  return impl_->Call(PostgresErrorContext::Operation::kSchema, 3, [&](pqxx::connection& c) {
+  return Call(PostgresErrorContext::Operation::kSchema, 3, [&](pqxx::connection& c) {
     // The file's statements in one transaction (simple-query protocol):
     // either the table and both indexes exist afterwards, or nothing changed.
     pqxx::work tx(c);
@@ -585,6 +457,19 @@ Status PostgresLeaseStore::ApplySchema() {
     return Status::Ok();
   });
 }
+
+}  // namespace
+
+StatusOr<std::unique_ptr<PostgresLeaseStore>> PostgresLeaseStore::Create(
+    PostgresConnectionOptions options) {
+  Status valid = ValidateOptions(options);
+  if (!valid.ok()) return valid;
+  return std::unique_ptr<PostgresLeaseStore>(
+      new PostgresLeaseStore(std::make_unique<PostgresEngine>(std::move(options))));
+}
+
+PostgresLeaseStore::PostgresLeaseStore(std::unique_ptr<SqlLeaseEngine> engine)
+    : SqlLeaseStore(std::move(engine)) {}
 
 // --- PostgresLeaseNotifier ---
 

@@ -1,5 +1,6 @@
 // PostgresLeaseStore: the LeaseStore on Amoro's `ha_lease` table in
-// PostgreSQL, shared row for row with AMS's own database HA.
+// PostgreSQL, shared row for row with AMS's own database HA. The outcomes are
+// decided by SqlLeaseStore (lease/sql_lease_store.h); this is its engine.
 //
 // Created by main/cli wiring (and init-schema) from the `database` config;
 // the election loop then sees only LeaseStore. Every write is ONE
@@ -39,64 +40,29 @@
 #include "lease/lease_change_notifier.h"
 #include "lease/lease_record.h"
 #include "lease/lease_store.h"
+#include "lease/sql_lease_store.h"
 
 namespace amsha {
 
-struct PostgresConnectionOptions {
-  // A libpq URI (postgresql://user@host:5432/db?sslmode=require) or key=value
-  // string (host=... dbname=... user=...). Should carry no password.
-  std::string url;
-  // Added to the connection separately (never logged, never in a Status);
-  // empty: libpq's own sources (.pgpass, PGPASSWORD) or none.
-  std::string password;
-  // `table` or `schema.table`; see ValidateTableName(). Amoro reads only
-  // ha_lease, so another name is for tests or a controller-only setup.
-  std::string table = "ha_lease";
-  std::chrono::milliseconds connect_timeout{5000};
-  std::chrono::milliseconds statement_timeout{5000};
-};
+// The PostgreSQL fields are the shared ones (url: a libpq URI or key=value
+// string).
+using PostgresConnectionOptions = LeaseDatabaseOptions;
 
-class PostgresLeaseStore : public LeaseStore {
+// The SqlLeaseStore whose engine is PostgreSQL through libpqxx (the .cc).
+class PostgresLeaseStore : public SqlLeaseStore {
  public:
   // Checks the options without connecting: kInvalidArgument for a bad table
   // name or non-positive timeouts. A malformed URL shows on the first call.
   static StatusOr<std::unique_ptr<PostgresLeaseStore>> Create(PostgresConnectionOptions options);
-  ~PostgresLeaseStore() override;
 
-  PostgresLeaseStore(const PostgresLeaseStore&) = delete;
-  PostgresLeaseStore& operator=(const PostgresLeaseStore&) = delete;
-
-  StatusOr<std::optional<LeaseRecord>> Read(const LeaseKey& key) override;
-  StatusOr<LeaseRecord> Acquire(const LeaseKey& key, const LeaseHolder& holder,
-                                std::chrono::milliseconds ttl) override;
-  StatusOr<LeaseRecord> Renew(const LeaseKey& key, const std::string& node_id, int32_t version,
-                              std::chrono::milliseconds ttl) override;
-  StatusOr<LeaseRecord> RenewWithInfo(const LeaseKey& key, const std::string& node_id,
-                                      int32_t version, std::chrono::milliseconds ttl,
-                                      const std::string& server_info_json) override;
-  // Allowed while the lease is unexpired (the holder's controller decides)
-  // and after expiry, as long as nobody wrote the row since `version`.
-  StatusOr<LeaseRecord> HandOver(const LeaseKey& key, const std::string& from_node_id,
-                                 int32_t version, const LeaseHolder& to,
-                                 std::chrono::milliseconds ttl) override;
-  Status Release(const LeaseKey& key, const std::string& node_id, int32_t version) override;
-  // One statement: the AMS row is locked FOR SHARE and checked, then both
-  // service rows are upserted (see the .cc).
-  Status PublishServiceInfo(const std::string& cluster_name, const std::string& holder_node_id,
-                            int32_t holder_version, const LeaseHolder& table_service,
-                            const LeaseHolder& optimizing_service) override;
-
-  // Creates the table and its indexes if absent (PostgresSchemaDdlFor(table),
-  // i.e. sql/postgres/ha_lease.sql for the default name). Idempotent.
-  Status ApplySchema();
-
-  // Closes the connection now; the next call opens a new one.
-  void Disconnect();
+  // Inherited, PostgreSQL specifics: PublishServiceInfo is one statement
+  // (the AMS row is locked FOR SHARE and checked, then both service rows
+  // are upserted, see the .cc); ApplySchema() runs
+  // PostgresSchemaDdlFor(table), i.e. sql/postgres/ha_lease.sql for the
+  // default name.
 
  private:
-  class Impl;
-  explicit PostgresLeaseStore(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit PostgresLeaseStore(std::unique_ptr<SqlLeaseEngine> engine);
 };
 
 // PostgresLeaseNotifier: LISTEN ams_ha_lease on a connection of its own,

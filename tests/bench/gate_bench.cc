@@ -4,7 +4,7 @@
 // every process of the machine), over real processes: PostgreSQL, the API
 // stand-in, two controller replicas, three gated pods (GatedPods).
 //
-//   gate_bench [--rounds 24] [--poll-rounds 12] [--crashes 10]
+//   gate_bench [--rounds 24] [--poll-rounds 12] [--mysql-rounds 12] [--crashes 10]
 //
 // Failovers alternate between a switchover (planned) and the leader going
 // NotReady (unplanned; notReadyGracePeriod 1s). Reported per round:
@@ -12,7 +12,9 @@
 //   total     the trigger (CLI call / readiness flip) -> new AMS "start"
 // Part 1 runs with LISTEN/NOTIFY (the default), part 2 with gate.listen:
 // false, where a gate learns of the change by polling (pollInterval 1s).
-// Part 3 crashes the leader pod (SIGKILL to its gate, fence and AMS at
+// Part 3 runs the same on MariaDB (database.url mysql://), where the gates
+// always poll (no LISTEN/NOTIFY in MySQL).
+// Part 4 crashes the leader pod (SIGKILL to its gate, fence and AMS at
 // once; the pod stays Ready in the API) with the shipped defaults of the
 // controller and the gate, and reports crash -> successor's AMS start, with
 // an AMS that opens its port at once and with one that takes 8 s (a JVM;
@@ -67,8 +69,9 @@ struct Result {
   Stats gap_switchover, gap_notready, gap_all, total_switchover, total_notready;
 };
 
-bool Run(bool listen, int rounds, Result* out) {
+bool Run(bool listen, int rounds, Result* out, const std::string& engine = "postgres") {
   E2eOptions options;
+  options.engine = engine;
   options.start_ams = false;
   options.controllers = 0;
   options.probe_startup_grace = "";  // the shipped default
@@ -248,11 +251,12 @@ bool RunCrashes(int crashes, const std::string& start_delay, Stats* out) {
 
 int main(int argc, char** argv) {
   using namespace amsha::testing;
-  int rounds = 24, poll_rounds = 12, crashes = 10;
+  int rounds = 24, poll_rounds = 12, mysql_rounds = 12, crashes = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--rounds") rounds = std::stoi(value);
     if (flag == "--poll-rounds") poll_rounds = std::stoi(value);
+    if (flag == "--mysql-rounds") mysql_rounds = std::stoi(value);
     if (flag == "--crashes") crashes = std::stoi(value);
   }
   std::printf("gate benchmark: AMS outage per failover, %d failovers with LISTEN/NOTIFY\n", rounds);
@@ -263,6 +267,12 @@ int main(int argc, char** argv) {
     std::printf("\n%d failovers with gate.listen: false (pollInterval 1s)\n", poll_rounds);
     if (!Run(false, poll_rounds, &poll)) return 1;
   }
+  Result mysql;
+  if (mysql_rounds > 0) {
+    std::printf("\n%d failovers on MariaDB (no LISTEN/NOTIFY: polling, pollInterval 1s)\n",
+                mysql_rounds);
+    if (!Run(false, mysql_rounds, &mysql, "mysql")) return 1;
+  }
   if (rounds > 0) {
     std::printf("\nAMS stop -> next AMS start (journal, CLOCK_MONOTONIC)\n");
     Print("notify: all failovers", notify.gap_all);
@@ -271,12 +281,17 @@ int main(int argc, char** argv) {
     if (poll_rounds > 0) {
       Print("polling: all failovers", poll.gap_all);
     }
+    if (mysql_rounds > 0) Print("MariaDB (polling): all failovers", mysql.gap_all);
     std::printf("\ntrigger -> next AMS start\n");
     Print("notify: switchover (CLI call)", notify.total_switchover);
     Print("notify: NotReady (grace 1s)", notify.total_notready);
     if (poll_rounds > 0) {
       Print("polling: switchover (CLI call)", poll.total_switchover);
       Print("polling: NotReady (grace 1s)", poll.total_notready);
+    }
+    if (mysql_rounds > 0) {
+      Print("MariaDB: switchover (CLI call)", mysql.total_switchover);
+      Print("MariaDB: NotReady (grace 1s)", mysql.total_notready);
     }
   }
   Stats crash_now, crash_jvm;

@@ -1,7 +1,11 @@
-// lease_store_bench: throughput and latency of PostgresLeaseStore against a
-// throwaway local PostgreSQL 15 (tests/support/pgtmp: fsync=off, loopback).
+// lease_store_bench: throughput and latency of the lease store on both
+// engines side by side: PostgresLeaseStore against a throwaway local
+// PostgreSQL 15 (tests/support/pgtmp: fsync=off, loopback) and
+// MysqlLeaseStore against a throwaway local MariaDB 10.11
+// (tests/support/mariadbtmp: innodb_flush_log_at_trx_commit=2, loopback).
 //
-//   lease_store_bench [SECONDS_PER_CASE]   (default 2; 5 cases)
+//   lease_store_bench [SECONDS_PER_CASE] [postgres|mysql|both]
+//                                     (default 2 s, both; 5 cases per engine)
 //
 // Each connection is a thread with its own store. "acquire" takes a lease
 // that is already expired (ttl 0 on its own row), so every call succeeds
@@ -13,12 +17,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "lease/mysql_lease_store.h"
 #include "lease/postgres_lease_store.h"
+#include "support/mariadb_server.h"
 #include "support/postgres_server.h"
 
 namespace amsha {
@@ -48,16 +55,32 @@ LeaseHolder Holder(int i) {
                      ServerInfoJson("10.0.0.1", 1260, 1630)};
 }
 
+using StoreFactory = std::function<StatusOr<std::unique_ptr<SqlLeaseStore>>()>;
+
+template <typename Store>
+StoreFactory FactoryOf(LeaseDatabaseOptions options) {
+  return [options]() -> StatusOr<std::unique_ptr<SqlLeaseStore>> {
+    auto store = Store::Create(options);
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
+  };
+}
+
+struct Engine {
+  const char* name;
+  StoreFactory open;
+};
+
 // One connection's loop: `op` until the deadline, timing each call.
-void RunConnection(const PostgresConnectionOptions& options, const Case& c, int index,
-                   Clock::time_point start, Clock::time_point deadline, Outcome* out) {
-  auto created = PostgresLeaseStore::Create(options);
+void RunConnection(const StoreFactory& open, const Case& c, int index, Clock::time_point start,
+                   Clock::time_point deadline, Outcome* out) {
+  auto created = open();
   if (!created.ok()) {
     out->errors++;
     out->first_error = created.status().ToString();
     return;
   }
-  std::unique_ptr<PostgresLeaseStore> store = std::move(created).value();
+  std::unique_ptr<SqlLeaseStore> store = std::move(created).value();
   const LeaseKey key{c.shared_row ? std::string("bench-shared") + c.name
                                   : "bench-" + std::string(c.name) + "-" +
                                         std::to_string(c.connections) + "-" + std::to_string(index),
@@ -105,22 +128,37 @@ double Percentile(const std::vector<double>& sorted, double p) {
 
 int Main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
-  if (seconds <= 0 || seconds > 60) {
-    std::fprintf(stderr, "usage: lease_store_bench [SECONDS_PER_CASE (0-60]]\n");
+  const std::string which = argc > 2 ? argv[2] : "both";
+  if (seconds <= 0 || seconds > 60 ||
+      (which != "both" && which != "postgres" && which != "mysql")) {
+    std::fprintf(stderr,
+                 "usage: lease_store_bench [SECONDS_PER_CASE (0-60]] [postgres|mysql|both]\n");
     return 2;
   }
-  testing::PostgresServer server;
-  Status started = server.Start();
-  if (!started.ok()) {
-    std::fprintf(stderr, "lease_store_bench: %s\n", started.ToString().c_str());
-    return 1;
+  testing::PostgresServer postgres;
+  testing::MariaDbServer maria;
+  std::vector<Engine> engines;
+  if (which != "mysql") {
+    Status started = postgres.Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "lease_store_bench: PostgreSQL: %s\n", started.ToString().c_str());
+      return 1;
+    }
+    engines.push_back({"postgres", FactoryOf<PostgresLeaseStore>(postgres.StoreOptions())});
   }
-  PostgresConnectionOptions options = server.StoreOptions();
-  {
-    auto store = PostgresLeaseStore::Create(options);
+  if (which != "postgres") {
+    Status started = maria.Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "lease_store_bench: MariaDB: %s\n", started.ToString().c_str());
+      return 1;
+    }
+    engines.push_back({"mariadb", FactoryOf<MysqlLeaseStore>(maria.StoreOptions())});
+  }
+  for (const Engine& e : engines) {
+    auto store = e.open();
     Status applied = store.ok() ? (*store)->ApplySchema() : store.status();
     if (!applied.ok()) {
-      std::fprintf(stderr, "lease_store_bench: %s\n", applied.ToString().c_str());
+      std::fprintf(stderr, "lease_store_bench: %s: %s\n", e.name, applied.ToString().c_str());
       return 1;
     }
   }
@@ -133,39 +171,43 @@ int Main(int argc, char** argv) {
       {"acquire-one-row", Op::kAcquire, 8, true},
   };
   std::printf(
-      "lease_store_bench: PostgreSQL 15 on 127.0.0.1 (pgtmp, fsync=off), %.1f s per case, "
-      "%u CPU(s)\n",
+      "lease_store_bench: PostgreSQL 15 (pgtmp, fsync=off) and MariaDB 10.11 (mariadbtmp, "
+      "flush at commit=2) on 127.0.0.1, %.1f s per case, %u CPU(s)\n",
       seconds, std::thread::hardware_concurrency());
-  std::printf("%-16s %5s %8s %9s %8s %8s %8s %9s %6s\n", "case", "conns", "ops", "ops/s", "p50 ms",
-              "p99 ms", "max ms", "conflicts", "errors");
+  std::printf("%-16s %-9s %5s %8s %9s %8s %8s %8s %9s %6s\n", "case", "engine", "conns", "ops",
+              "ops/s", "p50 ms", "p99 ms", "max ms", "conflicts", "errors");
   int exit_code = 0;
   for (const Case& c : cases) {
-    std::vector<Outcome> outcomes(c.connections);
-    const Clock::time_point start = Clock::now() + milliseconds(300);
-    const Clock::time_point deadline =
-        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-    std::vector<std::thread> threads;
-    for (int i = 0; i < c.connections; ++i) {
-      threads.emplace_back(RunConnection, options, c, i, start, deadline, &outcomes[i]);
-    }
-    for (auto& t : threads) t.join();
-    Outcome all;
-    for (const Outcome& o : outcomes) {
-      all.latencies_ms.insert(all.latencies_ms.end(), o.latencies_ms.begin(), o.latencies_ms.end());
-      all.conflicts += o.conflicts;
-      all.errors += o.errors;
-      if (all.first_error.empty()) all.first_error = o.first_error;
-    }
-    std::sort(all.latencies_ms.begin(), all.latencies_ms.end());
-    const double elapsed = std::chrono::duration<double>(deadline - start).count();
-    std::printf("%-16s %5d %8zu %9.0f %8.2f %8.2f %8.2f %9lld %6lld\n", c.name, c.connections,
-                all.latencies_ms.size(), static_cast<double>(all.latencies_ms.size()) / elapsed,
-                Percentile(all.latencies_ms, 0.50), Percentile(all.latencies_ms, 0.99),
-                all.latencies_ms.empty() ? 0.0 : all.latencies_ms.back(),
-                static_cast<long long>(all.conflicts), static_cast<long long>(all.errors));
-    if (all.errors > 0) {
-      std::fprintf(stderr, "  first error: %s\n", all.first_error.c_str());
-      exit_code = 1;
+    for (const Engine& e : engines) {
+      std::vector<Outcome> outcomes(c.connections);
+      const Clock::time_point start = Clock::now() + milliseconds(300);
+      const Clock::time_point deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(seconds));
+      std::vector<std::thread> threads;
+      for (int i = 0; i < c.connections; ++i) {
+        threads.emplace_back(RunConnection, e.open, c, i, start, deadline, &outcomes[i]);
+      }
+      for (auto& t : threads) t.join();
+      Outcome all;
+      for (const Outcome& o : outcomes) {
+        all.latencies_ms.insert(all.latencies_ms.end(), o.latencies_ms.begin(),
+                                o.latencies_ms.end());
+        all.conflicts += o.conflicts;
+        all.errors += o.errors;
+        if (all.first_error.empty()) all.first_error = o.first_error;
+      }
+      std::sort(all.latencies_ms.begin(), all.latencies_ms.end());
+      const double elapsed = std::chrono::duration<double>(deadline - start).count();
+      std::printf("%-16s %-9s %5d %8zu %9.0f %8.2f %8.2f %8.2f %9lld %6lld\n", c.name, e.name,
+                  c.connections, all.latencies_ms.size(),
+                  static_cast<double>(all.latencies_ms.size()) / elapsed,
+                  Percentile(all.latencies_ms, 0.50), Percentile(all.latencies_ms, 0.99),
+                  all.latencies_ms.empty() ? 0.0 : all.latencies_ms.back(),
+                  static_cast<long long>(all.conflicts), static_cast<long long>(all.errors));
+      if (all.errors > 0) {
+        std::fprintf(stderr, "  first error: %s\n", all.first_error.c_str());
+        exit_code = 1;
+      }
     }
   }
   return exit_code;

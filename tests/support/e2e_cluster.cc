@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "election/pod_identity.h"
+#include "lease/mysql_lease_store.h"
 #include "lease/postgres_lease_store.h"
 #include "support/test_env.h"
 
@@ -61,8 +62,38 @@ std::string E2eCluster::ControllerBinary() const {
   return BinaryDir() + "/controller/ams-ha-controller";
 }
 
+Status E2eCluster::StartDatabase() { return mysql() ? maria_.Start() : postgres_.Start(); }
+
+Status E2eCluster::StopDatabase() { return mysql() ? maria_.Stop() : postgres_.Stop(); }
+
+const std::string& E2eCluster::DatabasePassword() const {
+  return mysql() ? maria_.password() : postgres_.password();
+}
+
+int E2eCluster::DatabasePort() const { return mysql() ? maria_.port() : postgres_.port(); }
+
+std::string E2eCluster::DatabaseUrlAt(int port) const {
+  return std::string(mysql() ? "mysql" : "postgresql") +
+         "://ams@127.0.0.1:" + std::to_string(port) + "/amsha";
+}
+
+LeaseDatabaseOptions E2eCluster::StoreOptions() const {
+  return mysql() ? maria_.StoreOptions() : postgres_.StoreOptions();
+}
+
+StatusOr<std::unique_ptr<SqlLeaseStore>> E2eCluster::OpenStore() const {
+  if (mysql()) {
+    auto store = MysqlLeaseStore::Create(StoreOptions());
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
+  }
+  auto store = PostgresLeaseStore::Create(StoreOptions());
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
+}
+
 Status E2eCluster::Start(bool wait_for_leader) {
-  Status s = postgres_.Start();
+  Status s = StartDatabase();
   if (!s.ok()) return s;
   StandinOptions standin_options;
   standin_options.ns = "ams";
@@ -98,7 +129,7 @@ Status E2eCluster::Start(bool wait_for_leader) {
 
 int E2eCluster::RunCli(const std::string& command, const std::string& args,
                        std::string* output) const {
-  return RunCommand("AMS_HA_DB_PASSWORD='" + postgres_.password() + "' '" + ControllerBinary() +
+  return RunCommand("AMS_HA_DB_PASSWORD='" + DatabasePassword() + "' '" + ControllerBinary() +
                         "' " + command + " --config '" + config_path_ + "' " + args,
                     output);
 }
@@ -129,7 +160,8 @@ Status E2eCluster::WriteConfig() {
   config_path_ = dir_ + "/controller.yaml";
   std::ofstream f(config_path_);
   f << "kubernetes:\n  kubeconfig: " << standin_->kubeconfig() << "\n  namespace: ams\n"
-    << "database:\n  url: " << postgres_.url() << "\n  connectTimeout: 1s\n  statementTimeout: 1s\n"
+    << "database:\n  url: " << DatabaseUrlAt(DatabasePort())
+    << "\n  connectTimeout: 1s\n  statementTimeout: 1s\n"
     << "controller:\n  leaseDuration: " << options_.lease_duration
     << "\n  renewDeadline: " << options_.renew_deadline
     << "\n  retryPeriod: " << options_.retry_period << "\n"
@@ -191,7 +223,7 @@ Status E2eCluster::StartController(int i) {
   controllers_[i] = std::make_unique<ChildProcess>(
       std::vector<std::string>{ControllerBinary(), "run", "--config", config_path_},
       std::map<std::string, std::string>{{"POD_NAME", "ctl-" + std::to_string(i)},
-                                         {"AMS_HA_DB_PASSWORD", postgres_.password()}},
+                                         {"AMS_HA_DB_PASSWORD", DatabasePassword()}},
       dir_ + "/ctl-" + std::to_string(i) + ".log");
   return controllers_[i]->Start();
 }
@@ -215,7 +247,7 @@ int E2eCluster::MetricsPort(int i, milliseconds timeout) {
 }
 
 std::string E2eCluster::ActiveController() {
-  auto store = PostgresLeaseStore::Create(postgres_.StoreOptions());
+  auto store = OpenStore();
   if (!store.ok()) return "";
   auto row = (*store)->Read({"ams-ha-controller", "HA_CONTROLLER"});
   if (!row.ok() || !row.value() || row.value()->Expired()) return "";
@@ -244,7 +276,7 @@ int E2eCluster::MaxSelectedEver() {
 }
 
 std::optional<LeaseRecord> E2eCluster::Lease() {
-  auto store = PostgresLeaseStore::Create(postgres_.StoreOptions());
+  auto store = OpenStore();
   if (!store.ok()) return std::nullopt;
   auto row = (*store)->Read({options_.cluster, kAmsServiceName});
   if (!row.ok()) return std::nullopt;

@@ -1,6 +1,7 @@
 // E2eCluster: everything an end-to-end test runs, started for real.
 //
-//   PostgreSQL (PostgresServer) + the Kubernetes API stand-in (StandinProcess)
+//   PostgreSQL (PostgresServer) or, with options.engine "mysql", MariaDB
+//   (MariaDbServer) + the Kubernetes API stand-in (StandinProcess)
 //   + the `ams-leader` Service + N AMS pods, each with a fake-ams process
 //   listening on its loopback pod IP's REST port + M controller replicas
 //   (`ams-ha-controller run`, separate processes).
@@ -23,7 +24,9 @@
 #include <vector>
 
 #include "lease/lease_record.h"
+#include "lease/sql_lease_store.h"
 #include "support/child_process.h"
+#include "support/mariadb_server.h"
 #include "support/postgres_server.h"
 #include "support/standin_process.h"
 
@@ -56,6 +59,8 @@ struct E2eOptions {
   // Pod i gets 127.0.0.(pod_ip_base + i): suites that may run at the same
   // time use different bases, so their AMS ports never collide.
   int pod_ip_base = 20;
+  // The lease database: "postgres" or "mysql" (a throwaway MariaDB).
+  std::string engine = "postgres";
 };
 
 // A pod as the stand-in has it now (PodStates()).
@@ -118,6 +123,17 @@ class E2eCluster {
   std::map<std::string, E2ePodState> PodStates() const;
 
   PostgresServer& postgres() { return postgres_; }
+  // --- the lease database, whichever engine options.engine chose ---
+  bool mysql() const { return options_.engine == "mysql"; }
+  Status StartDatabase();
+  Status StopDatabase();
+  const std::string& DatabasePassword() const;
+  int DatabasePort() const;
+  // The controller's URL for the database reached at 127.0.0.1:`port` (the
+  // server's own port, or a relay's).
+  std::string DatabaseUrlAt(int port) const;
+  LeaseDatabaseOptions StoreOptions() const;
+  StatusOr<std::unique_ptr<SqlLeaseStore>> OpenStore() const;
   StandinProcess& standin() { return *standin_; }
   const std::string& config_path() const { return config_path_; }
   const std::string& dir() const { return dir_; }
@@ -138,6 +154,7 @@ class E2eCluster {
   std::string dir_;
   std::string config_path_;
   PostgresServer postgres_;
+  MariaDbServer maria_;
   std::unique_ptr<StandinProcess> standin_;
   std::vector<std::unique_ptr<ChildProcess>> ams_;
   std::vector<std::unique_ptr<ChildProcess>> controllers_;

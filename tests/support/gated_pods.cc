@@ -77,8 +77,8 @@ Status GatedPods::WriteConfig(Pod& pod) {
   const E2eOptions& o = cluster_->options();
   pod.config = cluster_->dir() + "/gate-" + pod.name + ".yaml";
   std::ofstream f(pod.config);
-  f << "database:\n  url: postgresql://ams@127.0.0.1:" << pod.relay->port()
-    << "/amsha\n  connectTimeout: 1s\n  statementTimeout: 1s\n"
+  f << "database:\n  url: " << cluster_->DatabaseUrlAt(pod.relay->port())
+    << "\n  connectTimeout: 1s\n  statementTimeout: 1s\n"
     << "controller:\n  leaseDuration: " << o.lease_duration
     << "\n  renewDeadline: " << o.renew_deadline << "\n  retryPeriod: " << o.retry_period << "\n"
     << "gate:\n  stopGracePeriod: " << options_.stop_grace
@@ -119,7 +119,7 @@ Status GatedPods::StartGate(Pod& pod, const std::string& uid) {
       std::map<std::string, std::string>{{"POD_NAME", pod.name},
                                          {"POD_UID", uid},
                                          {"POD_IP", pod.ip},
-                                         {"AMS_HA_DB_PASSWORD", cluster_->postgres().password()}},
+                                         {"AMS_HA_DB_PASSWORD", cluster_->DatabasePassword()}},
       cluster_->dir() + "/gate-" + pod.name + ".log");
   return pod.gate->Start();
 }
@@ -132,7 +132,7 @@ Status GatedPods::Start() {
       Pod pod;
       pod.name = E2eCluster::PodName(i);
       pod.ip = cluster_->PodIp(i);
-      pod.relay = std::make_unique<TcpRelay>(cluster_->postgres().port());
+      pod.relay = std::make_unique<TcpRelay>(cluster_->DatabasePort());
       Status s = pod.relay->Start();
       if (s.ok()) s = WriteConfig(pod);
       if (s.ok()) s = StartGate(pod, states[pod.name].uid);

@@ -102,6 +102,8 @@ INSTANTIATE_TEST_SUITE_P(
              "is stored in plain text (a ConfigMap): put the password in the file named by "
              "database.passwordFile (the chart mounts database.existingSecret there) or in the "
              "environment variable AMS_HA_DB_PASSWORD"},
+        Case{"PasswordInAMysqlUrl", [](Config& c) { c.database.url = "mysql://ams:pw@db/amoro"; },
+             "database.url: contains a password after the user name (user:password@)"},
         Case{"PasswordAsAUriParameter",
              [](Config& c) { c.database.url = "postgresql://db/amoro?sslmode=require&password=x"; },
              "database.url: contains a password= query parameter"},
@@ -168,6 +170,11 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"BadMetricsAddress", [](Config& c) { c.metrics.address = "9464"; },
              "metrics.address: \"9464\" must be host:port"},
         Case{"NoDatabaseUrl", [](Config& c) { c.database.url = ""; }, "database.url: must name"},
+        Case{"UnknownDatabaseScheme", [](Config& c) { c.database.url = "sqlite://x"; },
+             "database.url: \"sqlite://\" is not a database scheme: use postgresql://, mysql:// "
+             "or mariadb://"},
+        Case{"MalformedMysqlUrl", [](Config& c) { c.database.url = "mysql://db/amoro"; },
+             "database.url: is not a valid mysql:// URL: no user before '@'"},
         Case{"StatementTimeoutNotShorterThanRenewDeadline",
              [](Config& c) { c.database.statement_timeout = seconds(10); },
              "database.statementTimeout: (10s) must be shorter than controller.renewDeadline"},
