@@ -298,19 +298,7 @@ bool WaitServing(E2eCluster& cluster, GatedPods& pods, milliseconds timeout) {
 
 bool RunGated(const std::string& delay, int rounds, std::map<std::string, KindStats>* out,
               int* overlaps) {
-  E2eOptions options;
-  options.start_ams = false;
-  options.controllers = 0;
-  options.lease_duration = "15s";
-  options.renew_deadline = "10s";
-  options.retry_period = "2s";
-  options.lease_ttl = "30s";
-  options.heartbeat_interval = "10s";
-  options.not_ready_grace = "5s";
-  options.probe_period = "2s";
-  options.probe_timeout = "1s";
-  options.probe_failure_threshold = 3;
-  options.probe_startup_grace = "";
+  E2eOptions options = E2eOptions::ShippedTimingUnderTheGate();
   options.pod_ip_base = 70;
   E2eCluster cluster(options);
   Status s = cluster.Start(false);

@@ -69,6 +69,31 @@ struct Result {
   Stats gap_switchover, gap_notready, gap_all, total_switchover, total_notready;
 };
 
+// Both controllers agree, and the elected pod, and only it, runs AMS.
+bool Settled(E2eCluster& cluster, GatedPods& pods, const std::string& leader) {
+  return !leader.empty() && cluster.Agrees() &&
+         pods.Journal().Active() == std::vector<std::string>{leader};
+}
+
+// Starts the gated pods and two controllers on `cluster` (whose own start
+// returned `started`) and waits up to `timeout` until it is Settled; prints
+// why and the pods' logs when not.
+bool StartSettled(E2eCluster& cluster, Status started, GatedPods& pods,
+                  std::chrono::milliseconds timeout) {
+  Status s = started;
+  if (s.ok()) s = pods.Start();
+  for (int i = 0; s.ok() && i < 2; ++i) s = cluster.StartController(i);
+  if (s.ok() && !E2eCluster::WaitUntil(
+                    [&] { return Settled(cluster, pods, cluster.LeaseHolderPod()); }, timeout)) {
+    s = InternalError("no leader runs AMS");
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "cannot start: %s\n%s", s.ToString().c_str(), pods.Logs().c_str());
+    return false;
+  }
+  return true;
+}
+
 bool Run(bool listen, int rounds, Result* out, const std::string& engine = "postgres") {
   E2eOptions options;
   options.engine = engine;
@@ -81,20 +106,8 @@ bool Run(bool listen, int rounds, Result* out, const std::string& engine = "post
   GatedPodsOptions gate_options;
   gate_options.listen = listen;
   GatedPods pods(&cluster, gate_options);
-  if (s.ok()) s = pods.Start();
-  for (int i = 0; s.ok() && i < 2; ++i) s = cluster.StartController(i);
-  auto settled = [&](const std::string& leader) {
-    return !leader.empty() && cluster.Agrees() &&
-           pods.Journal().Active() == std::vector<std::string>{leader};
-  };
-  if (s.ok() &&
-      !E2eCluster::WaitUntil([&] { return settled(cluster.LeaseHolderPod()); }, seconds(20))) {
-    s = InternalError("no leader runs AMS");
-  }
-  if (!s.ok()) {
-    std::fprintf(stderr, "cannot start: %s\n%s", s.ToString().c_str(), pods.Logs().c_str());
-    return false;
-  }
+  auto settled = [&](const std::string& leader) { return Settled(cluster, pods, leader); };
+  if (!StartSettled(cluster, s, pods, seconds(20))) return false;
   for (int round = 0; round < rounds; ++round) {
     const bool switchover = round % 2 == 0;
     const std::string old = cluster.LeaseHolderPod();
@@ -162,21 +175,7 @@ bool Run(bool listen, int rounds, Result* out, const std::string& engine = "post
 // gate stopGracePeriod 30s, pollInterval 2s, rowTtl 8s, renewInterval 1s,
 // safetyMargin 1s.
 bool RunCrashes(int crashes, const std::string& start_delay, Stats* out) {
-  E2eOptions options;
-  options.start_ams = false;
-  options.controllers = 0;
-  options.lease_duration = "15s";
-  options.renew_deadline = "10s";
-  options.retry_period = "2s";
-  options.lease_ttl = "30s";
-  options.heartbeat_interval = "10s";
-  options.not_ready_grace = "5s";
-  options.probe_period = "2s";
-  options.probe_timeout = "1s";
-  options.probe_failure_threshold = 3;
-  // The shipped default (5m): the controller reads AMS's state from the
-  // gate row, so an AMS that takes time to open its port is not failed over.
-  options.probe_startup_grace = "";
+  E2eOptions options = E2eOptions::ShippedTimingUnderTheGate();
   // Pod IPs of its own, picked per process (127.0.0.30-58): failover_bench
   // (70) and other runs on a shared machine would answer this run's probes.
   options.pod_ip_base = 30 + 3 * (::getpid() % 9);
@@ -187,20 +186,8 @@ bool RunCrashes(int crashes, const std::string& start_delay, Stats* out) {
   gate_options.poll_interval = "2s";
   gate_options.ams_args = {"--start-delay", start_delay, "--stop-delay", "1.5s"};
   GatedPods pods(&cluster, gate_options);
-  if (s.ok()) s = pods.Start();
-  for (int i = 0; s.ok() && i < 2; ++i) s = cluster.StartController(i);
-  auto settled = [&](const std::string& leader) {
-    return !leader.empty() && cluster.Agrees() &&
-           pods.Journal().Active() == std::vector<std::string>{leader};
-  };
-  if (s.ok() &&
-      !E2eCluster::WaitUntil([&] { return settled(cluster.LeaseHolderPod()); }, seconds(40))) {
-    s = InternalError("no leader runs AMS");
-  }
-  if (!s.ok()) {
-    std::fprintf(stderr, "cannot start: %s\n%s", s.ToString().c_str(), pods.Logs().c_str());
-    return false;
-  }
+  auto settled = [&](const std::string& leader) { return Settled(cluster, pods, leader); };
+  if (!StartSettled(cluster, s, pods, seconds(40))) return false;
   for (int round = 0; round < crashes; ++round) {
     const std::string old = cluster.LeaseHolderPod();
     // Let it serve (and its row be renewed) for a moment.

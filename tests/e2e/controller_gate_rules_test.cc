@@ -30,20 +30,8 @@ class ControllerGateRulesTest : public ::testing::Test {
   // leader may take to answer through ams-leader.
   void StartCluster(std::vector<std::string> ams_args, milliseconds serve_timeout, int pods = 3,
                     int controller_rest_port = 0) {
-    E2eOptions options;
+    E2eOptions options = E2eOptions::ShippedTimingUnderTheGate();
     options.pods = pods;
-    options.start_ams = false;
-    options.controllers = 0;
-    options.lease_duration = "15s";
-    options.renew_deadline = "10s";
-    options.retry_period = "2s";
-    options.lease_ttl = "30s";
-    options.heartbeat_interval = "10s";
-    options.not_ready_grace = "5s";
-    options.probe_period = "2s";
-    options.probe_timeout = "1s";
-    options.probe_failure_threshold = 3;
-    options.probe_startup_grace = "";  // shipped: 5m
     options.controller_rest_port = controller_rest_port;
     options.pod_ip_base = 100 + 3 * ((::getpid() + 25) % 50);
     cluster_ = std::make_unique<E2eCluster>(options);

@@ -61,6 +61,27 @@ struct E2eOptions {
   int pod_ip_base = 20;
   // The lease database: "postgres" or "mysql" (a throwaway MariaDB).
   std::string engine = "postgres";
+
+  // The shipped defaults of the controller's timing (controller lease
+  // 15s/10s/2s, leaseTtl 30s, heartbeat 10s, notReadyGracePeriod 5s, probe
+  // 2s/1s x 3, startupGracePeriod 5m), no controller started yet and no
+  // AMS started by the cluster: for runs whose AMS runs under the gate.
+  static E2eOptions ShippedTimingUnderTheGate() {
+    E2eOptions o;
+    o.start_ams = false;
+    o.controllers = 0;
+    o.lease_duration = "15s";
+    o.renew_deadline = "10s";
+    o.retry_period = "2s";
+    o.lease_ttl = "30s";
+    o.heartbeat_interval = "10s";
+    o.not_ready_grace = "5s";
+    o.probe_period = "2s";
+    o.probe_timeout = "1s";
+    o.probe_failure_threshold = 3;
+    o.probe_startup_grace = "";
+    return o;
+  }
 };
 
 // A pod as the stand-in has it now (PodStates()).
