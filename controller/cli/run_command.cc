@@ -11,9 +11,12 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "common/logging.h"
+#include "common/work_scheduler.h"
 #include "election/cluster_loop.h"
 #include "election/controller_elector.h"
 #include "election/prober.h"
+#include "kube/label_selector.h"
+#include "kube/pod_views.h"
 #include "kube/pod_watcher.h"
 #include "lease/postgres_conninfo.h"
 #include "metrics/health_checks.h"
@@ -120,7 +123,10 @@ int RunController(const ParsedFlags& flags) {
   health.AddLoop("controller elector", [&elector_beat] { return elector_beat.Last(); });
   // Declared before the server, which reads them until it stops.
   std::vector<std::unique_ptr<SqlLeaseStore>> stores;
-  std::vector<std::unique_ptr<PodWatcher>> watchers;
+  std::unique_ptr<PodWatcher> watcher;
+  std::unique_ptr<PodViews> views;
+  WorkScheduler loop_workers("cluster-loop", config.controller.workers);
+  WorkScheduler probe_workers("probe", config.controller.probe_workers);
   std::vector<std::unique_ptr<ClusterLoop>> loops;
   auto server = ObservabilityServer::Start(config.metrics.address, &metrics, &health);
   if (!server.ok()) return Fatal("metrics: " + server.status().message());
@@ -144,36 +150,52 @@ int RunController(const ParsedFlags& flags) {
 
   ControllerElector controller(config.controller, controller_store->get(), RealClock::Get());
   TcpProber prober;
+  // One pod watch for every cluster, filtered locally into one view each.
+  std::vector<LabelSelector> selectors;
   for (const ClusterConfig& cluster : config.clusters) {
+    auto selector = LabelSelector::Parse(cluster.pod_selector);
+    if (!selector.ok()) return Fatal("clusters: " + selector.status().message());
+    selectors.push_back(*selector);
+  }
+  PodWatcher::Options watch_options;
+  watch_options.label_selector = PodViews::CommonSelector(selectors);
+  watcher = std::make_unique<PodWatcher>(api->get(), watch_options);
+  views = std::make_unique<PodViews>(watcher.get());
+  watcher->SetListener(
+      [v = views.get()](const PodWatcher::Change& change) { v->Dispatch(change); });
+  health.AddCondition("pod watch", [w = watcher.get()] {
+    return w->Synced() ? "" : "not synced: " + w->LastError().ToString();
+  });
+  Log(LogLevel::kInfo, "watching pods",
+      {{"selector", watch_options.label_selector.empty() ? "(every pod in the namespace)"
+                                                         : watch_options.label_selector}});
+  for (size_t i = 0; i < config.clusters.size(); ++i) {
+    const ClusterConfig& cluster = config.clusters[i];
     auto store = OpenLeaseStore(config);
     if (!store.ok()) return Fatal("database: " + store.status().message());
-    PodWatcher::Options options;
-    options.label_selector = cluster.pod_selector;
-    auto watcher = std::make_unique<PodWatcher>(api->get(), options);
+    const PodSource* view = views->AddView(selectors[i]);
     ClusterLoop::Deps deps;
     deps.store = store->get();
     deps.api = api->get();
-    deps.watcher = watcher.get();
+    deps.pods = view;
+    deps.loops = &loop_workers;
+    deps.probes = &probe_workers;
     deps.controller = &controller;
     deps.clock = RealClock::Get();
     deps.metrics = &metrics;
     deps.prober = &prober;
     auto loop = std::make_unique<ClusterLoop>(config, cluster, deps);
-    PodWatcher* w = watcher.get();
     ClusterLoop* l = loop.get();
-    health.AddCondition("pod watch " + cluster.name, [w] {
-      return w->Synced() ? "" : "not synced: " + w->LastError().ToString();
-    });
+    views->SetOnChange(view, [l] { l->Wake(); });
     health.AddLoop("cluster " + cluster.name, [l] { return l->LastPass(); });
-    metrics.OnScrape([&metrics, w, name = cluster.name] {
-      if (!w->Synced()) return;
-      std::vector<Pod> pods = w->Snapshot();
+    metrics.OnScrape([&metrics, view, name = cluster.name] {
+      if (!view->Synced()) return;
+      std::vector<Pod> pods = view->Snapshot();
       int ready = static_cast<int>(std::count_if(
           pods.begin(), pods.end(), [](const Pod& p) { return p.ready && !p.Terminating(); }));
       metrics.ClusterPods(name, static_cast<int>(pods.size()), ready);
     });
     stores.push_back(std::move(store).value());
-    watchers.push_back(std::move(watcher));
     loops.push_back(std::move(loop));
   }
 
@@ -206,8 +228,10 @@ int RunController(const ParsedFlags& flags) {
     } while (!stop.WaitFor(config.controller.retry_period));
   });
 
-  for (auto& loop : loops) loop->Start();  // sets the watcher's listener first
-  for (auto& watcher : watchers) watcher->Start();
+  loop_workers.Start();
+  probe_workers.Start();
+  for (auto& loop : loops) loop->Start();
+  watcher->Start();
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -216,6 +240,8 @@ int RunController(const ParsedFlags& flags) {
   // Stop writing first, then give up the controller row (not the AMS
   // leases) so that the standby takes over at once.
   for (auto& loop : loops) loop->Stop();
+  loop_workers.Stop();
+  probe_workers.Stop();
   stop.Cancel();
   elector_thread.join();
   Status released = controller.Release();
@@ -225,7 +251,7 @@ int RunController(const ParsedFlags& flags) {
         "after leaseDuration",
         {{"error", released.ToString()}});
   }
-  for (auto& watcher : watchers) watcher->Stop();
+  watcher->Stop();
   (*server)->Stop();
   Log(LogLevel::kInfo, "stopped");
   return kExitOk;

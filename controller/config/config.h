@@ -41,6 +41,10 @@ struct DatabaseConfig {
   std::string password;  // resolved from password_file or AMS_HA_DB_PASSWORD; never logged
   milliseconds connect_timeout{5000};
   milliseconds statement_timeout{5000};
+  // Connections the active replica may hold, all clusters together: the
+  // controller's own row, the lease-change listener and the shared pool of
+  // the cluster loops. A standby holds one.
+  int max_connections = 4;
 };
 
 struct ControllerConfig {
@@ -48,6 +52,10 @@ struct ControllerConfig {
   milliseconds lease_duration{15000};
   milliseconds renew_deadline{10000};
   milliseconds retry_period{2000};
+  // Threads that run the cluster loops, all clusters together.
+  int workers = 4;
+  // Threads that probe the clusters' leaders, all clusters together.
+  int probe_workers = 8;
   // The controllers' own row in ha_lease: (lease_name, "HA_CONTROLLER").
   std::string lease_name = "ams-ha-controller";
 };

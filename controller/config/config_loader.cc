@@ -367,6 +367,7 @@ StatusOr<Config> LoadConfigFromString(const std::string& yaml, const std::string
       r.String("passwordFile", &config.database.password_file);
       r.Duration("connectTimeout", &config.database.connect_timeout);
       r.Duration("statementTimeout", &config.database.statement_timeout);
+      r.Int("maxConnections", &config.database.max_connections);
       MapReader tls(r.Take("tls"), "database.tls", &config, &errors);
       if (tls.Valid()) {
         tls.String("mode", &config.database.tls.mode);
@@ -375,7 +376,8 @@ StatusOr<Config> LoadConfigFromString(const std::string& yaml, const std::string
         tls.String("keyFile", &config.database.tls.key_file);
         tls.RejectUnknownKeys("mode, caFile, certFile, keyFile");
       }
-      r.RejectUnknownKeys("url, tls, passwordFile, connectTimeout, statementTimeout");
+      r.RejectUnknownKeys(
+          "url, tls, passwordFile, connectTimeout, statementTimeout, maxConnections");
     }
   }
   {
@@ -386,7 +388,11 @@ StatusOr<Config> LoadConfigFromString(const std::string& yaml, const std::string
       r.Duration("renewDeadline", &config.controller.renew_deadline);
       r.Duration("retryPeriod", &config.controller.retry_period);
       r.String("leaseName", &config.controller.lease_name);
-      r.RejectUnknownKeys("identity, leaseDuration, renewDeadline, retryPeriod, leaseName");
+      r.Int("workers", &config.controller.workers);
+      r.Int("probeWorkers", &config.controller.probe_workers);
+      r.RejectUnknownKeys(
+          "identity, leaseDuration, renewDeadline, retryPeriod, leaseName, workers, "
+          "probeWorkers");
     }
   }
   {

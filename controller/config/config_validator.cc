@@ -52,6 +52,19 @@ void ValidateTiming(const Config& config, Problems& p) {
                                           ") must be longer than 1.2 x controller.retryPeriod (" +
                                           D(c.retry_period) + ")");
   }
+  if (c.workers < 1 || c.workers > 64) {
+    p.Add("controller.workers", "(" + std::to_string(c.workers) + ") must be between 1 and 64");
+  }
+  if (c.probe_workers < 1 || c.probe_workers > 256) {
+    p.Add("controller.probeWorkers",
+          "(" + std::to_string(c.probe_workers) + ") must be between 1 and 256");
+  }
+  if (config.database.max_connections < 2 || config.database.max_connections > 64) {
+    p.Add("database.maxConnections",
+          "(" + std::to_string(config.database.max_connections) +
+              ") must be between 2 and 64: one for the controller's own lease, at least one "
+              "shared by the clusters");
+  }
   if (config.database.statement_timeout >= c.renew_deadline) {
     p.Add("database.statementTimeout",
           "(" + D(config.database.statement_timeout) +

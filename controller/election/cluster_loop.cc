@@ -55,8 +55,8 @@ milliseconds ClusterLoop::RunOnce() {
     std::lock_guard<std::mutex> lock(mu_);
     last_pass_ = deps_.clock->Now();
   }
-  if (!deps_.watcher->Synced()) return pass_interval_;
-  std::vector<Pod> pods = deps_.watcher->Snapshot();
+  if (!deps_.pods->Synced()) return pass_interval_;
+  std::vector<Pod> pods = deps_.pods->Snapshot();
   health_.ObservePods(pods);
   last_pods_ = pods;
   if (!deps_.controller->IsActive()) {
@@ -346,33 +346,43 @@ void ClusterLoop::ProbeOnce() {
 }
 
 void ClusterLoop::Wake() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    wake_ = true;
-  }
-  wake_cv_.notify_all();
+  WorkScheduler::TaskId task = loop_task_.load();
+  if (task != 0) loops_->Wake(task);
 }
 
 void ClusterLoop::Start() {
-  deps_.watcher->SetListener([this](const PodWatcher::Change&) { Wake(); });
-  loop_thread_ = std::thread([this] {
-    while (!cancel_.IsCancelled()) {
-      milliseconds wait = RunOnce();
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_cv_.wait_for(lock, wait, [this] { return wake_ || cancel_.IsCancelled(); });
-      wake_ = false;
+  loops_ = deps_.loops;
+  probes_ = deps_.probes;
+  if (loops_ == nullptr) {
+    own_loops_ = std::make_unique<WorkScheduler>("loop", 1);
+    own_loops_->Start();
+    loops_ = own_loops_.get();
+  }
+  // In follow mode AMS fails itself over: no probe could change anything.
+  if (cluster_.probe.enabled && cluster_.mode == ClusterMode::kManage) {
+    if (probes_ == nullptr) {
+      own_probes_ = std::make_unique<WorkScheduler>("probe", 1);
+      own_probes_->Start();
+      probes_ = own_probes_.get();
     }
-  });
-  probe_thread_ = std::thread([this] {
-    while (!cancel_.WaitFor(cluster_.probe.period)) ProbeOnce();
-  });
+    milliseconds period = cluster_.probe.period;
+    probe_task_ = probes_->Add(
+        [this, period] {
+          ProbeOnce();
+          return period;
+        },
+        period);
+  }
+  loop_task_ = loops_->Add([this] { return RunOnce(); });
 }
 
 void ClusterLoop::Stop() {
-  cancel_.Cancel();
-  Wake();
-  if (loop_thread_.joinable()) loop_thread_.join();
-  if (probe_thread_.joinable()) probe_thread_.join();
+  WorkScheduler::TaskId task = loop_task_.exchange(0);
+  if (task != 0) loops_->Remove(task);
+  if (probe_task_ != 0) probes_->Remove(probe_task_);
+  probe_task_ = 0;
+  if (own_loops_) own_loops_->Stop();
+  if (own_probes_) own_probes_->Stop();
 }
 
 }  // namespace amsha

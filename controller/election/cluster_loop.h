@@ -4,9 +4,12 @@
 // RunOnce() is one non-sleeping pass: take the pod watcher's snapshot, step
 // the election (only while this replica is the active controller), route
 // the Service, emit Events, logs and metrics, answer switchover requests,
-// and return how long to wait before the next pass. Start() runs passes on
-// a thread, woken early by pod changes and failed probes; a second thread
-// probes the current leader. Nothing is written until the pod cache has
+// and return how long to wait before the next pass. Start() schedules the
+// passes on a WorkScheduler shared by all clusters (a bounded number of
+// threads, whatever the number of clusters), woken early through Wake() by
+// pod changes (the owner wires its PodViews to Wake) and failed probes; the
+// leader probe runs on a second scheduler, so a probe waiting for its
+// timeout never delays a pass. Nothing is written until the pod cache has
 // synced (an empty cache is not "the leader is gone"), and nothing is
 // written to Kubernetes once the replica stops being active: the deadline
 // is checked before every request (FencedKubeApi). A 409 on the Service
@@ -17,15 +20,14 @@
 #define AMS_HA_ELECTION_CLUSTER_LOOP_H_
 
 #include <atomic>
-#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "common/backoff.h"
-#include "common/cancellation.h"
 #include "common/clock.h"
+#include "common/work_scheduler.h"
 #include "config/config.h"
 #include "election/cluster_elector.h"
 #include "election/controller_elector.h"
@@ -35,7 +37,7 @@
 #include "kube/event_recorder.h"
 #include "kube/fenced_kube_api.h"
 #include "kube/kube_api.h"
-#include "kube/pod_watcher.h"
+#include "kube/pod_views.h"
 #include "lease/lease_store.h"
 #include "metrics/metrics_sink.h"
 #include "routing/routing_reconciler.h"
@@ -45,9 +47,13 @@ namespace amsha {
 class ClusterLoop {
  public:
   struct Deps {
-    LeaseStore* store = nullptr;  // used by this loop's thread only
+    LeaseStore* store = nullptr;  // used by one pass at a time
     KubeApi* api = nullptr;
-    PodWatcher* watcher = nullptr;
+    const PodSource* pods = nullptr;  // this cluster's pods
+    // Where passes and probes run; each null: Start() makes a one-thread
+    // scheduler of this loop's own.
+    WorkScheduler* loops = nullptr;
+    WorkScheduler* probes = nullptr;
     const ControllerElector* controller = nullptr;
     const Clock* clock = nullptr;
     MetricsSink* metrics = nullptr;
@@ -63,8 +69,11 @@ class ClusterLoop {
   // there is no leader); wakes the loop on a failure.
   void ProbeOnce();
 
+  // Schedules the passes (the first at once) and probes. Once only.
   void Start();
+  // Unschedules them; waits for a running pass or probe to end.
   void Stop();
+  // Brings the next pass forward to now (from any thread, at any time).
   void Wake();
 
   // The leader this loop last routed to ("" for none), for status and tests.
@@ -106,14 +115,15 @@ class ClusterLoop {
   std::atomic<bool> announced_unreachable_{false};
 
   mutable std::mutex mu_;
-  std::condition_variable wake_cv_;
-  bool wake_ = false;
   std::optional<Pod> routed_leader_;
   MonoTime last_pass_{};
 
-  Cancellation cancel_;
-  std::thread loop_thread_;
-  std::thread probe_thread_;
+  std::unique_ptr<WorkScheduler> own_loops_;
+  std::unique_ptr<WorkScheduler> own_probes_;
+  WorkScheduler* loops_ = nullptr;
+  WorkScheduler* probes_ = nullptr;
+  std::atomic<WorkScheduler::TaskId> loop_task_{0};
+  WorkScheduler::TaskId probe_task_ = 0;
 };
 
 }  // namespace amsha

@@ -33,7 +33,8 @@ class ClusterLoopHarness {
     ClusterLoop::Deps deps;
     deps.store = &store;
     deps.api = &api;
-    deps.watcher = watcher.get();
+    pod_source = std::make_unique<WatcherPodSource>(watcher.get());
+    deps.pods = pod_source.get();
     deps.controller = controller.get();
     deps.clock = &clock;
     deps.metrics = &metrics;
@@ -63,6 +64,7 @@ class ClusterLoopHarness {
   RecordingMetricsSink metrics;
   std::unique_ptr<ControllerElector> controller;
   std::unique_ptr<PodWatcher> watcher;
+  std::unique_ptr<WatcherPodSource> pod_source;
   std::unique_ptr<ClusterLoop> loop;
 };
 

@@ -48,6 +48,20 @@ TEST(ConfigLoaderTest, MinimalConfigGetsTheDocumentedDefaults) {
   EXPECT_EQ(cl.lease_ttl, std::chrono::seconds(30));
   EXPECT_EQ(cl.heartbeat_interval, std::chrono::seconds(10));
   EXPECT_TRUE(cl.probe.enabled);
+  EXPECT_EQ(c->database.max_connections, 4);
+  EXPECT_EQ(c->controller.workers, 4);
+  EXPECT_EQ(c->controller.probe_workers, 8);
+}
+
+TEST(ConfigLoaderTest, ReadsTheConnectionAndThreadBudgets) {
+  std::string yaml = kMinimal;
+  yaml.insert(yaml.find("clusters:"),
+              "  maxConnections: 6\ncontroller:\n  workers: 2\n  probeWorkers: 16\n");
+  auto c = LoadConfigFromString(yaml, "c.yaml", FakeEnv());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->database.max_connections, 6);
+  EXPECT_EQ(c->controller.workers, 2);
+  EXPECT_EQ(c->controller.probe_workers, 16);
 }
 
 TEST(ConfigLoaderTest, IdentityComesFromPodNameThenHostName) {

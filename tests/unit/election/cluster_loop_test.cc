@@ -255,7 +255,7 @@ TEST_F(ClusterLoopTest, AReplicaThatAdoptsTheLeaderLogsTheRoutingOnce) {
   ClusterLoop::Deps deps;
   deps.store = &store_;
   deps.api = &api_;
-  deps.watcher = watcher_.get();
+  deps.pods = h_.pod_source.get();
   deps.controller = controller_.get();
   deps.clock = &clock_;
   deps.metrics = &metrics_;
