@@ -55,8 +55,7 @@ std::string LeaseNotificationPayload(const LeaseRecord& row) {
       .Set("node_id", OrNull(row.node_id))
       .Set("node_ip", OrNull(row.node_ip))
       .Set("server_info_json", OrNull(row.server_info_json))
-      .Set("lease_expire_ts",
-           row.lease_expire_ts_ms ? Json(*row.lease_expire_ts_ms) : Json::Null())
+      .Set("lease_expire_ts", row.lease_expire_ts_ms ? Json(*row.lease_expire_ts_ms) : Json::Null())
       .Set("version", static_cast<int64_t>(row.version))
       .Set("updated_at", row.updated_at_ms)
       .Set("db_now", row.db_now_ms)

@@ -81,8 +81,8 @@ class LeaseRowFeed {
   using OnChange = std::function<void(const std::string& cluster)>;
 
   // None of the pointers is owned; all outlive the feed.
-  LeaseRowFeed(LeaseRowCache* cache, LeaseStore* reader, ListenerFactory listen,
-               const Clock* clock, LeaseRowFeedOptions options, OnChange on_change);
+  LeaseRowFeed(LeaseRowCache* cache, LeaseStore* reader, ListenerFactory listen, const Clock* clock,
+               LeaseRowFeedOptions options, OnChange on_change);
   ~LeaseRowFeed();  // Stop()
 
   LeaseRowFeed(const LeaseRowFeed&) = delete;
@@ -110,7 +110,7 @@ class LeaseRowFeed {
   void OnListening();
   void OnNotification(const std::string& payload);
   void OnLost(const std::string& why);
-  bool Polled(const std::string& cluster) const;  // under mu_
+  bool Polled(const std::string& cluster) const;                     // under mu_
   std::vector<std::string> Names(bool notified, bool polled) const;  // under mu_
 
   LeaseRowCache* const cache_;

@@ -52,12 +52,13 @@ constexpr char kReturning[] =
 // (a huge server_info_json).
 std::string PayloadOf(const char* w) {
   const std::string c = std::string(w) + ".";
-  const std::string json =
-      "json_build_object('cluster', " + c + "cluster_name, 'service', " + c +
-      "service_name, 'node_id', " + c + "node_id, 'node_ip', " + c + "node_ip,"
-      " 'server_info_json', " + c + "server_info_json, 'lease_expire_ts', " + c +
-      "lease_expire_ts, 'version', " + c + "version, 'updated_at', " + c +
-      "updated_at, 'db_now', " + c + "now_ms)::text";
+  const std::string json = "json_build_object('cluster', " + c + "cluster_name, 'service', " + c +
+                           "service_name, 'node_id', " + c + "node_id, 'node_ip', " + c +
+                           "node_ip,"
+                           " 'server_info_json', " +
+                           c + "server_info_json, 'lease_expire_ts', " + c +
+                           "lease_expire_ts, 'version', " + c + "version, 'updated_at', " + c +
+                           "updated_at, 'db_now', " + c + "now_ms)::text";
   return "CASE WHEN octet_length(" + json + ") < 8000 THEN " + json + " ELSE " + c +
          "cluster_name END";
 }
@@ -205,8 +206,8 @@ struct Statements {
       publish;
 
   std::array<const Statement*, 9> All() const {
-    return {&read,  &read_clusters, &create_row, &acquire, &renew,
-            &renew_info, &hand_over, &release,    &publish};
+    return {&read,       &read_clusters, &create_row, &acquire, &renew,
+            &renew_info, &hand_over,     &release,    &publish};
   }
 };
 

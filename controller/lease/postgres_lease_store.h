@@ -75,10 +75,10 @@ class PostgresLeaseStore : public SqlLeaseStore {
 //
 // The listener connects in the background (bounded by connect_timeout) and
 // reconnects with backoff (100 ms up to 5 s); the notifier reports a change
-// once it listens again, since notifications sent meanwhile are lost. Wait() never touches the network,
-// so a database outage never blocks the caller past its timeout.
-// Thread safety: as LeaseChangeNotifier; the destructor stops the thread
-// (it may wait for a connection attempt in progress, up to connect_timeout).
+// once it listens again, since notifications sent meanwhile are lost. Wait() never touches the
+// network, so a database outage never blocks the caller past its timeout. Thread safety: as
+// LeaseChangeNotifier; the destructor stops the thread (it may wait for a connection attempt in
+// progress, up to connect_timeout).
 class PostgresLeaseNotifier : public LeaseChangeNotifier {
  public:
   // kInvalidArgument for non-positive timeouts or an empty cluster name;
