@@ -30,43 +30,50 @@ StatusOr<std::vector<LeaseRecord>> CachingLeaseStore::ReadClusters(
   return read;
 }
 
-StatusOr<LeaseRecord> CachingLeaseStore::Wrote(const LeaseKey& key, StatusOr<LeaseRecord> result) {
+StatusOr<LeaseRecord> CachingLeaseStore::Write(
+    const LeaseKey& key, const std::function<StatusOr<LeaseRecord>()>& write) {
+  cache_->BeginWrite(key);
+  StatusOr<LeaseRecord> result = write();
   if (result.ok()) {
     cache_->Put(*result);
   } else {
     cache_->InvalidateKey(key);
   }
+  cache_->EndWrite(key);
   return result;
 }
 
 StatusOr<LeaseRecord> CachingLeaseStore::Acquire(const LeaseKey& key, const LeaseHolder& holder,
                                                  std::chrono::milliseconds ttl) {
-  return Wrote(key, backing_->Acquire(key, holder, ttl));
+  return Write(key, [&] { return backing_->Acquire(key, holder, ttl); });
 }
 
 StatusOr<LeaseRecord> CachingLeaseStore::Renew(const LeaseKey& key, const std::string& node_id,
                                                int32_t version, std::chrono::milliseconds ttl) {
-  return Wrote(key, backing_->Renew(key, node_id, version, ttl));
+  return Write(key, [&] { return backing_->Renew(key, node_id, version, ttl); });
 }
 
 StatusOr<LeaseRecord> CachingLeaseStore::RenewWithInfo(const LeaseKey& key,
                                                        const std::string& node_id, int32_t version,
                                                        std::chrono::milliseconds ttl,
                                                        const std::string& server_info_json) {
-  return Wrote(key, backing_->RenewWithInfo(key, node_id, version, ttl, server_info_json));
+  return Write(
+      key, [&] { return backing_->RenewWithInfo(key, node_id, version, ttl, server_info_json); });
 }
 
 StatusOr<LeaseRecord> CachingLeaseStore::HandOver(const LeaseKey& key,
                                                   const std::string& from_node_id, int32_t version,
                                                   const LeaseHolder& to,
                                                   std::chrono::milliseconds ttl) {
-  return Wrote(key, backing_->HandOver(key, from_node_id, version, to, ttl));
+  return Write(key, [&] { return backing_->HandOver(key, from_node_id, version, to, ttl); });
 }
 
 Status CachingLeaseStore::Release(const LeaseKey& key, const std::string& node_id,
                                   int32_t version) {
+  cache_->BeginWrite(key);
   Status released = backing_->Release(key, node_id, version);
   cache_->InvalidateKey(key);
+  cache_->EndWrite(key);
   return released;
 }
 

@@ -10,7 +10,8 @@
 //  - ReadClusters: always read through; the rows fill the cache, but do not
 //    make the clusters "known" (only the feed, which keeps them current,
 //    does that);
-//  - Acquire, Renew, RenewWithInfo, HandOver: the returned row is put, so
+//  - Acquire, Renew, RenewWithInfo, HandOver: marked in flight in the cache
+//    while they run (so their own NOTIFY wakes nobody); the returned row is put, so
 //    the next Read needs no statement; any error (kConflict: the row moved;
 //    kUnavailable: the outcome is unknown; anything else) makes the key
 //    unknown, so the next Read goes to the database;
@@ -25,6 +26,7 @@
 #ifndef AMS_HA_LEASE_CACHING_LEASE_STORE_H_
 #define AMS_HA_LEASE_CACHING_LEASE_STORE_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,7 +60,10 @@ class CachingLeaseStore : public LeaseStore {
                             const LeaseHolder& optimizing_service) override;
 
  private:
-  StatusOr<LeaseRecord> Wrote(const LeaseKey& key, StatusOr<LeaseRecord> result);
+  // Runs `write` marked in flight in the cache (LeaseRowCache::BeginWrite),
+  // then puts its row or makes the key unknown.
+  StatusOr<LeaseRecord> Write(const LeaseKey& key,
+                              const std::function<StatusOr<LeaseRecord>()>& write);
 
   LeaseStore* backing_;
   LeaseRowCache* cache_;

@@ -147,6 +147,22 @@ bool LeaseRowCache::Known(const std::string& cluster) const {
   return c != clusters_.end() && c->second.known;
 }
 
+void LeaseRowCache::BeginWrite(const LeaseKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++writing_[{key.cluster_name, key.service_name}];
+}
+
+void LeaseRowCache::EndWrite(const LeaseKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = writing_.find({key.cluster_name, key.service_name});
+  if (it != writing_.end() && --it->second <= 0) writing_.erase(it);
+}
+
+bool LeaseRowCache::Writing(const LeaseKey& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return writing_.count({key.cluster_name, key.service_name}) > 0;
+}
+
 std::vector<std::string> LeaseRowCache::ClustersToRefresh(std::chrono::milliseconds ahead) const {
   const MonoTime now = clock_->Now();
   std::vector<std::string> out;

@@ -88,6 +88,14 @@ class LeaseRowCache {
   void InvalidateAll();
   bool Known(const std::string& cluster) const;
 
+  // Marks a write of `key` by this process in flight (CachingLeaseStore),
+  // from before it is sent until its result is put: its NOTIFY can arrive
+  // before that, and must not count as someone else's change
+  // (LeaseRowFeed). Calls nest.
+  void BeginWrite(const LeaseKey& key);
+  void EndWrite(const LeaseKey& key);
+  bool Writing(const LeaseKey& key) const;
+
   // Known clusters with a key that is unknown, or a held row that will pass
   // its projected expiry within `ahead` (see the silent renewals above): a
   // batched read of them keeps Get() from answering "unknown".
@@ -111,6 +119,7 @@ class LeaseRowCache {
   const Clock* clock_;
   mutable std::mutex mu_;
   std::map<std::string, ClusterState> clusters_;
+  std::map<std::pair<std::string, std::string>, int> writing_;
 };
 
 }  // namespace amsha

@@ -156,7 +156,9 @@ void LeaseRowFeed::OnNotification(const std::string& payload) {
     cv_.notify_all();
     return;
   }
-  if (cache_->Put(*n->row) == LeaseRowCache::PutResult::kChanged && on_change_) {
+  // A row our own write is putting is no news to the loop that wrote it.
+  const bool ours = cache_->Writing(n->row->key);
+  if (cache_->Put(*n->row) == LeaseRowCache::PutResult::kChanged && !ours && on_change_) {
     on_change_(n->cluster_name);
   }
 }

@@ -24,8 +24,9 @@
 // on_change(cluster) is called when a row of a tracked cluster changed in a
 // way its loop must react to (RowChangeMatters in lease/lease_row_cache.h:
 // holder or server info, appeared or gone, expired, or any change of the
-// SWITCHOVER row); not for renewals, and not for the notification of a row
-// the controller's own write already put. It runs on the feed's threads:
+// SWITCHOVER row); not for renewals, and not for the notification of the
+// controller's own write through CachingLeaseStore (already put, or still in
+// flight: LeaseRowCache::BeginWrite). It runs on the feed's threads:
 // keep it short (wake a worker) and do not call Stop() from it.
 //
 // Start() opens the listener and the feed's thread; Stop() closes both
