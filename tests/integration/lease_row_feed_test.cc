@@ -199,33 +199,43 @@ TEST_F(LeaseRowFeedTest, ReadClustersKeepsNamesWithQuotesAndCommasApart) {
   EXPECT_EQ((*rows)[0].key.cluster_name, odd);
 }
 
+// Every payload on the channel, through the shared listener.
+class PayloadRecorder {
+ public:
+  bool Listen() {
+    LeaseListener::Callbacks callbacks;
+    callbacks.on_listening = [this] { listening_ = true; };
+    callbacks.on_notification = [this](const std::string& p) {
+      std::lock_guard<std::mutex> lock(mu_);
+      payloads_.push_back(p);
+    };
+    auto listener = StartPostgresListener(Named("payload-listen"), callbacks);
+    if (!listener.ok()) return false;
+    listener_ = std::move(listener).value();
+    return Eventually([this] { return listening_.load(); });
+  }
+  std::vector<std::string> Payloads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return payloads_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> payloads_;
+  std::atomic<bool> listening_{false};
+  std::unique_ptr<LeaseListener> listener_;  // last: its thread uses the fields above
+};
+
 TEST_F(LeaseRowFeedTest, TheNotificationCarriesTheRowAfterTheWrite) {
-  std::mutex mu;
-  std::vector<std::string> payloads;
-  LeaseListener::Callbacks callbacks;
-  std::atomic<bool> listening{false};
-  callbacks.on_listening = [&] { listening = true; };
-  callbacks.on_notification = [&](const std::string& p) {
-    std::lock_guard<std::mutex> lock(mu);
-    payloads.push_back(p);
-  };
-  auto listener = StartPostgresListener(Named("payload-listen"), callbacks);
-  ASSERT_TRUE(listener.ok());
-  ASSERT_TRUE(Eventually([&] { return listening.load(); }));
+  PayloadRecorder recorder;
+  ASSERT_TRUE(recorder.Listen());
   auto store = NewStore();
   const LeaseKey key{Cluster(0), kAmsServiceName};
   auto acquired = store->Acquire(key, Holder("a", R"({"host":"10.0.0.1"})"), seconds(30));
   ASSERT_TRUE(acquired.ok());
-  auto count = [&] {
-    std::lock_guard<std::mutex> lock(mu);
-    return payloads.size();
-  };
+  auto count = [&] { return recorder.Payloads().size(); };
   ASSERT_TRUE(Eventually([&] { return count() >= 1; }));
-  std::optional<LeaseNotification> n;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    n = ParseLeaseNotification(payloads[0]);
-  }
+  std::optional<LeaseNotification> n = ParseLeaseNotification(recorder.Payloads()[0]);
   ASSERT_TRUE(n && n->row) << "a row payload";
   EXPECT_EQ(n->row->key, key);
   EXPECT_EQ(n->row->node_id, acquired->node_id);
@@ -247,7 +257,7 @@ TEST_F(LeaseRowFeedTest, TheNotificationCarriesTheRowAfterTheWrite) {
   ASSERT_TRUE(changed.ok());
   ASSERT_TRUE(Eventually([&] { return count() >= 2; }));
   std::this_thread::sleep_for(milliseconds(200));
-  std::lock_guard<std::mutex> lock(mu);
+  std::vector<std::string> payloads = recorder.Payloads();
   ASSERT_EQ(payloads.size(), 2u);
   auto second = ParseLeaseNotification(payloads[1]);
   ASSERT_TRUE(second && second->row);
@@ -256,27 +266,13 @@ TEST_F(LeaseRowFeedTest, TheNotificationCarriesTheRowAfterTheWrite) {
 }
 
 TEST_F(LeaseRowFeedTest, ARowTooBigForNotifyIsNotifiedAsTheBareClusterName) {
-  std::mutex mu;
-  std::vector<std::string> payloads;
-  LeaseListener::Callbacks callbacks;
-  std::atomic<bool> listening{false};
-  callbacks.on_listening = [&] { listening = true; };
-  callbacks.on_notification = [&](const std::string& p) {
-    std::lock_guard<std::mutex> lock(mu);
-    payloads.push_back(p);
-  };
-  auto listener = StartPostgresListener(Named("payload-listen"), callbacks);
-  ASSERT_TRUE(listener.ok());
-  ASSERT_TRUE(Eventually([&] { return listening.load(); }));
+  PayloadRecorder recorder;
+  ASSERT_TRUE(recorder.Listen());
   auto store = NewStore();
   const std::string big = "{\"x\":\"" + std::string(9000, 'x') + "\"}";
   ASSERT_TRUE(store->Acquire({Cluster(0), kAmsServiceName}, Holder("a", big), seconds(30)).ok());
-  ASSERT_TRUE(Eventually([&] {
-    std::lock_guard<std::mutex> lock(mu);
-    return !payloads.empty();
-  }));
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(payloads[0], Cluster(0));
+  ASSERT_TRUE(Eventually([&] { return !recorder.Payloads().empty(); }));
+  EXPECT_EQ(recorder.Payloads()[0], Cluster(0));
 }
 
 TEST_F(LeaseRowFeedTest, TheCacheEqualsTheTableAfterConcurrentWriters) {
