@@ -27,20 +27,18 @@ LeaseRowFeed::LeaseRowFeed(LeaseRowCache* cache, LeaseStore* reader, ListenerFac
 LeaseRowFeed::~LeaseRowFeed() { Stop(); }
 
 void LeaseRowFeed::SetClusters(const std::vector<FeedCluster>& clusters) {
-  std::vector<std::string> dropped;
   {
     std::lock_guard<std::mutex> lock(mu_);
     std::map<std::string, bool> next;
     for (const FeedCluster& c : clusters) next[c.name] = c.polled;
     for (const auto& [name, polled] : clusters_) {
-      if (next.count(name) == 0) dropped.push_back(name);
+      if (next.count(name) == 0) cache_->Invalidate(name);  // nobody keeps it current
     }
     for (const auto& [name, polled] : next) {
       if (clusters_.count(name) == 0) reread_.insert(name);
     }
     clusters_ = std::move(next);
   }
-  for (const std::string& name : dropped) cache_->Invalidate(name);
   cv_.notify_all();
 }
 
@@ -129,18 +127,21 @@ void LeaseRowFeed::OnListening() {
 }
 
 void LeaseRowFeed::OnLost(const std::string& why) {
-  std::vector<std::string> notified;
+  size_t count = 0;
   {
+    // Under mu_, so that no batched read marks them known again after this
+    // (ReadBatches applies notified clusters under mu_ too).
     std::lock_guard<std::mutex> lock(mu_);
     listening_ = false;
     ++epoch_;
-    notified = Names(/*notified=*/true, /*polled=*/false);
+    std::vector<std::string> notified = Names(/*notified=*/true, /*polled=*/false);
+    for (const std::string& name : notified) cache_->Invalidate(name);
+    count = notified.size();
   }
-  for (const std::string& name : notified) cache_->Invalidate(name);
   Log(LogLevel::kWarn,
       "lease row feed not listening for lease changes; cluster loops read the database until it"
       " listens again",
-      {{"clusters", std::to_string(notified.size())}, {"error", why}});
+      {{"clusters", std::to_string(count)}, {"error", why}});
 }
 
 void LeaseRowFeed::OnNotification(const std::string& payload) {
@@ -216,8 +217,7 @@ void LeaseRowFeed::ReadBatches(const std::vector<std::string>& names) {
     }
     const MonoTime sent = clock_->Now();
     StatusOr<std::vector<LeaseRecord>> rows = reader_->ReadClusters(chunk);
-    std::vector<std::string> polled, notified;
-    bool notified_known;
+    std::vector<std::string> polled, notified, changed;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!rows.ok()) {
@@ -238,12 +238,14 @@ void LeaseRowFeed::ReadBatches(const std::vector<std::string>& names) {
         (Polled(name) ? polled : notified).push_back(name);
       }
       // A notified cluster is served only if listening held for the whole
-      // read: a notification lost meanwhile would leave it stale.
-      notified_known = listening && listening_ && epoch == epoch_;
+      // read: a notification lost meanwhile would leave it stale. Applied
+      // under mu_, so neither OnLost nor SetClusters comes between the
+      // check and the apply.
+      const bool notified_known = listening && listening_ && epoch == epoch_;
+      changed = cache_->PutClusters(notified, *rows, sent, notified_known);
+      std::vector<std::string> more = cache_->PutClusters(polled, *rows, sent, true);
+      changed.insert(changed.end(), more.begin(), more.end());
     }
-    std::vector<std::string> changed = cache_->PutClusters(polled, *rows, sent, true);
-    std::vector<std::string> more = cache_->PutClusters(notified, *rows, sent, notified_known);
-    changed.insert(changed.end(), more.begin(), more.end());
     if (on_change_) {
       for (const std::string& name : changed) on_change_(name);
     }
