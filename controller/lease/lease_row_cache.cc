@@ -172,7 +172,10 @@ std::vector<std::string> LeaseRowCache::ClustersToRefresh(std::chrono::milliseco
     for (const auto& [service, entry] : cluster.services) {
       bool due = !entry.known;
       if (entry.known && entry.row && !entry.row->Expired()) {
-        due = entry.row->ExpiresInMs() - ElapsedMs(entry, now) <= ahead.count();
+        // Not again within ahead/4 of the last read: a holder that stopped
+        // renewing is re-read a few times before its expiry, not every tick.
+        const int64_t elapsed = ElapsedMs(entry, now);
+        due = entry.row->ExpiresInMs() - elapsed <= ahead.count() && elapsed >= ahead.count() / 4;
       }
       if (due) {
         out.push_back(name);

@@ -97,8 +97,9 @@ class LeaseRowCache {
   bool Writing(const LeaseKey& key) const;
 
   // Known clusters with a key that is unknown, or a held row that will pass
-  // its projected expiry within `ahead` (see the silent renewals above): a
-  // batched read of them keeps Get() from answering "unknown".
+  // its projected expiry within `ahead` (see the silent renewals above) and
+  // was put at least ahead/4 ago: a batched read of them keeps Get() from
+  // answering "unknown".
   std::vector<std::string> ClustersToRefresh(std::chrono::milliseconds ahead) const;
 
  private:

@@ -170,6 +170,14 @@ TEST_F(LeaseRowCacheTest, ClustersToRefreshNamesHeldRowsNearTheirCachedExpiryAnd
   EXPECT_EQ(cache_.ClustersToRefresh(milliseconds(2000)), (std::vector<std::string>{"a", "c"}));
 }
 
+TEST_F(LeaseRowCacheTest, ARowJustReadIsNotDueAgainAtOnceEvenNearItsExpiry) {
+  Know("a");
+  cache_.Put(Row("a", "AMS_GATE", "g", 1, 1000, 1500));  // its holder stopped renewing
+  EXPECT_TRUE(cache_.ClustersToRefresh(milliseconds(2000)).empty());
+  clock_.Advance(milliseconds(500));
+  EXPECT_EQ(cache_.ClustersToRefresh(milliseconds(2000)), std::vector<std::string>{"a"});
+}
+
 TEST(RowChangeMattersTest, HolderInfoPresenceAndExpiryMatterButARenewalDoesNot) {
   LeaseRecord a = Row("prod", kAmsServiceName, "a", 1, 1000);
   LeaseRecord renewed = Row("prod", kAmsServiceName, "a", 2, 2000);
