@@ -130,6 +130,25 @@ TEST_F(LeaseRowFeedTest, ARowPayloadIsPutAndAHolderChangeFiresButARenewalDoesNot
   EXPECT_TRUE(Changed("prod"));
 }
 
+TEST_F(LeaseRowFeedTest, TheNotificationOfOurOwnWriteInFlightFiresNothing) {
+  Make(true);
+  db_.Put({"prod", kAmsServiceName}, a_, kTtl);
+  feed_->SetClusters({{"prod", false}});
+  ASSERT_TRUE(feed_->Start().ok());
+  listener_->callbacks.on_listening();
+  ASSERT_TRUE(Eventually([&] { return cache_.Known("prod"); }));
+  ClearChanged();
+  // Our hand-over commits and its NOTIFY overtakes the store's return.
+  LeaseRecord row = *db_.Row({"prod", kAmsServiceName});
+  row.version += 1;
+  row.node_id = b_.node_id;
+  cache_.BeginWrite(row.key);
+  listener_->callbacks.on_notification(LeaseNotificationPayload(row));
+  cache_.EndWrite(row.key);
+  EXPECT_EQ(cache_.Get(row.key).row->node_id, b_.node_id);
+  EXPECT_FALSE(Changed("prod"));
+}
+
 TEST_F(LeaseRowFeedTest, ABareNamePayloadMakesTheClusterReadAgainAtOnce) {
   Make(true);
   feed_->SetClusters({{"prod", false}});
