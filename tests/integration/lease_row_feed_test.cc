@@ -127,6 +127,24 @@ class LeaseRowFeedTest : public ::testing::Test {
     return static_cast<int>(std::count(changes_.begin(), changes_.end(), cluster));
   }
 
+  // Whether every row of `clusters` in the cache equals the table's.
+  bool CacheEqualsTable(const std::vector<std::string>& clusters) {
+    auto store = NewStore();
+    auto rows = store->ReadClusters(clusters);
+    if (!rows.ok() || rows->empty()) return false;
+    for (const LeaseRecord& row : *rows) {
+      LeaseRowCache::Cached cached = cache_.Get(row.key);
+      if (!cached.known || !cached.row || cached.row->node_id != row.node_id ||
+          cached.row->server_info_json != row.server_info_json ||
+          cached.row->version != row.version ||
+          cached.row->lease_expire_ts_ms != row.lease_expire_ts_ms ||
+          cached.row->updated_at_ms != row.updated_at_ms) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   // Every row of `clusters` in the cache equals the table's.
   void ExpectCacheEqualsTable(const std::vector<std::string>& clusters) {
     auto store = NewStore();
@@ -325,7 +343,7 @@ TEST_F(LeaseRowFeedTest, TheCacheEqualsTheTableAfterConcurrentWriters) {
   stop = true;
   for (auto& t : writers) t.join();
   // Notifications in flight arrive within moments.
-  std::this_thread::sleep_for(milliseconds(500));
+  Eventually([&] { return CacheEqualsTable(clusters); }, milliseconds(5000));
   ExpectCacheEqualsTable(clusters);
 }
 
