@@ -4,6 +4,7 @@
 #include "lease/mysql_lease_store.h"
 #include "lease/mysql_url.h"
 #include "lease/postgres_conninfo.h"
+#include "lease/postgres_listener.h"
 
 namespace amsha {
 namespace {
@@ -69,6 +70,18 @@ StatusOr<std::unique_ptr<LeaseChangeNotifier>> OpenLeaseNotifier(const Config& c
   auto listening = PostgresLeaseNotifier::Create(DatabaseOptions(config), cluster);
   if (!listening.ok()) return listening.status();
   return std::unique_ptr<LeaseChangeNotifier>(std::move(listening).value());
+}
+
+LeaseStorePool::Factory LeaseStoreFactory(const Config& config) {
+  return [&config] { return OpenLeaseStore(config); };
+}
+
+LeaseRowFeed::ListenerFactory LeaseListenerFactory(const Config& config, bool listen) {
+  if (!listen || UsesMysql(config)) return nullptr;
+  LeaseDatabaseOptions options = DatabaseOptions(config);
+  return [options](LeaseListener::Callbacks callbacks) {
+    return StartPostgresListener(options, std::move(callbacks));
+  };
 }
 
 StatusOr<std::unique_ptr<RestKubeApi>> OpenKubeApi(const Config& config,

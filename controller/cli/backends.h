@@ -12,6 +12,8 @@
 #include "config/config.h"
 #include "kube/rest_kube_api.h"
 #include "lease/lease_change_notifier.h"
+#include "lease/lease_row_feed.h"
+#include "lease/lease_store_pool.h"
 #include "lease/postgres_lease_store.h"
 #include "lease/sql_lease_store.h"
 
@@ -31,6 +33,14 @@ StatusOr<std::unique_ptr<SqlLeaseStore>> OpenLeaseStore(const Config& config);
 // LISTEN/NOTIFY (MySQL).
 StatusOr<std::unique_ptr<LeaseChangeNotifier>> OpenLeaseNotifier(const Config& config,
                                                                  const std::string& cluster);
+
+// The controller's database side (issue 15): a factory of the engine's
+// stores for LeaseStorePool (nothing is opened until the pool needs a store),
+// and the LISTEN connection factory for LeaseRowFeed: PostgreSQL's when
+// `listen`, else empty (polling only; always empty on MySQL, which has no
+// LISTEN/NOTIFY). `config` must outlive both.
+LeaseStorePool::Factory LeaseStoreFactory(const Config& config);
+LeaseRowFeed::ListenerFactory LeaseListenerFactory(const Config& config, bool listen);
 
 StatusOr<std::unique_ptr<RestKubeApi>> OpenKubeApi(const Config& config,
                                                    KubeRequestObserver observer = nullptr);

@@ -20,7 +20,7 @@
 
 namespace amsha {
 
-inline constexpr char kSwitchoverServiceName[] = "SWITCHOVER";
+// kSwitchoverServiceName ("SWITCHOVER") is in lease/lease_record.h.
 
 struct SwitchoverRequest {
   std::string target_pod;

@@ -20,8 +20,8 @@
 
 namespace amsha {
 
-// The PostgreSQL NOTIFY channel of ha_lease changes; the payload is the
-// row's cluster_name.
+// The PostgreSQL NOTIFY channel of ha_lease changes; the payload is the row
+// as JSON or the bare cluster_name (lease/lease_notification.h).
 inline constexpr char kLeaseChannel[] = "ams_ha_lease";
 
 class LeaseChangeNotifier {

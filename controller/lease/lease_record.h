@@ -17,6 +17,9 @@ namespace amsha {
 inline constexpr char kAmsServiceName[] = "AMS";  // the leader-election row
 inline constexpr char kTableServiceName[] = "TABLE_SERVICE";
 inline constexpr char kOptimizingServiceName[] = "OPTIMIZING_SERVICE";
+// The controller's own rows: a switchover request (election/switchover.h),
+// whose every change matters to the cluster's loop (lease/lease_row_cache.h).
+inline constexpr char kSwitchoverServiceName[] = "SWITCHOVER";
 
 struct LeaseKey {
   std::string cluster_name;

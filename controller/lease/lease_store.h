@@ -19,6 +19,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "lease/lease_record.h"
@@ -31,6 +32,14 @@ class LeaseStore {
 
   // The row for `key`, or nullopt when there is none.
   virtual StatusOr<std::optional<LeaseRecord>> Read(const LeaseKey& key) = 0;
+
+  // Every row of the named clusters (any service_name), read in one
+  // statement (a few for very long lists on engines without arrays), each
+  // with db_now_ms of its statement; no particular order. An empty list
+  // reads nothing. How a controller of many clusters refreshes what it
+  // knows about all of them at once (lease/lease_row_feed.h).
+  virtual StatusOr<std::vector<LeaseRecord>> ReadClusters(
+      const std::vector<std::string>& cluster_names) = 0;
 
   // Creates the row if absent, then takes the lease only if it is empty or
   // expired: holder set, expiry = now + ttl, version + 1. kConflict otherwise.

@@ -4,6 +4,7 @@
 
 #include <mysql.h>
 
+#include <algorithm>
 #include <functional>
 #include <mutex>
 #include <utility>
@@ -27,6 +28,9 @@ constexpr char kColumns[] =
     " updated_at";
 
 constexpr std::chrono::milliseconds kWatchdogGrace{1000};
+
+// Cluster names per SELECT of ReadClusterRows.
+constexpr size_t kReadChunk = 2000;
 
 // mysql_library_init is not thread-safe; mysql_init calls it lazily.
 void InitLibraryOnce() {
@@ -92,6 +96,34 @@ class MysqlLeaseStore::Engine : public SqlLeaseEngine {
                        &rows);
       if (q.ok() && !rows.empty()) out = RecordFromRow(rows[0]);
       return q;
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  // IN lists of escaped literals, kReadChunk names per statement: one
+  // statement for up to that many clusters, a few for more (each far below
+  // max_allowed_packet).
+  StatusOr<std::vector<LeaseRecord>> ReadClusterRows(
+      const std::vector<std::string>& cluster_names) override {
+    std::vector<LeaseRecord> out;
+    const int statements = static_cast<int>((cluster_names.size() + kReadChunk - 1) / kReadChunk);
+    Status s = Call(MysqlErrorContext::Operation::kLease, statements, [&] {
+      out.clear();
+      for (size_t at = 0; at < cluster_names.size(); at += kReadChunk) {
+        std::string in;
+        for (size_t i = at; i < std::min(cluster_names.size(), at + kReadChunk); ++i) {
+          if (!in.empty()) in += ", ";
+          in += Lit(cluster_names[i]);
+        }
+        std::vector<Row> rows;
+        Status q = Query("SELECT " + std::string(kColumns) + ", " + kNow + " FROM " + table_ +
+                             " WHERE cluster_name IN (" + in + ")",
+                         &rows);
+        if (!q.ok()) return q;
+        for (const Row& row : rows) out.push_back(RecordFromRow(row));
+      }
+      return Status::Ok();
     });
     if (!s.ok()) return s;
     return out;

@@ -1,28 +1,23 @@
-// The libpqxx adapter: the only file in controller/ that includes pqxx (and,
+// The libpqxx adapter of the lease store: with postgres_listener.cc (the
+// LISTEN connection) the only files in controller/ that include pqxx (and,
 // through it, libpq). Every pqxx exception is caught here and becomes a
 // Status (lease/postgres_errors.h).
 #include "lease/postgres_lease_store.h"
-
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <array>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <pqxx/pqxx>
-#include <thread>
 #include <utility>
+#include <vector>
 
-#include "common/backoff.h"
 #include "common/logging.h"
 #include "lease/call_watchdog.h"
+#include "lease/lease_notification.h"
 #include "lease/postgres_conninfo.h"
 #include "lease/postgres_errors.h"
+#include "lease/postgres_listener.h"
 #include "lease/postgres_schema.h"
 
 namespace amsha {
@@ -51,13 +46,36 @@ constexpr char kReturning[] =
     " RETURNING l.cluster_name, l.service_name, l.node_id, l.node_ip, l.server_info_json,"
     " l.lease_expire_ts, l.version, l.updated_at, db.now_ms";
 
-// Every write that changes who holds a row (acquire, hand over, release)
-// also queues pg_notify(kLeaseChannel, cluster_name): in the same statement,
-// hence the same transaction, so a listener is told exactly when the change
-// commits, and never about one that rolled back. Renewals stay silent.
-std::string Notifying(const std::string& update) {
-  return "WITH w AS (" + update + ") SELECT w.*, pg_notify('" + std::string(kLeaseChannel) +
-         "', w.cluster_name) FROM w";
+// The NOTIFY payload (lease/lease_notification.h): the row after the write
+// as compact JSON, built by the server from the RETURNING row `w`, or the
+// bare cluster name when the JSON would not fit NOTIFY's 8000-byte limit
+// (a huge server_info_json).
+std::string PayloadOf(const char* w) {
+  const std::string c = std::string(w) + ".";
+  const std::string json = "json_build_object('cluster', " + c + "cluster_name, 'service', " + c +
+                           "service_name, 'node_id', " + c + "node_id, 'node_ip', " + c +
+                           "node_ip,"
+                           " 'server_info_json', " +
+                           c + "server_info_json, 'lease_expire_ts', " + c +
+                           "lease_expire_ts, 'version', " + c + "version, 'updated_at', " + c +
+                           "updated_at, 'db_now', " + c + "now_ms)::text";
+  return "CASE WHEN octet_length(" + json + ") < 8000 THEN " + json + " ELSE " + c +
+         "cluster_name END";
+}
+
+// A write whose row listeners must hear of also queues pg_notify(kLeaseChannel,
+// payload): in the same statement, hence the same transaction, so a listener
+// is told exactly when the change commits, and never about one that rolled
+// back. `update` ends in kReturning; with a `condition` (an SQL expression
+// over the CTE `w`), only rows for which it holds notify.
+std::string Notifying(const std::string& update, const std::string& condition = "") {
+  const std::string notify =
+      "pg_notify('" + std::string(kLeaseChannel) + "', " + PayloadOf("w") + ")";
+  return "WITH w AS (" + update +
+         ") SELECT w.cluster_name, w.service_name, w.node_id, w.node_ip, w.server_info_json,"
+         " w.lease_expire_ts, w.version, w.updated_at, w.now_ms, " +
+         (condition.empty() ? notify : "CASE WHEN " + condition + " THEN " + notify + " END") +
+         " FROM w";
 }
 
 // A statement blocked this long past its own statement_timeout means the
@@ -80,6 +98,14 @@ struct Statements {
                  t + " AS l CROSS JOIN " + kDbNow +
                  " AS db"
                  " WHERE l.cluster_name = $1 AND l.service_name = $2"},
+        // $1: a text[] literal (TextArrayLiteral); the primary key's
+        // leading column serves = ANY.
+        read_clusters{"amsha_read_clusters",
+                      "SELECT l.cluster_name, l.service_name, l.node_id, l.node_ip,"
+                      " l.server_info_json, l.lease_expire_ts, l.version, l.updated_at, db.now_ms"
+                      " FROM " +
+                          t + " AS l CROSS JOIN " + kDbNow +
+                          " AS db WHERE l.cluster_name = ANY($1::text[])"},
         // Amoro's rows start empty too: no holder, no expiry, version 0.
         create_row{"amsha_create_row", "INSERT INTO " + t +
                                            " AS l (cluster_name, service_name, version, updated_at)"
@@ -107,15 +133,26 @@ struct Statements {
                   " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
                   " AND l.version = $4::int AND l.lease_expire_ts > db.now_ms" +
                   std::string(kReturning)},
+        // Notifies only when the server info changed: the gate renews every
+        // second and its state changes rarely. `o` is the row as this
+        // statement's snapshot saw it; if a writer moved it in between (o
+        // has another version), notify rather than guess.
         renew_info{"amsha_renew_info",
-                   "UPDATE " + t +
-                       " AS l SET lease_expire_ts = db.now_ms + $5::bigint, server_info_json = $6,"
-                       " version = l.version + 1, updated_at = db.now_ms FROM " +
-                       kDbNow +
-                       " AS db"
-                       " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
-                       " AND l.version = $4::int AND l.lease_expire_ts > db.now_ms" +
-                       std::string(kReturning)},
+                   Notifying("UPDATE " + t +
+                                 " AS l SET lease_expire_ts = db.now_ms + $5::bigint,"
+                                 " server_info_json = $6, version = l.version + 1,"
+                                 " updated_at = db.now_ms FROM " +
+                                 kDbNow + " AS db, " + t +
+                                 " AS o"
+                                 " WHERE l.cluster_name = $1 AND l.service_name = $2"
+                                 " AND l.node_id = $3 AND l.version = $4::int"
+                                 " AND l.lease_expire_ts > db.now_ms"
+                                 " AND o.cluster_name = l.cluster_name"
+                                 " AND o.service_name = l.service_name" +
+                                 std::string(kReturning) +
+                                 ", (o.version <> $4::int OR o.server_info_json IS DISTINCT FROM"
+                                 " l.server_info_json) AS info_changed",
+                             "w.info_changed")},
         // No expiry condition: the current holder's controller decides.
         hand_over{"amsha_hand_over",
                   Notifying("UPDATE " + t +
@@ -135,7 +172,8 @@ struct Statements {
                           kDbNow +
                           " AS db"
                           " WHERE l.cluster_name = $1 AND l.service_name = $2 AND l.node_id = $3"
-                          " AND l.version = $4::int RETURNING l.cluster_name")},
+                          " AND l.version = $4::int" +
+                          std::string(kReturning))},
         // Both service rows, only while the AMS row is held by $2 at
         // version $3 and unexpired. FOR SHARE: a hand-over that committed
         // after this statement's snapshot is seen (the lock re-checks the
@@ -164,12 +202,30 @@ struct Statements {
                     " server_info_json = EXCLUDED.server_info_json, version = l.version + 1,"
                     " updated_at = EXCLUDED.updated_at RETURNING l.service_name"} {}
 
-  Statement read, create_row, acquire, renew, renew_info, hand_over, release, publish;
+  Statement read, read_clusters, create_row, acquire, renew, renew_info, hand_over, release,
+      publish;
 
-  std::array<const Statement*, 8> All() const {
-    return {&read, &create_row, &acquire, &renew, &renew_info, &hand_over, &release, &publish};
+  std::array<const Statement*, 9> All() const {
+    return {&read,       &read_clusters, &create_row, &acquire, &renew,
+            &renew_info, &hand_over,     &release,    &publish};
   }
 };
+
+// {"a","b\"c"}: a PostgreSQL array literal of text, every element quoted
+// (so NULL, commas, braces and spaces stay data) with " and \ escaped.
+std::string TextArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char ch : values[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
 
 LeaseRecord RecordFromRow(const pqxx::row& r) {
   LeaseRecord rec;
@@ -246,6 +302,8 @@ class PostgresEngine : public SqlLeaseEngine {
   }
 
   StatusOr<std::optional<LeaseRecord>> ReadRow(const LeaseKey& key) override;
+  StatusOr<std::vector<LeaseRecord>> ReadClusterRows(
+      const std::vector<std::string>& cluster_names) override;
   StatusOr<std::optional<LeaseRecord>> AcquireRow(const LeaseKey& key, const LeaseHolder& holder,
                                                   int64_t ttl_ms) override;
   StatusOr<std::optional<LeaseRecord>> RenewRow(const LeaseKey& key, const std::string& node_id,
@@ -363,6 +421,21 @@ StatusOr<std::optional<LeaseRecord>> PostgresEngine::ReadRow(const LeaseKey& key
   return RowOrNone(s, r);
 }
 
+StatusOr<std::vector<LeaseRecord>> PostgresEngine::ReadClusterRows(
+    const std::vector<std::string>& cluster_names) {
+  std::vector<LeaseRecord> rows;
+  Status s = Call(PostgresErrorContext::Operation::kLease, 1, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_prepared(sql_.read_clusters.name, TextArrayLiteral(cluster_names));
+    rows.clear();
+    rows.reserve(r.size());
+    for (const auto& row : r) rows.push_back(RecordFromRow(row));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return rows;
+}
+
 StatusOr<std::optional<LeaseRecord>> PostgresEngine::AcquireRow(const LeaseKey& key,
                                                                 const LeaseHolder& holder,
                                                                 int64_t ttl_ms) {
@@ -473,28 +546,28 @@ PostgresLeaseStore::PostgresLeaseStore(std::unique_ptr<SqlLeaseEngine> engine)
 
 // --- PostgresLeaseNotifier ---
 
+// The gate's notifier: the shared LISTEN connection (postgres_listener.cc),
+// filtered to one cluster.
 class PostgresLeaseNotifier::Impl {
  public:
-  Impl(PostgresConnectionOptions options, std::string cluster)
-      : options_(std::move(options)),
-        conninfo_(ComposeConnInfo(options_.url, options_.password, options_.connect_timeout)),
-        cluster_(std::move(cluster)) {
-    if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
-    thread_ = std::thread([this] { Run(); });
+  Impl(PostgresConnectionOptions options, std::string cluster) : cluster_(std::move(cluster)) {
+    LeaseListener::Callbacks callbacks;
+    callbacks.on_listening = [this] {
+      Log(LogLevel::kInfo, "listening for lease changes",
+          {{"channel", kLeaseChannel}, {"cluster", cluster_}});
+      MarkChanged();  // anything sent before LISTEN took effect is lost
+    };
+    callbacks.on_notification = [this](const std::string& payload) { Notified(payload); };
+    callbacks.on_lost = [this](const std::string& why) {
+      Log(LogLevel::kWarn, "not listening for lease changes; polling only until reconnected",
+          {{"cluster", cluster_}, {"error", why}});
+    };
+    // Create only fails on options that PostgresLeaseNotifier::Create checked.
+    auto listener = StartPostgresListener(std::move(options), std::move(callbacks));
+    if (listener.ok()) listener_ = std::move(listener).value();
   }
 
-  ~Impl() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    Poke();
-    thread_.join();
-    for (int fd : wake_pipe_) {
-      if (fd >= 0) ::close(fd);
-    }
-  }
+  ~Impl() { listener_.reset(); }  // joins the listener thread before the fields go
 
   bool Wait(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -513,32 +586,18 @@ class PostgresLeaseNotifier::Impl {
     cv_.notify_all();
   }
 
-  bool Listening() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return listening_;
-  }
-
+  bool Listening() const { return listener_ && listener_->Listening(); }
   void DropConnection() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
-  }
-
-  // Called on the notifier thread from inside get_notifs().
-  void Notified(const std::string& payload) {
-    if (payload != cluster_) return;
-    MarkChanged();
+    if (listener_) listener_->DropConnection();
   }
 
  private:
-  class Receiver : public pqxx::notification_receiver {
-   public:
-    Receiver(pqxx::connection_base& c, Impl* impl)
-        : pqxx::notification_receiver(c, kLeaseChannel), impl_(impl) {}
-    void operator()(const std::string& payload, int) override { impl_->Notified(payload); }
-
-   private:
-    Impl* impl_;
-  };
+  // On the listener thread. The row payload and the bare cluster name of
+  // older writers both name the cluster (lease/lease_notification.h).
+  void Notified(const std::string& payload) {
+    std::optional<LeaseNotification> n = ParseLeaseNotification(payload);
+    if (n && n->cluster_name == cluster_) MarkChanged();
+  }
 
   void MarkChanged() {
     {
@@ -548,116 +607,12 @@ class PostgresLeaseNotifier::Impl {
     cv_.notify_all();
   }
 
-  void Poke() {
-    if (wake_pipe_[1] < 0) return;
-    char c = 1;
-    ssize_t ignored = ::write(wake_pipe_[1], &c, 1);
-    (void)ignored;
-  }
-
-  void DrainPokes() {
-    char buf[64];
-    while (wake_pipe_[0] >= 0 && ::read(wake_pipe_[0], buf, sizeof(buf)) > 0) {
-    }
-  }
-
-  bool Stopping() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stop_;
-  }
-
-  // A silent network would leave the socket waiting forever: keepalives
-  // (10 s idle, then 5 probes 4 s apart) and TCP_USER_TIMEOUT bound that.
-  static void KeepAlive(int fd) {
-    int one = 1, idle = 10, interval = 4, count = 5, user_timeout_ms = 30000;
-    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
-    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
-    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
-  }
-
-  struct Ended {
-    bool listened = false;  // LISTEN took effect before the end
-    std::string why;        // "" when stopping
-  };
-
-  // One connection's life: connect, LISTEN, deliver until it breaks.
-  Ended ListenOnce() {
-    std::unique_ptr<pqxx::connection> conn;
-    std::unique_ptr<Receiver> receiver;
-    Ended ended;
-    try {
-      conn = std::make_unique<pqxx::connection>(conninfo_);
-      receiver = std::make_unique<Receiver>(*conn, this);  // issues LISTEN
-      KeepAlive(conn->sock());
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        socket_ = conn->sock();
-        listening_ = true;
-      }
-      ended.listened = true;
-      Log(LogLevel::kInfo, "listening for lease changes",
-          {{"channel", kLeaseChannel}, {"cluster", cluster_}});
-      MarkChanged();  // anything sent before LISTEN took effect is lost
-      while (!Stopping()) {
-        pollfd fds[2] = {{conn->sock(), POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
-        int n = ::poll(fds, 2, -1);
-        if (n < 0) continue;  // EINTR
-        if (fds[1].revents) DrainPokes();
-        if (fds[0].revents) {
-          conn->get_notifs();  // throws broken_connection once the peer is gone
-          if (!conn->is_open()) throw pqxx::broken_connection("connection closed");
-        }
-      }
-    } catch (const std::exception& e) {
-      ended.why = RedactSecret(PrimaryErrorLine(e.what()), options_.password);
-      if (ended.why.empty()) ended.why = "connection failed";
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      socket_ = -1;
-      listening_ = false;
-    }
-    // Close first, so that dropping the receiver sends no UNLISTEN (and
-    // libpqxx does not try to reconnect for it).
-    if (conn) conn->disconnect();
-    receiver.reset();
-    conn.reset();
-    return ended;
-  }
-
-  void Run() {
-    Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
-    bool first = true;
-    while (!Stopping()) {
-      Ended ended = ListenOnce();
-      if (Stopping()) break;
-      if (ended.listened) backoff.Reset();
-      // Once per outage, not once per attempt.
-      if (ended.listened || first) {
-        Log(LogLevel::kWarn, "not listening for lease changes; polling only until reconnected",
-            {{"cluster", cluster_}, {"error", ended.why}});
-      }
-      first = false;
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, backoff.Next(), [this] { return stop_; });
-    }
-  }
-
-  const PostgresConnectionOptions options_;
-  const std::string conninfo_;  // holds the password: never logged
   const std::string cluster_;
-
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool changed_ = false;
   bool interrupted_ = false;
-  bool listening_ = false;
-  bool stop_ = false;
-  int socket_ = -1;
-  int wake_pipe_[2] = {-1, -1};
-  std::thread thread_;  // last: starts after the fields it reads
+  std::unique_ptr<LeaseListener> listener_;  // last: its thread calls into the fields above
 };
 
 StatusOr<std::unique_ptr<PostgresLeaseNotifier>> PostgresLeaseNotifier::Create(

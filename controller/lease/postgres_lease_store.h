@@ -21,10 +21,14 @@
 // version + 1 still held by the caller.
 //
 // NOTIFY: Acquire, HandOver and Release (the writes that change who holds a
-// row) send pg_notify('ams_ha_lease', cluster_name) in the same statement,
-// so listeners hear of a change exactly when it commits. Renew is silent.
-// PostgresLeaseNotifier below LISTENs on a connection of its own, since the
-// store's must stay free for bounded statements.
+// row), and RenewWithInfo when it changes the server info, send
+// pg_notify('ams_ha_lease', payload) in the same statement, so listeners hear
+// of a change exactly when it commits; the payload is the row after the
+// write as JSON (lease/lease_notification.h). Renew, and RenewWithInfo with
+// unchanged info, are silent: a renewal moves only version and expiry.
+// PostgresLeaseNotifier below and LeaseRowFeed LISTEN on a connection of
+// their own (lease/postgres_listener.h), since the store's must stay free for
+// bounded statements. ReadClusters is one statement (= ANY of a text[]).
 //
 // Thread safety: calls on one instance are serialized by a mutex (one
 // connection); open one store per thread for concurrency.
@@ -65,17 +69,16 @@ class PostgresLeaseStore : public SqlLeaseStore {
   explicit PostgresLeaseStore(std::unique_ptr<SqlLeaseEngine> engine);
 };
 
-// PostgresLeaseNotifier: LISTEN ams_ha_lease on a connection of its own,
-// reporting notifications whose payload is one cluster's name.
+// PostgresLeaseNotifier: LISTEN ams_ha_lease on a connection of its own
+// (lease/postgres_listener.h), reporting notifications of one cluster: a row
+// payload of that cluster, or its bare name (writers of earlier versions).
 //
-// A background thread connects (bounded by connect_timeout), LISTENs and
-// then sleeps in poll() on the socket; TCP keepalives notice a dead peer
-// within about 30 s. When the connection breaks it reconnects with backoff
-// (100 ms up to 5 s) and reports a change once it listens again, since
-// notifications sent meanwhile are lost. Wait() never touches the network,
-// so a database outage never blocks the caller past its timeout.
-// Thread safety: as LeaseChangeNotifier; the destructor stops the thread
-// (it may wait for a connection attempt in progress, up to connect_timeout).
+// The listener connects in the background (bounded by connect_timeout) and
+// reconnects with backoff (100 ms up to 5 s); the notifier reports a change
+// once it listens again, since notifications sent meanwhile are lost. Wait() never touches the
+// network, so a database outage never blocks the caller past its timeout. Thread safety: as
+// LeaseChangeNotifier; the destructor stops the thread (it may wait for a connection attempt in
+// progress, up to connect_timeout).
 class PostgresLeaseNotifier : public LeaseChangeNotifier {
  public:
   // kInvalidArgument for non-positive timeouts or an empty cluster name;

@@ -1,5 +1,6 @@
 #include "lease/sql_lease_store.h"
 
+#include <set>
 #include <utility>
 
 #include "lease/postgres_conninfo.h"
@@ -64,6 +65,19 @@ StatusOr<std::optional<LeaseRecord>> SqlLeaseStore::Read(const LeaseKey& key) {
   Status valid = CheckKey(key);
   if (!valid.ok()) return valid;
   return engine_->ReadRow(key);
+}
+
+StatusOr<std::vector<LeaseRecord>> SqlLeaseStore::ReadClusters(
+    const std::vector<std::string>& cluster_names) {
+  std::set<std::string> seen;
+  std::vector<std::string> distinct;
+  distinct.reserve(cluster_names.size());
+  for (const std::string& name : cluster_names) {
+    if (name.empty()) return InvalidArgumentError("empty cluster name");
+    if (seen.insert(name).second) distinct.push_back(name);
+  }
+  if (distinct.empty()) return std::vector<LeaseRecord>();
+  return engine_->ReadClusterRows(distinct);
 }
 
 StatusOr<LeaseRecord> SqlLeaseStore::Acquire(const LeaseKey& key, const LeaseHolder& holder,

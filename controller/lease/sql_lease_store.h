@@ -34,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "lease/lease_record.h"
@@ -65,6 +66,10 @@ class SqlLeaseEngine {
 
   // The row, with db_now_ms read in the same statement; nullopt when absent.
   virtual StatusOr<std::optional<LeaseRecord>> ReadRow(const LeaseKey& key) = 0;
+  // Every row whose cluster_name is one of `cluster_names` (non-empty,
+  // distinct), each with db_now_ms of the statement that read it.
+  virtual StatusOr<std::vector<LeaseRecord>> ReadClusterRows(
+      const std::vector<std::string>& cluster_names) = 0;
   // Creates the empty row if absent (no holder, version 0), then takes it
   // only if it has no holder or has expired: holder set, expiry = now + ttl,
   // version + 1, updated_at = now. nullopt when held and unexpired.
@@ -116,6 +121,9 @@ class SqlLeaseStore : public LeaseStore {
   static Status ValidateOptions(const LeaseDatabaseOptions& options);
 
   StatusOr<std::optional<LeaseRecord>> Read(const LeaseKey& key) override;
+  // Duplicates are read once; an empty name is kInvalidArgument.
+  StatusOr<std::vector<LeaseRecord>> ReadClusters(
+      const std::vector<std::string>& cluster_names) override;
   StatusOr<LeaseRecord> Acquire(const LeaseKey& key, const LeaseHolder& holder,
                                 std::chrono::milliseconds ttl) override;
   StatusOr<LeaseRecord> Renew(const LeaseKey& key, const std::string& node_id, int32_t version,

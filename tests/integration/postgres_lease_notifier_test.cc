@@ -120,6 +120,30 @@ TEST_F(PostgresLeaseNotifierTest, RenewalsAndFailedWritesAreSilent) {
   EXPECT_FALSE(notifier_->Wait(milliseconds(500)));
 }
 
+TEST_F(PostgresLeaseNotifierTest, RenewWithInfoNotifiesOnlyWhenTheInfoChanges) {
+  auto acquired = store_->Acquire(Key("AMS_GATE"), Holder("a"), seconds(30));
+  ASSERT_TRUE(acquired.ok());
+  notifier_->Wait(milliseconds(500));  // consume the acquire
+  auto same = store_->RenewWithInfo(Key("AMS_GATE"), "a:1261:a", acquired->version, seconds(30),
+                                    acquired->server_info_json.value());
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(notifier_->Wait(milliseconds(500))) << "a renewal with the same info is silent";
+  double ms = WakeAfterMs([&] {
+    ASSERT_TRUE(store_
+                    ->RenewWithInfo(Key("AMS_GATE"), "a:1261:a", same->version, seconds(30),
+                                    R"({"ams":"serving"})")
+                    .ok());
+  });
+  EXPECT_GE(ms, 0) << "a new state is heard at once";
+}
+
+TEST_F(PostgresLeaseNotifierTest, TheBareClusterNamePayloadOfAnOlderWriterStillWakesTheWaiter) {
+  auto admin = PostgresEnvironment::Admin();
+  double ms = WakeAfterMs(
+      [&] { ASSERT_TRUE(admin->Exec("SELECT pg_notify('ams_ha_lease', $1)", {cluster_}).ok()); });
+  EXPECT_GE(ms, 0);
+}
+
 TEST_F(PostgresLeaseNotifierTest, ChangesOfAnotherClusterAreIgnored) {
   LeaseKey other{cluster_ + "-other", kAmsServiceName};
   double ms =

@@ -33,6 +33,26 @@ StatusOr<std::optional<LeaseRecord>> FakeLeaseStore::Read(const LeaseKey& key) {
   return std::optional<LeaseRecord>(Stamp(it->second));
 }
 
+StatusOr<std::vector<LeaseRecord>> FakeLeaseStore::ReadClusters(
+    const std::vector<std::string>& cluster_names) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string names;
+  for (const std::string& name : cluster_names) names += (names.empty() ? "" : ",") + name;
+  calls_.push_back("ReadClusters " + names);
+  if (unavailable_) return UnavailableError("fake database is down");
+  if (fail_count_ > 0) {
+    --fail_count_;
+    return fail_status_;
+  }
+  std::vector<LeaseRecord> rows;
+  for (const auto& [key, row] : rows_) {
+    if (std::find(cluster_names.begin(), cluster_names.end(), key.first) != cluster_names.end()) {
+      rows.push_back(Stamp(row));
+    }
+  }
+  return rows;
+}
+
 StatusOr<LeaseRecord> FakeLeaseStore::Acquire(const LeaseKey& key, const LeaseHolder& holder,
                                               std::chrono::milliseconds ttl) {
   std::lock_guard<std::mutex> lock(mu_);

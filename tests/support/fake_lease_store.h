@@ -25,6 +25,9 @@ class FakeLeaseStore : public LeaseStore {
   explicit FakeLeaseStore(const Clock* clock) : clock_(clock) {}
 
   StatusOr<std::optional<LeaseRecord>> Read(const LeaseKey& key) override;
+  // One call in Calls(): "ReadClusters a,b".
+  StatusOr<std::vector<LeaseRecord>> ReadClusters(
+      const std::vector<std::string>& cluster_names) override;
   StatusOr<LeaseRecord> Acquire(const LeaseKey& key, const LeaseHolder& holder,
                                 std::chrono::milliseconds ttl) override;
   StatusOr<LeaseRecord> Renew(const LeaseKey& key, const std::string& node_id, int32_t version,

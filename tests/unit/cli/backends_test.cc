@@ -51,3 +51,25 @@ TEST(BackendsTest, NoTlsSettingsLeaveTheMysqlUrlAlone) {
 
 }  // namespace
 }  // namespace amsha
+
+namespace amsha {
+namespace {
+
+TEST(BackendsTest, TheFeedListensOnPostgresOnlyAndOnlyWhenAsked) {
+  Config pg = WithUrl("postgresql://ams@db:5432/amoro");
+  Config my = WithUrl("mysql://ams@db:3306/amoro");
+  EXPECT_TRUE(static_cast<bool>(LeaseListenerFactory(pg, true)));
+  EXPECT_FALSE(static_cast<bool>(LeaseListenerFactory(pg, false)));
+  EXPECT_FALSE(static_cast<bool>(LeaseListenerFactory(my, true)));
+}
+
+TEST(BackendsTest, ThePoolsStoreFactoryOpensAStoreWithoutConnecting) {
+  Config pg = WithUrl("postgresql://ams@127.0.0.1:1/amoro");  // nothing listens there
+  LeaseStorePool pool(LeaseStoreFactory(pg), 2);
+  EXPECT_EQ(pool.OpenConnections(), 0);
+  auto store = LeaseStoreFactory(pg)();
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+}
+
+}  // namespace
+}  // namespace amsha

@@ -36,6 +36,10 @@ class PartitionedStore : public LeaseStore {
     if (cut_) return Down();
     return db_->Read(key);
   }
+  StatusOr<std::vector<LeaseRecord>> ReadClusters(const std::vector<std::string>& names) override {
+    if (cut_) return Down();
+    return db_->ReadClusters(names);
+  }
   StatusOr<LeaseRecord> Acquire(const LeaseKey& key, const LeaseHolder& holder,
                                 milliseconds ttl) override {
     if (cut_) return Down();

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace amsha {
 namespace {
@@ -34,6 +35,14 @@ struct ScriptedEngine : SqlLeaseEngine {
     return written;
   }
   StatusOr<std::optional<LeaseRecord>> ReadRow(const LeaseKey&) override { return Answer(); }
+  std::vector<std::string> last_clusters;
+  StatusOr<std::vector<LeaseRecord>> ReadClusterRows(
+      const std::vector<std::string>& names) override {
+    ++calls;
+    last_clusters = names;
+    if (!error.ok()) return error;
+    return row ? std::vector<LeaseRecord>{*row} : std::vector<LeaseRecord>{};
+  }
   StatusOr<std::optional<LeaseRecord>> AcquireRow(const LeaseKey&, const LeaseHolder&,
                                                   int64_t) override {
     return Answer();
@@ -151,6 +160,29 @@ TEST(SqlLeaseStoreOptionsTest, BadTableNamesAndTimeoutsAreRejected) {
   options = LeaseDatabaseOptions{};
   options.statement_timeout = std::chrono::milliseconds(0);
   EXPECT_EQ(SqlLeaseStore::ValidateOptions(options).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace amsha
+
+namespace amsha {
+namespace {
+
+TEST_F(SqlLeaseStoreTest, ReadClustersReadsEachNameOnceAndNothingForAnEmptyList) {
+  auto none = store_->ReadClusters({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(engine_->calls, 0);
+  auto some = store_->ReadClusters({"a", "b", "a"});
+  ASSERT_TRUE(some.ok());
+  EXPECT_EQ(engine_->calls, 1);
+  EXPECT_EQ(engine_->last_clusters, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(SqlLeaseStoreTest, ReadClustersRefusesAnEmptyClusterName) {
+  auto read = store_->ReadClusters({"a", ""});
+  EXPECT_EQ(read.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->calls, 0);
 }
 
 }  // namespace
