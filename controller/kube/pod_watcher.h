@@ -1,15 +1,7 @@
 // PodWatcher: a cache of the pods that match a label selector, kept current
-// by list + watch, the way client-go's reflector does it.
-//
-//   list  -> watch from the list's resourceVersion (with bookmarks)
-//         -> normal close: watch again from the last resourceVersion seen
-//         -> kGone (410): list again; the new list replaces the cache and the
-//            differences are emitted as changes
-//         -> any other error: back off with jitter, then watch again from the
-//            last resourceVersion seen (or list again if never listed)
-// A watch that ends normally within `min_watch_duration` without a single
-// event also backs off, so a server that closes watches at once is not
-// hammered.
+// by list + watch (Reflector<Pod>, reflector.h: list, watch from the list's
+// resourceVersion with bookmarks, reconnect, relist on 410, back off with
+// jitter on errors and on watches that close at once without events).
 //
 // Callers: the election loop reads Snapshot() and waits on Generation() /
 // WaitForChange(); the listener (optional) sees every change. Step() is the
@@ -24,23 +16,19 @@
 #define AMS_HA_KUBE_POD_WATCHER_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "common/backoff.h"
 #include "common/cancellation.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "kube/kube_api.h"
 #include "kube/kube_types.h"
+#include "kube/reflector.h"
 
 namespace amsha {
 
@@ -61,77 +49,48 @@ class PodWatcher {
     Pod pod;
   };
   using Listener = std::function<void(const Change&)>;
-
-  struct Stats {
-    int lists = 0;          // ListPods calls (first list and relists)
-    int relists = 0;        // lists caused by kGone
-    int watches = 0;        // WatchPods calls
-    int errors = 0;         // failed lists and watches
-    int short_watches = 0;  // normal closes too early and without events
-  };
+  // lists, relists, watches, errors, short_watches (reflector.h).
+  using Stats = ReflectorStats;
 
   // `api` and `clock` must outlive the watcher.
   PodWatcher(KubeApi* api, Options options, const Clock* clock = RealClock::Get());
-  ~PodWatcher();  // Stop()
+  ~PodWatcher() = default;  // the reflector stops
   PodWatcher(const PodWatcher&) = delete;
   PodWatcher& operator=(const PodWatcher&) = delete;
 
   // Set before Start(); runs on the watcher's thread after each change.
-  void SetListener(Listener listener) { listener_ = std::move(listener); }
+  void SetListener(Listener listener);
 
   // Starts the thread. Once only.
-  void Start();
+  void Start() { reflector_.Start(); }
   // Cancels the current request and joins the thread (within a second with
   // RestKubeApi). Idempotent; the watcher cannot be restarted.
-  void Stop();
+  void Stop() { reflector_.Stop(); }
 
   // One list (when needed) or one watch (which streams until it ends or
   // `cancel` fires). Returns how long to wait before the next step.
-  std::chrono::milliseconds Step(const Cancellation& cancel);
+  std::chrono::milliseconds Step(const Cancellation& cancel) { return reflector_.Step(cancel); }
 
   // True once a list has succeeded; the cache is meaningful from then on.
-  bool Synced() const;
+  bool Synced() const { return reflector_.Synced(); }
   // The cached pods, by name.
-  std::vector<Pod> Snapshot() const;
-  std::optional<Pod> Get(const std::string& name) const;
+  std::vector<Pod> Snapshot() const { return reflector_.Snapshot(); }
+  std::optional<Pod> Get(const std::string& name) const { return reflector_.Get(name); }
   // Bumped after every change to the cache and when first synced.
-  uint64_t Generation() const;
+  uint64_t Generation() const { return reflector_.Generation(); }
   // Waits until Generation() differs from `seen`, the timeout passes or the
   // watcher stops; returns Generation().
-  uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
+  uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
+    return reflector_.WaitForChange(seen, timeout);
+  }
   // The last resourceVersion seen (list, event or bookmark).
-  std::string ResourceVersion() const;
+  std::string ResourceVersion() const { return reflector_.ResourceVersion(); }
   // The last failed list or watch, OK after a success.
-  Status LastError() const;
-  Stats stats() const;
+  Status LastError() const { return reflector_.LastError(); }
+  Stats stats() const { return reflector_.stats(); }
 
  private:
-  // Applies one watch event; returns the change, if any. Takes mu_.
-  std::optional<Change> ApplyEvent(const PodWatchEvent& event);
-  // Replaces the cache with `list`; returns the differences. Takes mu_.
-  std::vector<Change> ReplaceAll(const PodList& list);
-  void Notify(const std::vector<Change>& changes);
-  void Run();
-
-  KubeApi* const api_;
-  const Options options_;
-  const Clock* const clock_;
-  Listener listener_;
-  Backoff backoff_;        // used by Step() only
-  bool need_list_ = true;  // used by Step() only
-
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  std::map<std::string, Pod> pods_;
-  std::string resource_version_;
-  bool synced_ = false;
-  bool stopped_ = false;
-  uint64_t generation_ = 0;
-  Status last_error_;
-  Stats stats_;
-
-  Cancellation cancel_;
-  std::thread thread_;
+  Reflector<Pod> reflector_;
 };
 
 }  // namespace amsha
