@@ -256,8 +256,8 @@ TEST(KubeWireTest, ParsesAServiceListAndServiceWatchLines) {
   ASSERT_TRUE(bookmark.ok());
   EXPECT_EQ(bookmark->service.resource_version, "40");
   StatusOr<ServiceWatchEvent> gone = ParseServiceWatchLine(
-      R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired",)"
-      R"("message":"too old resource version: 5 (90)"}})",
+      R"j({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired",)j"
+      R"j("message":"too old resource version: 5 (90)"}})j",
       watch);
   EXPECT_EQ(gone.status().code(), StatusCode::kGone);
   EXPECT_EQ(gone.status().message().rfind("gone: cannot watch services in namespace \"ams\"", 0),
