@@ -30,7 +30,10 @@ PodWatcher::PodWatcher(KubeApi* api, Options options, const Clock* clock)
               const Cancellation& cancel) {
             return api->WatchPods(
                 selector, from,
-                [&](const PodWatchEvent& e) { on_event({e.type, e.pod}); }, cancel);
+                [&](const PodWatchEvent& e) {
+                  on_event({e.type, e.pod});
+                },
+                cancel);
           },
           ReflectorOptionsFor(options), clock) {}
 

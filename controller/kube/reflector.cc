@@ -64,8 +64,8 @@ milliseconds Reflector<Object>::Step(const Cancellation& cancel) {
       }
       milliseconds delay = backoff_.Next();
       Log(LogLevel::kWarn, "listing " + kind + "s failed; retrying",
-          Fields({{"error", list.status().ToString()},
-                  {"retryInMs", std::to_string(delay.count())}}));
+          Fields(
+              {{"error", list.status().ToString()}, {"retryInMs", std::to_string(delay.count())}}));
       return delay;
     }
     std::vector<Change> changes = ReplaceAll(*list);

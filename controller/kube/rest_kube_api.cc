@@ -841,9 +841,8 @@ StatusOr<Service> RestKubeApi::GetService(const std::string& name) {
 }
 
 StatusOr<ServiceList> RestKubeApi::ListServices(const Cancellation& cancel) {
-  StatusOr<std::string> body =
-      impl_->Call(http::methods::GET, kube_wire::ServicesPath(namespace_), "", "",
-                  {"list", "services", "", namespace_}, &cancel);
+  StatusOr<std::string> body = impl_->Call(http::methods::GET, kube_wire::ServicesPath(namespace_),
+                                           "", "", {"list", "services", "", namespace_}, &cancel);
   if (!body.ok()) return body.status();
   return kube_wire::ParseServiceList(*body);
 }

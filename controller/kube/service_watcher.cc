@@ -35,7 +35,11 @@ ServiceWatcher::ServiceWatcher(KubeApi* api, Options options, const Clock* clock
                 const std::function<void(const Reflector<Service>::Event&)>& on_event,
                 const Cancellation& cancel) {
             return api->WatchServices(
-                from, [&](const ServiceWatchEvent& e) { on_event({e.type, e.service}); }, cancel);
+                from,
+                [&](const ServiceWatchEvent& e) {
+                  on_event({e.type, e.service});
+                },
+                cancel);
           },
           ReflectorOptionsFor(options, api->Namespace()), clock) {}
 

@@ -26,6 +26,7 @@
 #include "kube/kube_connection.h"
 #include "kube/pod_watcher.h"
 #include "kube/service_watcher.h"
+#include "routing/routing_reconciler.h"
 #include "support/standin_process.h"
 
 namespace amsha {
@@ -599,9 +600,7 @@ class ServiceWatcherStandinTest : public RestKubeApiStandinTest {
     return patched.ok() ? *patched : Service{};
   }
 
-  std::string ServicesPath() const {
-    return "/api/v1/namespaces/" + standin_->ns() + "/services";
-  }
+  std::string ServicesPath() const { return "/api/v1/namespaces/" + standin_->ns() + "/services"; }
 
   std::unique_ptr<RestKubeApi> api_;
   std::unique_ptr<RestKubeApi> other_client_;
@@ -688,6 +687,117 @@ TEST_F(ServiceWatcherStandinTest, AForbiddenWatchNamesTheMissingRuleAndAnExpired
   ExpectCacheMatchesServer();
   EXPECT_GT(watcher_->stats().relists, relists);
   EXPECT_TRUE(watcher_->LastError().ok()) << watcher_->LastError().ToString();
+}
+
+// The Role the chart grants, from controller/kube/api_permissions.json
+// (managed Services: `managed`), as the stand-in's POST /admin/role body;
+// `drop` removes the rule of that resource with those verbs (an old chart).
+std::string RoleFromPermissions(const std::string& ns, const std::vector<std::string>& managed,
+                                const std::string& drop_resource = "",
+                                const std::string& drop_verb = "") {
+  std::ifstream in(std::string(AMS_HA_SOURCE_DIR) + "/controller/kube/api_permissions.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  json::value role = json::value::object();
+  role["namespace"] = json::value::string(ns);
+  role["rules"] = json::value::array();
+  size_t i = 0;
+  json::value permissions = Parse(text.str());
+  for (const json::value& rule : permissions.at("rules").as_array()) {
+    json::value out = json::value::object();
+    out["resources"][0] = rule.at("resource");
+    out["verbs"] = json::value::array();
+    size_t v = 0;
+    for (const json::value& verb : rule.at("verbs").as_array()) {
+      if (rule.at("resource").as_string() == drop_resource && verb.as_string() == drop_verb) {
+        continue;
+      }
+      out["verbs"][v++] = verb;
+    }
+    if (rule.has_field("resourceNames")) {
+      out["resourceNames"] = json::value::array();
+      for (size_t n = 0; n < managed.size(); ++n) {
+        out["resourceNames"][n] = json::value::string(managed[n]);
+      }
+    }
+    role["rules"][i++] = out;
+  }
+  return role.serialize();
+}
+
+// The reconciler over the watch cache under exactly the chart's Role: the
+// cache syncs (list and watch of the namespace's Services are granted), the
+// first pass patches without a GET, and a pass with nothing to change sends
+// no request at all.
+TEST_F(ServiceWatcherStandinTest, UnderTheChartsRoleAPassWithNothingToChangeSendsNoRequest) {
+  ASSERT_TRUE(standin_->SetRole(RoleFromPermissions(standin_->ns(), {"ams-leader"})).ok());
+  CreatePod("ams-0", {{"app", "ams"}});
+  CreatePod("ams-1", {{"app", "ams"}});
+  watcher_->Start();
+  ExpectCacheMatchesServer();
+  ClusterConfig cluster;
+  cluster.name = "prod";
+  cluster.service = "ams-leader";
+  RoutingReconciler reconciler(cluster, LabelsConfig(), api_.get(), watcher_.get());
+  auto pass = [&] {
+    StatusOr<PodList> pods = api_->ListPods("app=ams");
+    EXPECT_TRUE(pods.ok()) << pods.status().ToString();
+    const Pod* leader = nullptr;
+    for (const Pod& p : pods->items) {
+      if (p.name == "ams-1") leader = &p;
+    }
+    return reconciler.Reconcile(leader, "node-1", pods->items, "2026-01-01T00:00:00Z");
+  };
+  std::string service_path = ServicesPath() + "/ams-leader";
+  ASSERT_EQ(standin_->Admin("DELETE", "/admin/record/requests").code, 200);
+  RoutingResult first = pass();
+  ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+  EXPECT_TRUE(first.selector_changed);
+  EXPECT_EQ(Requests("GET", service_path).size(), 0u);
+  EXPECT_EQ(Requests("PATCH", service_path).size(), 1u);
+  ExpectCacheMatchesServer();  // the watch delivered our patch
+
+  ASSERT_EQ(standin_->Admin("DELETE", "/admin/record/requests").code, 200);
+  RoutingResult second = pass();
+  ASSERT_TRUE(second.status.ok()) << second.status.ToString();
+  EXPECT_EQ(second.patches, 0);
+  EXPECT_EQ(Requests("GET", service_path).size(), 0u);
+  EXPECT_EQ(Requests("PATCH", service_path).size(), 0u);
+  EXPECT_EQ(Requests("PATCH", PodsPath()).size(), 0u);
+}
+
+// The Role of an older chart (no `list services`): the cache never syncs and
+// says so in one line naming the missing rule; the reconciler still works by
+// reading its Service by name, as before the cache.
+TEST_F(ServiceWatcherStandinTest, UnderARoleWithoutListServicesTheErrorNamesTheRule) {
+  ASSERT_TRUE(
+      standin_->SetRole(RoleFromPermissions(standin_->ns(), {"ams-leader"}, "services", "list"))
+          .ok());
+  watcher_->Start();
+  auto deadline = Clock::now() + seconds(10);
+  while (watcher_->LastError().ok() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  Status refused = watcher_->LastError();
+  EXPECT_FALSE(watcher_->Synced());
+  ASSERT_EQ(refused.code(), StatusCode::kPermissionDenied) << refused.ToString();
+  EXPECT_EQ(refused.message().rfind("forbidden: cannot list services in namespace \"" +
+                                        standin_->ns() + "\" (HTTP 403 Forbidden): ",
+                                    0),
+            0u)
+      << refused.message();
+  EXPECT_NE(refused.message().find("; grant it in the controller's Role"), std::string::npos);
+
+  CreatePod("ams-0", {{"app", "ams"}});
+  ClusterConfig cluster;
+  cluster.service = "ams-leader";
+  RoutingReconciler reconciler(cluster, LabelsConfig(), api_.get(), watcher_.get());
+  StatusOr<PodList> pods = api_->ListPods("app=ams");
+  ASSERT_TRUE(pods.ok());
+  RoutingResult r = reconciler.Reconcile(&pods->items[0], "n", pods->items, "");
+  EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+  // And a Service outside resourceNames cannot be read: RBAC, not the cache.
+  EXPECT_EQ(api_->GetService("other").status().code(), StatusCode::kPermissionDenied);
 }
 
 // --- Authentication ---

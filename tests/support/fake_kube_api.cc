@@ -133,9 +133,10 @@ Status FakeKubeApi::WatchPods(const std::string& label_selector,
           gone.resource_version = std::to_string(e.rv);
           emit(batch, WatchEventType::kDeleted, gone);
         } else if (before && after) {
-          emit(batch, e.type == WatchEventType::kAdded ? WatchEventType::kAdded
-                                                       : WatchEventType::kModified,
-               *e.after);
+          emit(
+              batch,
+              e.type == WatchEventType::kAdded ? WatchEventType::kAdded : WatchEventType::kModified,
+              *e.after);
         } else if (after) {
           emit(batch, WatchEventType::kAdded, *e.after);
         } else if (before) {
@@ -686,8 +687,8 @@ void FakeKubeApi::RecordLocked(WatchEventType type, std::optional<Pod> before,
 
 void FakeKubeApi::RecordServiceLocked(WatchEventType type, std::optional<Service> before,
                                       std::optional<Service> after, int64_t rv) {
-  HistoryEntry e{next_seq_++, rv, Kind::kService, type, {}, {}, std::move(before),
-                 std::move(after)};
+  HistoryEntry e{next_seq_++, rv, Kind::kService,    type,
+                 {},          {}, std::move(before), std::move(after)};
   AppendLocked(std::move(e));
 }
 

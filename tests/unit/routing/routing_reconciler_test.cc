@@ -192,8 +192,8 @@ TEST_F(RoutingReconcilerWithCacheTest, OnlyTheDifferencesArePatched) {
     if (p.name == "ams-1") leader = &p;
   }
   // Same leader, a new AMS node id (AMS restarted): one annotation only.
-  RoutingResult r = reconciler_->Reconcile(leader, "ip:1261:restarted", pods,
-                                           "2026-01-01T00:00:00Z");
+  RoutingResult r =
+      reconciler_->Reconcile(leader, "ip:1261:restarted", pods, "2026-01-01T00:00:00Z");
   ASSERT_TRUE(r.status.ok());
   auto patches = api_.CallsOf(FakeKubeApi::Method::kPatchService);
   ASSERT_EQ(patches.size(), 1u);
