@@ -5,19 +5,16 @@ namespace {
 
 ReflectorOptions ReflectorOptionsFor(const PodWatcher::Options& options) {
   ReflectorOptions out;
+  static_cast<ReflectorTiming&>(out) = options;
   out.kind = "pod";
   out.log_fields = {{"selector", options.label_selector}};
-  out.initial_backoff = options.initial_backoff;
-  out.max_backoff = options.max_backoff;
-  out.min_watch_duration = options.min_watch_duration;
-  out.backoff_seed = options.backoff_seed;
   return out;
 }
 
 }  // namespace
 
 PodWatcher::PodWatcher(KubeApi* api, Options options, const Clock* clock)
-    : reflector_(
+    : Reflector<Pod>(
           [api, selector = options.label_selector](
               const Cancellation& cancel) -> StatusOr<Reflector<Pod>::List> {
             StatusOr<PodList> list = api->ListPods(selector, cancel);
@@ -38,11 +35,8 @@ PodWatcher::PodWatcher(KubeApi* api, Options options, const Clock* clock)
           ReflectorOptionsFor(options), clock) {}
 
 void PodWatcher::SetListener(Listener listener) {
-  if (!listener) {
-    reflector_.SetListener(nullptr);
-    return;
-  }
-  reflector_.SetListener([listener = std::move(listener)](const Reflector<Pod>::Change& c) {
+  if (!listener) return Reflector<Pod>::SetListener(nullptr);
+  Reflector<Pod>::SetListener([listener = std::move(listener)](const Reflector<Pod>::Change& c) {
     listener(Change{c.type, c.object});
   });
 }

@@ -15,7 +15,9 @@
 // The object's kind enters only through the two functions given at
 // construction (list, watch) and through Object's fields `name` and
 // `resource_version` and its operator==. Instantiated for Pod and Service
-// (reflector.cc).
+// (reflector.cc). PodWatcher and ServiceWatcher derive from it and add
+// their constructor and a listener whose Change names the object (`pod`,
+// `service`).
 //
 // Thread safety: Snapshot, Get, Synced, Generation, WaitForChange,
 // ResourceVersion, LastError, stats and Observe are safe from any thread.
@@ -46,15 +48,20 @@
 
 namespace amsha {
 
-struct ReflectorOptions {
-  // For log lines: "pod", "Service"; and fields added to each line (the
-  // label selector, say).
-  std::string kind = "object";
-  LogFields log_fields;
+// The timing knobs every watcher built on Reflector takes.
+struct ReflectorTiming {
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{30000};
+  // A normal close sooner than this, without events, backs off too.
   std::chrono::milliseconds min_watch_duration{1000};
   uint64_t backoff_seed = std::random_device{}();
+};
+
+struct ReflectorOptions : ReflectorTiming {
+  // For log lines: "pod", "service" (lists log "<kind>s"); and fields added
+  // to each line (the label selector, say).
+  std::string kind = "object";
+  LogFields log_fields;
   // Per object, how many delivered resourceVersions to remember for
   // Observe(); 0 turns Observe() off (PodWatcher: no memory per pod).
   size_t observe_window = 0;

@@ -357,28 +357,31 @@ StatusOr<Pod> ParsePod(const std::string& text) {
   return pod;
 }
 
-StatusOr<PodList> ParsePodList(const std::string& text) {
-  StatusOr<json::value> v = ParseJson(text, "pod list");
+namespace {
+
+// A PodList or ServiceList: items read by `from_json`, the list's
+// resourceVersion to start a watch from.
+template <typename List, typename FromJson>
+StatusOr<List> ParseListOf(const std::string& text, const char* what, FromJson from_json) {
+  StatusOr<json::value> v = ParseJson(text, what);
   if (!v.ok()) return v.status();
-  PodList list;
+  List list;
   list.resource_version = StrAt(*v, "metadata", "resourceVersion");
   const json::value* items = Field(*v, "items");
   if (items && items->is_array()) {
-    for (const json::value& item : items->as_array()) list.items.push_back(PodFromJson(item));
+    for (const json::value& item : items->as_array()) list.items.push_back(from_json(item));
   }
   return list;
 }
 
+}  // namespace
+
+StatusOr<PodList> ParsePodList(const std::string& text) {
+  return ParseListOf<PodList>(text, "pod list", PodFromJson);
+}
+
 StatusOr<ServiceList> ParseServiceList(const std::string& text) {
-  StatusOr<json::value> v = ParseJson(text, "service list");
-  if (!v.ok()) return v.status();
-  ServiceList list;
-  list.resource_version = StrAt(*v, "metadata", "resourceVersion");
-  const json::value* items = Field(*v, "items");
-  if (items && items->is_array()) {
-    for (const json::value& item : items->as_array()) list.items.push_back(ServiceFromJson(item));
-  }
-  return list;
+  return ParseListOf<ServiceList>(text, "service list", ServiceFromJson);
 }
 
 StatusOr<Service> ParseService(const std::string& text) {

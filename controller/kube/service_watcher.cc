@@ -11,12 +11,9 @@ constexpr size_t kObserveWindow = 8;
 ReflectorOptions ReflectorOptionsFor(const ServiceWatcher::Options& options,
                                      const std::string& namespace_name) {
   ReflectorOptions out;
+  static_cast<ReflectorTiming&>(out) = options;
   out.kind = "service";
   out.log_fields = {{"namespace", namespace_name}};
-  out.initial_backoff = options.initial_backoff;
-  out.max_backoff = options.max_backoff;
-  out.min_watch_duration = options.min_watch_duration;
-  out.backoff_seed = options.backoff_seed;
   out.observe_window = kObserveWindow;
   return out;
 }
@@ -24,7 +21,7 @@ ReflectorOptions ReflectorOptionsFor(const ServiceWatcher::Options& options,
 }  // namespace
 
 ServiceWatcher::ServiceWatcher(KubeApi* api, Options options, const Clock* clock)
-    : reflector_(
+    : Reflector<Service>(
           [api](const Cancellation& cancel) -> StatusOr<Reflector<Service>::List> {
             StatusOr<ServiceList> list = api->ListServices(cancel);
             if (!list.ok()) return list.status();
@@ -44,13 +41,11 @@ ServiceWatcher::ServiceWatcher(KubeApi* api, Options options, const Clock* clock
           ReflectorOptionsFor(options, api->Namespace()), clock) {}
 
 void ServiceWatcher::SetListener(Listener listener) {
-  if (!listener) {
-    reflector_.SetListener(nullptr);
-    return;
-  }
-  reflector_.SetListener([listener = std::move(listener)](const Reflector<Service>::Change& c) {
-    listener(Change{c.type, c.object});
-  });
+  if (!listener) return Reflector<Service>::SetListener(nullptr);
+  Reflector<Service>::SetListener(
+      [listener = std::move(listener)](const Reflector<Service>::Change& c) {
+        listener(Change{c.type, c.object});
+      });
 }
 
 }  // namespace amsha

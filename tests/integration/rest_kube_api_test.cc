@@ -619,10 +619,18 @@ TEST_F(ServiceWatcherStandinTest, SeesAPatchMadeByAnotherClientAndWakesItsListen
   Service patched = PatchSelector("ams-leader", {{"app", "ams"}, {"role", "leader"}});
   ExpectCacheMatchesServer();
   EXPECT_EQ(watcher_->Get("ams-leader")->resource_version, patched.resource_version);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    EXPECT_EQ(changed_, std::vector<std::string>{"ams-leader"});
+  // The listener runs just after the cache changes.
+  auto deadline = Clock::now() + seconds(10);
+  std::vector<std::string> changed;
+  while (Clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      changed = changed_;
+    }
+    if (!changed.empty()) break;
+    std::this_thread::sleep_for(milliseconds(10));
   }
+  EXPECT_EQ(changed, std::vector<std::string>{"ams-leader"});
   // Across server-side closes (1 s) the cache stays exact with one list.
   CreateService("late", {{"app", "late"}});
   std::this_thread::sleep_for(milliseconds(1500));
