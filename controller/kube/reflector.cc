@@ -165,7 +165,9 @@ std::optional<typename Reflector<Object>::Change> Reflector<Object>::ApplyEvent(
       break;
     }
     case WatchEventType::kDeleted: {
-      delivered_.erase(object.name);
+      // Kept (with the deletion's version): an Observe() of a write made
+      // before the deletion must not bring the object back.
+      DeliveredLocked(object.name, object.resource_version);
       auto it = objects_.find(object.name);
       if (it != objects_.end()) {
         objects_.erase(it);

@@ -97,6 +97,10 @@ Status RoutingReconciler::PatchService(const Pod* leader, const std::string& nod
     result->selector_changed = patch.selector.has_value();
     return Status::Ok();
   }
+  if (patched.status().code() == StatusCode::kNotFound) {
+    // Deleted after our read: the next pass reads it and says so.
+    stale_resource_version_ = service->resource_version;
+  }
   if (!patched.status().IsConflict()) return patched.status();
   stale_resource_version_ = service->resource_version;
   return ConflictError("Service " + cluster_.service +

@@ -216,6 +216,19 @@ TEST_F(ServiceWatcherTest, ObserveNeverMovesTheCacheBackOverALaterDeliveredChang
   EXPECT_EQ(watcher_.Get("ams-leader")->resource_version, later.resource_version);
 }
 
+TEST_F(ServiceWatcherTest, ObserveNeverBringsBackAServiceDeletedAfterOurWrite) {
+  AddService("ams-leader");
+  watcher_.Step(never_);
+  ServicePatch ours;
+  ours.selector = Labels{{"role", "leader"}};
+  Service written = *api_.PatchService("ams-leader", ours);
+  ASSERT_TRUE(api_.RemoveService("ams-leader").ok());
+  StepThroughWatch();
+
+  EXPECT_FALSE(watcher_.Observe(written));
+  EXPECT_FALSE(watcher_.Get("ams-leader").has_value());
+}
+
 TEST_F(ServiceWatcherTest, ObserveBeforeTheFirstListIsIgnored) {
   Service s = AddService("ams-leader");
   EXPECT_FALSE(watcher_.Observe(s));

@@ -265,6 +265,19 @@ TEST_F(RoutingReconcilerWithCacheTest, AnExternalSelectorChangeIsUndoneOnceTheWa
   EXPECT_EQ(Selected(), std::vector<std::string>{"ams-0"});
 }
 
+TEST_F(RoutingReconcilerWithCacheTest, AServiceDeletedBehindTheCacheIsReadAndReportedNextPass) {
+  ASSERT_TRUE(api_.RemoveService("ams-leader").ok());  // not delivered yet
+  RoutingResult r = RouteTo("ams-1");
+  EXPECT_EQ(r.status.code(), StatusCode::kNotFound);
+  api_.ClearCalls();
+  RoutingResult next = RouteTo("ams-1");
+  EXPECT_EQ(ServiceCalls(FakeKubeApi::Method::kGetService), 1);
+  EXPECT_EQ(ServiceCalls(FakeKubeApi::Method::kPatchService), 0);
+  EXPECT_NE(next.status.message().find("Service ams-leader not found in namespace ams"),
+            std::string::npos)
+      << next.status.message();
+}
+
 TEST_F(RoutingReconcilerWithCacheTest, AnUnsyncedCacheFallsBackToAGet) {
   ServiceWatcher never_synced(&api_, ServiceWatcher::Options(), &clock_);
   RoutingReconciler reconciler(cluster_, labels_, &api_, &never_synced);
