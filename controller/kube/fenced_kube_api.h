@@ -42,6 +42,14 @@ class FencedKubeApi : public KubeApi {
     return api_->WatchPods(label_selector, resource_version, on_event, cancel);
   }
   StatusOr<Service> GetService(const std::string& name) override { return api_->GetService(name); }
+  StatusOr<ServiceList> ListServices(const Cancellation& cancel) override {
+    return api_->ListServices(cancel);
+  }
+  Status WatchServices(const std::string& resource_version,
+                       const std::function<void(const ServiceWatchEvent&)>& on_event,
+                       const Cancellation& cancel) override {
+    return api_->WatchServices(resource_version, on_event, cancel);
+  }
 
   StatusOr<Pod> PatchPodLabels(const std::string& pod_name, const LabelPatch& labels) override;
   StatusOr<Service> PatchService(const std::string& name, const ServicePatch& patch) override;

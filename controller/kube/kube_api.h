@@ -1,7 +1,7 @@
 // KubeApi: the narrow interface to the Kubernetes API server.
 //
-// Callers: PodWatcher (list + watch), the routing reconciler (labels,
-// Service, Events). Implementations: RestKubeApi (cpprestsdk; the only file
+// Callers: PodWatcher and ServiceWatcher (list + watch), the routing
+// reconciler (labels, Service, Events). Implementations: RestKubeApi (cpprestsdk; the only file
 // that includes cpprest) and FakeKubeApi (tests).
 //
 // Errors are Status values carrying the HTTP status and the API's Status
@@ -55,6 +55,15 @@ class KubeApi {
   virtual StatusOr<Pod> PatchPodLabels(const std::string& pod_name, const LabelPatch& labels) = 0;
 
   virtual StatusOr<Service> GetService(const std::string& name) = 0;
+  // Every Service of Namespace() (no selector: RBAC resourceNames cannot
+  // restrict a list), abandoned with kCancelled when `cancel` fires.
+  virtual StatusOr<ServiceList> ListServices(const Cancellation& cancel) = 0;
+  // Streams the Services of Namespace() from `resource_version`, with the
+  // same contract as WatchPods (bookmarks; OK on a normal close; kGone for a
+  // 410 as HTTP status or ERROR event; kCancelled when `cancel` fires).
+  virtual Status WatchServices(const std::string& resource_version,
+                               const std::function<void(const ServiceWatchEvent&)>& on_event,
+                               const Cancellation& cancel) = 0;
   virtual StatusOr<Service> PatchService(const std::string& name, const ServicePatch& patch) = 0;
 
   // Creates the core/v1 Event `event` (its name, in the namespace of

@@ -58,6 +58,22 @@ struct Service {
   Labels selector;
   Labels annotations;
   std::string resource_version;
+
+  bool operator==(const Service& o) const {
+    return name == o.name && namespace_name == o.namespace_name && uid == o.uid &&
+           selector == o.selector && annotations == o.annotations &&
+           resource_version == o.resource_version;
+  }
+};
+
+struct ServiceList {
+  std::vector<Service> items;
+  std::string resource_version;  // the list's, to start a watch from
+};
+
+struct ServiceWatchEvent {
+  WatchEventType type;
+  Service service;  // for kBookmark only resource_version is meaningful
 };
 
 // A change to a Service. `selector`, when set, replaces the whole selector
@@ -68,6 +84,11 @@ struct ServicePatch {
   // When non-empty, the write fails with kConflict (HTTP 409) unless the
   // Service is still at this resourceVersion.
   std::string expected_resource_version;
+  // The selector the Service has at expected_resource_version, when the
+  // caller knows it (from a watch cache). With both set, RestKubeApi builds
+  // the merge patch's nulls for dropped keys from it instead of reading the
+  // Service first; the precondition still rejects a stale view.
+  std::optional<Labels> current_selector;
 };
 
 // What an Event is about, as client-go's reference.GetReference builds it:

@@ -254,13 +254,27 @@ std::string ListPodsUrl(const std::string& ns, const std::string& label_selector
   return url;
 }
 
-std::string WatchPodsUrl(const std::string& ns, const std::string& label_selector,
-                         const std::string& resource_version, int timeout_seconds) {
-  std::string url = PodsPath(ns) + "?watch=true&allowWatchBookmarks=true";
+namespace {
+
+std::string WatchUrl(const std::string& collection, const std::string& label_selector,
+                     const std::string& resource_version, int timeout_seconds) {
+  std::string url = collection + "?watch=true&allowWatchBookmarks=true";
   if (!label_selector.empty()) url += "&labelSelector=" + EncodeComponent(label_selector);
   if (!resource_version.empty()) url += "&resourceVersion=" + EncodeComponent(resource_version);
   url += "&timeoutSeconds=" + std::to_string(timeout_seconds);
   return url;
+}
+
+}  // namespace
+
+std::string WatchPodsUrl(const std::string& ns, const std::string& label_selector,
+                         const std::string& resource_version, int timeout_seconds) {
+  return WatchUrl(PodsPath(ns), label_selector, resource_version, timeout_seconds);
+}
+
+std::string WatchServicesUrl(const std::string& ns, const std::string& resource_version,
+                             int timeout_seconds) {
+  return WatchUrl(ServicesPath(ns), "", resource_version, timeout_seconds);
 }
 
 std::string PodLabelsPatch(const LabelPatch& labels) {
@@ -343,16 +357,31 @@ StatusOr<Pod> ParsePod(const std::string& text) {
   return pod;
 }
 
-StatusOr<PodList> ParsePodList(const std::string& text) {
-  StatusOr<json::value> v = ParseJson(text, "pod list");
+namespace {
+
+// A PodList or ServiceList: items read by `from_json`, the list's
+// resourceVersion to start a watch from.
+template <typename List, typename FromJson>
+StatusOr<List> ParseListOf(const std::string& text, const char* what, FromJson from_json) {
+  StatusOr<json::value> v = ParseJson(text, what);
   if (!v.ok()) return v.status();
-  PodList list;
+  List list;
   list.resource_version = StrAt(*v, "metadata", "resourceVersion");
   const json::value* items = Field(*v, "items");
   if (items && items->is_array()) {
-    for (const json::value& item : items->as_array()) list.items.push_back(PodFromJson(item));
+    for (const json::value& item : items->as_array()) list.items.push_back(from_json(item));
   }
   return list;
+}
+
+}  // namespace
+
+StatusOr<PodList> ParsePodList(const std::string& text) {
+  return ParseListOf<PodList>(text, "pod list", PodFromJson);
+}
+
+StatusOr<ServiceList> ParseServiceList(const std::string& text) {
+  return ParseListOf<ServiceList>(text, "service list", ServiceFromJson);
 }
 
 StatusOr<Service> ParseService(const std::string& text) {
@@ -363,7 +392,15 @@ StatusOr<Service> ParseService(const std::string& text) {
   return service;
 }
 
-StatusOr<PodWatchEvent> ParseWatchLine(const std::string& line, const RequestTarget& target) {
+namespace {
+
+// The type and object of one watch line; an ERROR event as its Status.
+struct WatchLine {
+  WatchEventType type;
+  json::value object;
+};
+
+StatusOr<WatchLine> ParseWatchEnvelope(const std::string& line, const RequestTarget& target) {
   StatusOr<json::value> v = ParseJson(line, "watch event");
   if (!v.ok()) return v.status();
   std::string type = StrAt(*v, "type");
@@ -376,20 +413,34 @@ StatusOr<PodWatchEvent> ParseWatchLine(const std::string& line, const RequestTar
     return ErrorFromStatusFields(http_code, StrAt(*object, "reason"), StrAt(*object, "message"),
                                  target, "");
   }
-  PodWatchEvent event;
+  WatchLine out{WatchEventType::kAdded, *object};
   if (type == "ADDED") {
-    event.type = WatchEventType::kAdded;
+    out.type = WatchEventType::kAdded;
   } else if (type == "MODIFIED") {
-    event.type = WatchEventType::kModified;
+    out.type = WatchEventType::kModified;
   } else if (type == "DELETED") {
-    event.type = WatchEventType::kDeleted;
+    out.type = WatchEventType::kDeleted;
   } else if (type == "BOOKMARK") {
-    event.type = WatchEventType::kBookmark;
+    out.type = WatchEventType::kBookmark;
   } else {
     return InternalError("watch event of unknown type \"" + type + "\"");
   }
-  event.pod = PodFromJson(*object);
-  return event;
+  return out;
+}
+
+}  // namespace
+
+StatusOr<PodWatchEvent> ParseWatchLine(const std::string& line, const RequestTarget& target) {
+  StatusOr<WatchLine> w = ParseWatchEnvelope(line, target);
+  if (!w.ok()) return w.status();
+  return PodWatchEvent{w->type, PodFromJson(w->object)};
+}
+
+StatusOr<ServiceWatchEvent> ParseServiceWatchLine(const std::string& line,
+                                                  const RequestTarget& target) {
+  StatusOr<WatchLine> w = ParseWatchEnvelope(line, target);
+  if (!w.ok()) return w.status();
+  return ServiceWatchEvent{w->type, ServiceFromJson(w->object)};
 }
 
 Status ErrorFromResponse(int http_status, const std::string& body, const RequestTarget& target,
@@ -523,13 +574,14 @@ class RestKubeApi::Impl {
     return std::move(r->body);
   }
 
-  Status Watch(const std::string& ns, const std::string& selector, const std::string& rv,
-               const std::function<void(const PodWatchEvent&)>& on_event,
+  // One watch request to `url`: each line of the stream goes to
+  // `on_line` (which parses it and hands on the event; an error ends the
+  // watch with it).
+  using LineHandler = std::function<Status(const std::string& line)>;
+  Status Watch(const std::string& url, const RequestTarget& target, const LineHandler& on_line,
                const Cancellation& cancel) {
-    RequestTarget target{"watch", "pods", "", ns};
     http::http_request request(http::methods::GET);
-    request.set_request_uri(kube_wire::WatchPodsUrl(
-        ns, selector, rv, static_cast<int>(options_.watch_timeout.count())));
+    request.set_request_uri(url);
     std::string sent = AddHeaders(&request);
 
     // Also closes a stream we stop reading early, so it is not pooled.
@@ -546,7 +598,7 @@ class RestKubeApi::Impl {
         if (code == 401) tokens_.Refresh(sent);
         return kube_wire::ErrorFromResponse(code, body, target, "");
       }
-      result = ReadEvents(response, target, on_event, cancel);
+      result = ReadEvents(response, on_line, cancel);
     } catch (const pplx::task_canceled&) {
       result = CancelledError("watch cancelled");
     } catch (const std::exception& e) {
@@ -556,6 +608,8 @@ class RestKubeApi::Impl {
     Observe("watch", code, start);
     return result;
   }
+
+  int WatchTimeoutSeconds() const { return static_cast<int>(options_.watch_timeout.count()); }
 
   const RestKubeApiOptions& options() const { return options_; }
 
@@ -595,8 +649,7 @@ class RestKubeApi::Impl {
   };
 
   // Reads the chunked body on this thread, one JSON event per line.
-  Status ReadEvents(http::http_response& response, const RequestTarget& target,
-                    const std::function<void(const PodWatchEvent&)>& on_event,
+  Status ReadEvents(http::http_response& response, const LineHandler& on_line,
                     const Cancellation& cancel) {
     concurrency::streams::streambuf<uint8_t> body = response.body().streambuf();
     std::string pending;
@@ -615,7 +668,7 @@ class RestKubeApi::Impl {
       }
       size_t newline;
       while ((newline = pending.find('\n')) != std::string::npos) {
-        Status s = HandleLine(pending.substr(0, newline), target, on_event);
+        Status s = HandleLine(pending.substr(0, newline), on_line);
         pending.erase(0, newline + 1);
         if (!s.ok()) return s;
       }
@@ -623,17 +676,13 @@ class RestKubeApi::Impl {
     }
     if (cancel.IsCancelled()) return CancelledError("watch cancelled");
     // The server ended the stream cleanly (its timeout): the caller resumes.
-    if (!pending.empty()) return HandleLine(pending, target, on_event);
+    if (!pending.empty()) return HandleLine(pending, on_line);
     return Status::Ok();
   }
 
-  Status HandleLine(const std::string& line, const RequestTarget& target,
-                    const std::function<void(const PodWatchEvent&)>& on_event) {
+  static Status HandleLine(const std::string& line, const LineHandler& on_line) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) return Status::Ok();
-    StatusOr<PodWatchEvent> event = kube_wire::ParseWatchLine(line, target);
-    if (!event.ok()) return event.status();
-    on_event(*event);
-    return Status::Ok();
+    return on_line(line);
   }
 
   // Returns the bearer token it put on the request ("" for none).
@@ -762,7 +811,18 @@ Status RestKubeApi::WatchPods(const std::string& label_selector,
                               const std::string& resource_version,
                               const std::function<void(const PodWatchEvent&)>& on_event,
                               const Cancellation& cancel) {
-  return impl_->Watch(namespace_, label_selector, resource_version, on_event, cancel);
+  RequestTarget target{"watch", "pods", "", namespace_};
+  return impl_->Watch(
+      kube_wire::WatchPodsUrl(namespace_, label_selector, resource_version,
+                              impl_->WatchTimeoutSeconds()),
+      target,
+      [&](const std::string& line) {
+        StatusOr<PodWatchEvent> event = kube_wire::ParseWatchLine(line, target);
+        if (!event.ok()) return event.status();
+        on_event(*event);
+        return Status::Ok();
+      },
+      cancel);
 }
 
 StatusOr<Pod> RestKubeApi::PatchPodLabels(const std::string& pod_name, const LabelPatch& labels) {
@@ -783,13 +843,40 @@ StatusOr<Service> RestKubeApi::GetService(const std::string& name) {
   return kube_wire::ParseService(*body);
 }
 
+StatusOr<ServiceList> RestKubeApi::ListServices(const Cancellation& cancel) {
+  StatusOr<std::string> body = impl_->Call(http::methods::GET, kube_wire::ServicesPath(namespace_),
+                                           "", "", {"list", "services", "", namespace_}, &cancel);
+  if (!body.ok()) return body.status();
+  return kube_wire::ParseServiceList(*body);
+}
+
+Status RestKubeApi::WatchServices(const std::string& resource_version,
+                                  const std::function<void(const ServiceWatchEvent&)>& on_event,
+                                  const Cancellation& cancel) {
+  RequestTarget target{"watch", "services", "", namespace_};
+  return impl_->Watch(
+      kube_wire::WatchServicesUrl(namespace_, resource_version, impl_->WatchTimeoutSeconds()),
+      target,
+      [&](const std::string& line) {
+        StatusOr<ServiceWatchEvent> event = kube_wire::ParseServiceWatchLine(line, target);
+        if (!event.ok()) return event.status();
+        on_event(*event);
+        return Status::Ok();
+      },
+      cancel);
+}
+
 StatusOr<Service> RestKubeApi::PatchService(const std::string& name, const ServicePatch& patch) {
   RequestTarget target{"patch", "services", name, namespace_};
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     Labels current;
     std::string precondition = patch.expected_resource_version;
-    if (patch.selector) {
+    if (patch.selector && patch.current_selector && !precondition.empty()) {
+      // The caller knows the selector at its precondition (a watch cache):
+      // no read; a stale view fails the precondition with 409.
+      current = *patch.current_selector;
+    } else if (patch.selector) {
       // The nulls for dropped selector keys need the current selector.
       StatusOr<Service> now = GetService(name);
       if (!now.ok()) return now.status();

@@ -16,7 +16,9 @@
 // Write semantics chosen here:
 //   * Pod labels: JSON merge patch of metadata.labels (null removes a key).
 //   * Service: a merge patch too, with nulls for the selector keys the new
-//     selector drops, computed from a fresh GET, and the GET's
+//     selector drops, computed from a fresh GET (or, with no GET, from the
+//     caller's ServicePatch::current_selector when it also names the
+//     expected_resource_version, as a watch cache does), and the GET's
 //     metadata.resourceVersion in the patch body as a precondition. The API
 //     server rejects the patch with 409 if the Service changed after the GET,
 //     so "replace the selector" is atomic; we then GET and try again (up to 3
@@ -81,6 +83,10 @@ class RestKubeApi : public KubeApi {
                    const Cancellation& cancel) override;
   StatusOr<Pod> PatchPodLabels(const std::string& pod_name, const LabelPatch& labels) override;
   StatusOr<Service> GetService(const std::string& name) override;
+  StatusOr<ServiceList> ListServices(const Cancellation& cancel) override;
+  Status WatchServices(const std::string& resource_version,
+                       const std::function<void(const ServiceWatchEvent&)>& on_event,
+                       const Cancellation& cancel) override;
   StatusOr<Service> PatchService(const std::string& name, const ServicePatch& patch) override;
   Status CreateEvent(const Event& event) override;
   Status PatchEventSeries(const Event& event) override;
@@ -118,6 +124,9 @@ std::string WithStrictValidation(const std::string& path);
 std::string ListPodsUrl(const std::string& namespace_name, const std::string& label_selector);
 std::string WatchPodsUrl(const std::string& namespace_name, const std::string& label_selector,
                          const std::string& resource_version, int timeout_seconds);
+// Every Service of the namespace (no selector), from `resource_version`.
+std::string WatchServicesUrl(const std::string& namespace_name, const std::string& resource_version,
+                             int timeout_seconds);
 
 // {"metadata":{"labels":{"a":"b","gone":null}}}
 std::string PodLabelsPatch(const LabelPatch& labels);
@@ -135,9 +144,13 @@ std::string EventSeriesPatch(const Event& event);
 StatusOr<Pod> ParsePod(const std::string& json);
 StatusOr<PodList> ParsePodList(const std::string& json);
 StatusOr<Service> ParseService(const std::string& json);
+StatusOr<ServiceList> ParseServiceList(const std::string& json);
 // One line of a watch stream. An ERROR event comes back as its Status
 // (kGone for 410 Expired/Gone); a malformed line as kInternal.
 StatusOr<PodWatchEvent> ParseWatchLine(const std::string& line, const RequestTarget& target);
+// The same for a Services watch.
+StatusOr<ServiceWatchEvent> ParseServiceWatchLine(const std::string& line,
+                                                  const RequestTarget& target);
 
 // Maps a non-2xx response to a Status (codes as in kube_api.h) whose message
 // names what was attempted, the HTTP status and the API's reason and

@@ -13,7 +13,18 @@
 // returned so that the loop retries with backoff. A 409 on the Service
 // patch is returned as kConflict and never retried here: the loop re-reads
 // the lease and decides again rather than re-applying a stale decision.
-// Thread-compatible: one cluster loop drives it.
+//
+// Reading the Service: from a ServiceWatcher (service_watcher.h) when one is
+// given, synced and holds the Service, so that a pass with nothing to change
+// sends no request at all; otherwise (no cache, not synced yet, or not in
+// it) by a GET, as without a cache. The patch is computed from the object
+// read and carries its resourceVersion (and, for RestKubeApi, its selector,
+// so the patch needs no second read); the answer goes back into the cache
+// at once (ServiceWatcher::Observe). After a 409 the cached version is
+// known stale: the next pass reads the Service with a GET (and records it)
+// unless the watch has delivered a newer version by then.
+// Thread-compatible: one cluster loop drives it; the ServiceWatcher is
+// shared and thread-safe.
 #ifndef AMS_HA_ROUTING_ROUTING_RECONCILER_H_
 #define AMS_HA_ROUTING_ROUTING_RECONCILER_H_
 
@@ -24,6 +35,7 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "kube/kube_api.h"
+#include "kube/service_watcher.h"
 
 namespace amsha {
 
@@ -37,7 +49,14 @@ struct RoutingResult {
 
 class RoutingReconciler {
  public:
-  RoutingReconciler(ClusterConfig cluster, LabelsConfig labels, KubeApi* api);
+  // `services` (may be null: every pass GETs the Service) must outlive the
+  // reconciler; it may be shared by the reconcilers of many clusters.
+  RoutingReconciler(ClusterConfig cluster, LabelsConfig labels, KubeApi* api,
+                    ServiceWatcher* services = nullptr);
+
+  // The same as the constructor argument, for callers that build the
+  // watcher later. Call between passes.
+  void SetServiceCache(ServiceWatcher* services) { services_ = services; }
 
   // `leader`: the pod to route to, or nullptr to route to none. `node_id`
   // and `transition_time` (RFC 3339) go into the Service's annotations.
@@ -51,11 +70,17 @@ class RoutingReconciler {
  private:
   Status PatchService(const Pod* leader, const std::string& node_id,
                       const std::string& transition_time, RoutingResult* result);
+  // The Service as the cache holds it, or as a GET returns it.
+  StatusOr<Service> ReadService();
 
   ClusterConfig cluster_;
   LabelsConfig labels_;
   KubeApi* api_;
+  ServiceWatcher* services_;
   std::optional<Service> last_service_;
+  // The resourceVersion a PATCH was refused at (409): the cache must not be
+  // trusted while it still holds that version.
+  std::string stale_resource_version_;
 };
 
 }  // namespace amsha

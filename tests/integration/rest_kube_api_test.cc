@@ -1,4 +1,4 @@
-// RestKubeApi and PodWatcher against the Kubernetes API stand-in
+// RestKubeApi, PodWatcher and ServiceWatcher against the Kubernetes API stand-in
 // (tests/standin): HTTPS with the kubeconfig's CA, list + watch + resume,
 // relist after 410 in both forms, reconnects after server-side closes and
 // cuts, token rotation, error mapping, exact request bodies, timeouts and
@@ -25,6 +25,8 @@
 #include "kube/event_recorder.h"
 #include "kube/kube_connection.h"
 #include "kube/pod_watcher.h"
+#include "kube/service_watcher.h"
+#include "routing/routing_reconciler.h"
 #include "support/standin_process.h"
 
 namespace amsha {
@@ -540,6 +542,272 @@ TEST_F(PodWatcherStandinTest, StopEndsAnOpenWatchWithinASecond) {
   standin_->Pause(0);
 }
 
+// --- ServiceWatcher over the real client ---
+
+class ServiceWatcherStandinTest : public RestKubeApiStandinTest {
+ protected:
+  void SetUp() override {
+    StandinOptions options;
+    options.watch_timeout_seconds = 1;  // the server closes every watch after a second
+    StartStandin(options);
+    CreateService("ams-leader", {{"app", "ams"}});
+    CreateService("other", {{"app", "web"}});
+    api_ = Client();
+    other_client_ = Client();
+    ServiceWatcher::Options w;
+    w.initial_backoff = milliseconds(50);
+    w.max_backoff = milliseconds(500);
+    watcher_ = std::make_unique<ServiceWatcher>(api_.get(), w);
+    watcher_->SetListener([this](const ServiceWatcher::Change& c) {
+      std::lock_guard<std::mutex> lock(mu_);
+      changed_.push_back(c.service.name);
+    });
+  }
+  void TearDown() override { watcher_->Stop(); }
+
+  static std::string Describe(const std::vector<Service>& services) {
+    std::string out;
+    for (const Service& s : services) {
+      out += s.name + "@" + s.resource_version + "{";
+      for (const auto& [k, v] : s.selector) out += k + "=" + v + ",";
+      out += "} ";
+    }
+    return out;
+  }
+
+  // Waits until the cache equals a fresh list from the server.
+  void ExpectCacheMatchesServer() {
+    std::string server;
+    auto deadline = Clock::now() + seconds(15);
+    uint64_t seen = watcher_->Generation();
+    while (Clock::now() < deadline) {
+      Cancellation never;
+      StatusOr<ServiceList> list = other_client_->ListServices(never);
+      ASSERT_TRUE(list.ok()) << list.status().ToString();
+      server = Describe(list->items);
+      if (watcher_->Synced() && Describe(watcher_->Snapshot()) == server) break;
+      seen = watcher_->WaitForChange(seen, milliseconds(200));
+    }
+    EXPECT_TRUE(watcher_->Synced());
+    EXPECT_EQ(Describe(watcher_->Snapshot()), server);
+  }
+
+  Service PatchSelector(const std::string& name, Labels selector) {
+    ServicePatch patch;
+    patch.selector = std::move(selector);
+    StatusOr<Service> patched = other_client_->PatchService(name, patch);
+    EXPECT_TRUE(patched.ok()) << patched.status().ToString();
+    return patched.ok() ? *patched : Service{};
+  }
+
+  std::string ServicesPath() const { return "/api/v1/namespaces/" + standin_->ns() + "/services"; }
+
+  std::unique_ptr<RestKubeApi> api_;
+  std::unique_ptr<RestKubeApi> other_client_;
+  std::unique_ptr<ServiceWatcher> watcher_;
+  std::mutex mu_;
+  std::vector<std::string> changed_;
+};
+
+TEST_F(ServiceWatcherStandinTest, SeesAPatchMadeByAnotherClientAndWakesItsListener) {
+  watcher_->Start();
+  ExpectCacheMatchesServer();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    changed_.clear();
+  }
+  Service patched = PatchSelector("ams-leader", {{"app", "ams"}, {"role", "leader"}});
+  ExpectCacheMatchesServer();
+  EXPECT_EQ(watcher_->Get("ams-leader")->resource_version, patched.resource_version);
+  // The listener runs just after the cache changes.
+  auto deadline = Clock::now() + seconds(10);
+  std::vector<std::string> changed;
+  while (Clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      changed = changed_;
+    }
+    if (!changed.empty()) break;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(changed, std::vector<std::string>{"ams-leader"});
+  // Across server-side closes (1 s) the cache stays exact with one list.
+  CreateService("late", {{"app", "late"}});
+  std::this_thread::sleep_for(milliseconds(1500));
+  ExpectCacheMatchesServer();
+  EXPECT_EQ(watcher_->stats().lists, 1);
+  EXPECT_GE(watcher_->stats().watches, 2);
+  // The watch is the namespace's collection, with bookmarks.
+  std::string query;
+  for (const json::value& r : Requests("GET", ServicesPath())) {
+    if (r.at("verb").as_string() == "watch") query = r.at("query").as_string();
+  }
+  EXPECT_NE(query.find("watch=true"), std::string::npos) << query;
+  EXPECT_NE(query.find("allowWatchBookmarks=true"), std::string::npos) << query;
+  EXPECT_EQ(query.find("labelSelector"), std::string::npos) << query;
+}
+
+TEST_F(ServiceWatcherStandinTest, RelistsAfterAnHttp410) {
+  watcher_->Start();
+  ExpectCacheMatchesServer();
+  testing::StandinFault fault;
+  fault.method = "GET";
+  fault.path_prefix = ServicesPath();
+  fault.watch = true;
+  fault.code = 410;
+  fault.reason = "Expired";
+  ASSERT_TRUE(standin_->InjectFault(fault).ok());
+  ASSERT_TRUE(standin_->CutWatches().ok());
+  PatchSelector("other", {{"app", "web"}, {"v", "2"}});
+  ExpectCacheMatchesServer();
+  EXPECT_GE(watcher_->stats().relists, 1);
+}
+
+// A Role without `watch services` (an old chart): the watch is refused with
+// one line naming the verb, resource, namespace and the fix; once granted,
+// the watch resumes from a resourceVersion compacted meanwhile, gets the
+// in-stream 410 (ERROR event), lists again and is exact.
+TEST_F(ServiceWatcherStandinTest, AForbiddenWatchNamesTheMissingRuleAndAnExpiredOneRelists) {
+  watcher_->Start();
+  ExpectCacheMatchesServer();
+  ASSERT_TRUE(standin_->Forbid("watch", "services", standin_->ns()).ok());
+  ASSERT_TRUE(standin_->CutWatches().ok());
+  auto deadline = Clock::now() + seconds(10);
+  while (watcher_->LastError().code() != StatusCode::kPermissionDenied && Clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  Status refused = watcher_->LastError();
+  ASSERT_EQ(refused.code(), StatusCode::kPermissionDenied) << refused.ToString();
+  EXPECT_EQ(refused.message().rfind("forbidden: cannot watch services in namespace \"" +
+                                        standin_->ns() + "\" (HTTP 403 Forbidden): ",
+                                    0),
+            0u)
+      << refused.message();
+  EXPECT_NE(refused.message().find("; grant it in the controller's Role"), std::string::npos);
+  EXPECT_EQ(refused.message().find('\n'), std::string::npos);
+  EXPECT_TRUE(watcher_->Synced()) << "the cache stays usable (and ages) while refused";
+
+  int relists = watcher_->stats().relists;
+  PatchSelector("ams-leader", {{"app", "ams"}, {"role", "leader"}});
+  CreateService("late", {{"app", "late"}});
+  ASSERT_TRUE(standin_->Compact().ok());
+  ASSERT_TRUE(standin_->ClearForbids().ok());
+  ExpectCacheMatchesServer();
+  EXPECT_GT(watcher_->stats().relists, relists);
+  EXPECT_TRUE(watcher_->LastError().ok()) << watcher_->LastError().ToString();
+}
+
+// The Role the chart grants, from controller/kube/api_permissions.json
+// (managed Services: `managed`), as the stand-in's POST /admin/role body;
+// `drop` removes the rule of that resource with those verbs (an old chart).
+std::string RoleFromPermissions(const std::string& ns, const std::vector<std::string>& managed,
+                                const std::string& drop_resource = "",
+                                const std::string& drop_verb = "") {
+  std::ifstream in(std::string(AMS_HA_SOURCE_DIR) + "/controller/kube/api_permissions.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  json::value role = json::value::object();
+  role["namespace"] = json::value::string(ns);
+  role["rules"] = json::value::array();
+  size_t i = 0;
+  json::value permissions = Parse(text.str());
+  for (const json::value& rule : permissions.at("rules").as_array()) {
+    json::value out = json::value::object();
+    out["resources"][0] = rule.at("resource");
+    out["verbs"] = json::value::array();
+    size_t v = 0;
+    for (const json::value& verb : rule.at("verbs").as_array()) {
+      if (rule.at("resource").as_string() == drop_resource && verb.as_string() == drop_verb) {
+        continue;
+      }
+      out["verbs"][v++] = verb;
+    }
+    if (rule.has_field("resourceNames")) {
+      out["resourceNames"] = json::value::array();
+      for (size_t n = 0; n < managed.size(); ++n) {
+        out["resourceNames"][n] = json::value::string(managed[n]);
+      }
+    }
+    role["rules"][i++] = out;
+  }
+  return role.serialize();
+}
+
+// The reconciler over the watch cache under exactly the chart's Role: the
+// cache syncs (list and watch of the namespace's Services are granted), the
+// first pass patches without a GET, and a pass with nothing to change sends
+// no request at all.
+TEST_F(ServiceWatcherStandinTest, UnderTheChartsRoleAPassWithNothingToChangeSendsNoRequest) {
+  ASSERT_TRUE(standin_->SetRole(RoleFromPermissions(standin_->ns(), {"ams-leader"})).ok());
+  CreatePod("ams-0", {{"app", "ams"}});
+  CreatePod("ams-1", {{"app", "ams"}});
+  watcher_->Start();
+  ExpectCacheMatchesServer();
+  ClusterConfig cluster;
+  cluster.name = "prod";
+  cluster.service = "ams-leader";
+  RoutingReconciler reconciler(cluster, LabelsConfig(), api_.get(), watcher_.get());
+  auto pass = [&] {
+    StatusOr<PodList> pods = api_->ListPods("app=ams");
+    EXPECT_TRUE(pods.ok()) << pods.status().ToString();
+    const Pod* leader = nullptr;
+    for (const Pod& p : pods->items) {
+      if (p.name == "ams-1") leader = &p;
+    }
+    return reconciler.Reconcile(leader, "node-1", pods->items, "2026-01-01T00:00:00Z");
+  };
+  std::string service_path = ServicesPath() + "/ams-leader";
+  ASSERT_EQ(standin_->Admin("DELETE", "/admin/record/requests").code, 200);
+  RoutingResult first = pass();
+  ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+  EXPECT_TRUE(first.selector_changed);
+  EXPECT_EQ(Requests("GET", service_path).size(), 0u);
+  EXPECT_EQ(Requests("PATCH", service_path).size(), 1u);
+  ExpectCacheMatchesServer();  // the watch delivered our patch
+
+  ASSERT_EQ(standin_->Admin("DELETE", "/admin/record/requests").code, 200);
+  RoutingResult second = pass();
+  ASSERT_TRUE(second.status.ok()) << second.status.ToString();
+  EXPECT_EQ(second.patches, 0);
+  EXPECT_EQ(Requests("GET", service_path).size(), 0u);
+  EXPECT_EQ(Requests("PATCH", service_path).size(), 0u);
+  EXPECT_EQ(Requests("PATCH", PodsPath()).size(), 0u);
+}
+
+// The Role of an older chart (no `list services`): the cache never syncs and
+// says so in one line naming the missing rule; the reconciler still works by
+// reading its Service by name, as before the cache.
+TEST_F(ServiceWatcherStandinTest, UnderARoleWithoutListServicesTheErrorNamesTheRule) {
+  ASSERT_TRUE(
+      standin_->SetRole(RoleFromPermissions(standin_->ns(), {"ams-leader"}, "services", "list"))
+          .ok());
+  watcher_->Start();
+  auto deadline = Clock::now() + seconds(10);
+  while (watcher_->LastError().ok() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  Status refused = watcher_->LastError();
+  EXPECT_FALSE(watcher_->Synced());
+  ASSERT_EQ(refused.code(), StatusCode::kPermissionDenied) << refused.ToString();
+  EXPECT_EQ(refused.message().rfind("forbidden: cannot list services in namespace \"" +
+                                        standin_->ns() + "\" (HTTP 403 Forbidden): ",
+                                    0),
+            0u)
+      << refused.message();
+  EXPECT_NE(refused.message().find("; grant it in the controller's Role"), std::string::npos);
+
+  CreatePod("ams-0", {{"app", "ams"}});
+  ClusterConfig cluster;
+  cluster.service = "ams-leader";
+  RoutingReconciler reconciler(cluster, LabelsConfig(), api_.get(), watcher_.get());
+  StatusOr<PodList> pods = api_->ListPods("app=ams");
+  ASSERT_TRUE(pods.ok());
+  RoutingResult r = reconciler.Reconcile(&pods->items[0], "n", pods->items, "");
+  EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+  // And a Service outside resourceNames cannot be read: RBAC, not the cache.
+  EXPECT_EQ(api_->GetService("other").status().code(), StatusCode::kPermissionDenied);
+}
+
 // --- Authentication ---
 
 TEST_F(RestKubeApiStandinTest, ARotatedTokenFileIsPickedUpWithoutRestart) {
@@ -654,6 +922,36 @@ TEST_F(RestKubeApiStandinTest, ServicePatchReplacesTheSelectorWithAVersionPrecon
   json::value last = record.as_array().at(record.as_array().size() - 1);
   EXPECT_EQ(last.at("selector").serialize(),
             R"({"amoro.apache.org/ha-role":"leader","app":"ams"})");
+}
+
+// A caller with a watch cache knows the selector at a resourceVersion: the
+// patch then needs no read, and a stale view is refused by the precondition.
+TEST_F(RestKubeApiStandinTest, APatchFromAKnownSelectorSendsNoGetAndAStaleOneIsAConflict) {
+  CreateService("ams-leader", {{"app", "ams"}, {"amoro.apache.org/ha-pod", "ams-0"}});
+  auto api = Client();
+  Cancellation never;
+  StatusOr<ServiceList> list = api->ListServices(never);
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->items.size(), 1u);
+  const Service& cached = list->items[0];
+  ASSERT_EQ(standin_->Admin("DELETE", "/admin/record/requests").code, 200);
+
+  ServicePatch patch;
+  patch.selector = Labels{{"app", "ams"}, {"amoro.apache.org/ha-role", "leader"}};
+  patch.expected_resource_version = cached.resource_version;
+  patch.current_selector = cached.selector;
+  StatusOr<Service> after = api->PatchService("ams-leader", patch);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->selector, *patch.selector);  // the old key is gone
+  std::string path = "/api/v1/namespaces/" + standin_->ns() + "/services/ams-leader";
+  EXPECT_EQ(Requests("GET", path).size(), 0u);
+  EXPECT_EQ(Requests("PATCH", path).size(), 1u);
+
+  // The same cached view again: the Service moved on, so 409.
+  patch.selector = Labels{{"app", "ams"}};
+  StatusOr<Service> stale = api->PatchService("ams-leader", patch);
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict) << stale.status().ToString();
+  EXPECT_EQ(api->GetService("ams-leader")->selector, after->selector);
 }
 
 TEST_F(RestKubeApiStandinTest, AStaleExpectedResourceVersionIsAConflict) {
@@ -789,6 +1087,15 @@ TEST_F(RestKubeApiStandinTest, TheClientCallsExactlyThePermissionsTheRoleGrants)
   api->WatchPods(
       "app=ams", "", [](const PodWatchEvent&) {}, cancel);
   stop.join();
+  Cancellation services_cancel;
+  ASSERT_TRUE(api->ListServices(services_cancel).ok());
+  std::thread stop_services([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    services_cancel.Cancel();
+  });
+  api->WatchServices(
+      "", [](const ServiceWatchEvent&) {}, services_cancel);
+  stop_services.join();
   ASSERT_TRUE(api->PatchPodLabels("ams-0", {{"role", "leader"}}).ok());
   ASSERT_TRUE(api->GetService("ams-leader").ok());
   ServicePatch patch;

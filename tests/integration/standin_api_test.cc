@@ -570,6 +570,44 @@ TEST_F(StandinApiTest, ForbiddenRequestsGetTheRbacMessage) {
             200);
 }
 
+// As RBAC with a bound Role: resourceNames grant requests that name the
+// object (get, patch, a list or watch pinned by metadata.name) but never a
+// list or watch of the collection; nothing outside the Role's namespace.
+TEST_F(StandinApiTest, ARoleWithResourceNamesNeverGrantsAListOrWatchOfTheCollection) {
+  ASSERT_EQ(Call("POST", "/api/v1/namespaces/default/services",
+                 R"({"metadata":{"name":"ams-leader"},"spec":{"selector":{"a":"b"}}})")
+                .code,
+            201);
+  ASSERT_TRUE(standin_
+                  ->SetRole(R"({"namespace":"default","rules":[{"verbs":["get","list","watch"],)"
+                            R"("resources":["services"],"resourceNames":["ams-leader"]}]})")
+                  .ok());
+  const std::string services = "/api/v1/namespaces/default/services";
+  EXPECT_EQ(Call("GET", services + "/ams-leader").code, 200);
+  AdminResponse list = Call("GET", services);
+  EXPECT_EQ(list.code, 403);
+  EXPECT_EQ(Str(Parse(list.body), {"message"}),
+            "services is forbidden: User \"system:serviceaccount:default:ams-ha-controller\" "
+            "cannot list resource \"services\" in API group \"\" in the namespace \"default\"");
+  EXPECT_EQ(Call("GET", services + "?fieldSelector=metadata.name%3Dams-leader").code, 200);
+  EXPECT_EQ(Call("GET", services + "?fieldSelector=metadata.name%3Dother").code, 403);
+  PlainStream stream;
+  ASSERT_TRUE(
+      stream.Open(standin_->api_port(), services + "?watch=true", {"Authorization: Bearer t0"}));
+  EXPECT_EQ(stream.code(), 403);
+  EXPECT_EQ(MergePatch(services + "/ams-leader", R"({"spec":{}})").code, 403) << "verb not granted";
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/other/services/ams-leader").code, 403);
+  EXPECT_EQ(Call("GET", kPods).code, 403) << "resource not granted";
+
+  ASSERT_TRUE(standin_
+                  ->SetRole(R"({"namespace":"default","rules":[{"verbs":["list","watch"],)"
+                            R"("resources":["services"]}]})")
+                  .ok());
+  EXPECT_EQ(Call("GET", services).code, 200);
+  ASSERT_TRUE(standin_->ClearRole().ok());
+  EXPECT_EQ(Call("GET", kPods).code, 200);
+}
+
 TEST_F(StandinApiTest, LatencyAndPauseDelayAnswers) {
   ASSERT_TRUE(standin_->SetLatency(300).ok());
   auto start = Clock::now();

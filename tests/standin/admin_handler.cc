@@ -140,6 +140,11 @@ HttpResponse AdminHandler::Handle(const HttpRequest& req) {
     controls_->ClearForbids();
     return Message(200, "denials cleared");
   }
+  if (route("POST", {"role"})) return SetRole(body);
+  if (route("DELETE", {"role"})) {
+    controls_->ClearRole();
+    return Message(200, "role cleared");
+  }
   if (route("GET", {"record", "selectors"})) return JsonResponse(200, SelectorRecord());
   if (route("GET", {"record", "requests"})) return JsonResponse(200, log_->ToJson());
   if (route("DELETE", {"record", "requests"})) {
@@ -293,6 +298,33 @@ HttpResponse AdminHandler::AddForbid(const Json& body) {
   if (r.resource.empty()) r.resource = "*";
   controls_->AddForbid(r);
   return Message(200, "denial added");
+}
+
+HttpResponse AdminHandler::SetRole(const Json& body) {
+  auto strings = [](const Json& v) {
+    std::vector<std::string> out;
+    if (!v.is_array()) return out;
+    for (const Json& item : v.as_array()) {
+      if (item.is_string()) out.push_back(item.as_string());
+    }
+    return out;
+  };
+  std::string ns = StringField(body, {"namespace"});
+  Json rules = Field(body, {"rules"});
+  if (ns.empty() || !rules.is_array()) {
+    return Message(400,
+                   "want {\"namespace\":\"ns\",\"rules\":[{\"verbs\":[..],\"resources\":[..]}]}");
+  }
+  std::vector<RoleRule> out;
+  for (const Json& r : rules.as_array()) {
+    RoleRule rule;
+    rule.verbs = strings(Field(r, {"verbs"}));
+    rule.resources = strings(Field(r, {"resources"}));
+    rule.resource_names = strings(Field(r, {"resourceNames"}));
+    out.push_back(std::move(rule));
+  }
+  controls_->SetRole(ns, std::move(out));
+  return Message(200, "role set");
 }
 
 HttpResponse AdminHandler::RotateToken(const Json& body) {

@@ -40,6 +40,7 @@ class AdminHandler {
   HttpResponse SetReady(const std::string& ns, const std::string& name, const Json& body);
   HttpResponse AddFault(const Json& body);
   HttpResponse AddForbid(const Json& body);
+  HttpResponse SetRole(const Json& body);
   HttpResponse RotateToken(const Json& body);
   Json SelectorRecord();
   Json Forwards();

@@ -45,6 +45,13 @@ std::string BearerToken(const HttpRequest& req) {
   return auth.substr(prefix.size());
 }
 
+// The metadata.name a field selector pins, "" when none (or malformed: the
+// list or watch itself then fails with 400).
+std::string ExactMetadataName(const std::string& field_selector) {
+  auto parsed = FieldSelector::Parse(field_selector);
+  return parsed.ok() ? parsed->RequiredValue("metadata.name") : "";
+}
+
 std::string VerbOf(const std::string& method, bool has_name, bool watch) {
   if (method == "GET") return watch ? "watch" : has_name ? "get" : "list";
   if (method == "POST") return "create";
@@ -182,7 +189,15 @@ HttpResponse ApiHandler::Dispatch(const HttpRequest& req, const std::vector<std:
   if (verb.empty()) return ErrorResponse(MethodNotAllowed());
   *verb_out = verb;
   *resource_out = route.resource;
-  auto denied = controls_->Forbidden(verb, route.resource, route.ns);
+  // The name RBAC sees: the path's, or for a list or watch the
+  // fieldSelector's metadata.name (staging/src/k8s.io/apiserver/pkg/
+  // endpoints/request/requestinfo.go), so that resourceNames can grant a
+  // watch of one object but never of the collection.
+  std::string rbac_name = route.name;
+  if (rbac_name.empty() && (verb == "list" || verb == "watch")) {
+    rbac_name = ExactMetadataName(req.Query("fieldSelector"));
+  }
+  auto denied = controls_->Forbidden(verb, route.resource, route.ns, rbac_name);
   if (denied) {
     std::string user = denied->user.empty()
                            ? "system:serviceaccount:" + (route.ns.empty() ? "default" : route.ns) +

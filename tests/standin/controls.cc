@@ -1,5 +1,7 @@
 #include "standin/controls.h"
 
+#include <algorithm>
+
 namespace amsha::standin {
 
 Controls::Controls(std::string token) : token_(std::move(token)) {}
@@ -58,8 +60,38 @@ void Controls::ClearForbids() {
   forbids_.clear();
 }
 
+void Controls::SetRole(const std::string& ns, std::vector<RoleRule> rules) {
+  std::lock_guard<std::mutex> lock(mu_);
+  role_ = std::make_pair(ns, std::move(rules));
+}
+
+void Controls::ClearRole() {
+  std::lock_guard<std::mutex> lock(mu_);
+  role_.reset();
+}
+
+namespace {
+
+bool Has(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// RBAC's rule match (plugin/pkg/auth/authorizer/rbac/rbac.go RuleAllows, with
+// pkg/apis/rbac/v1/evaluation_helpers.go VerbMatches, ResourceMatches and
+// ResourceNameMatches): resourceNames restrict a rule to requests that name
+// one of them, so a list or watch of the whole collection (no name) is never
+// granted by a rule with resourceNames.
+bool RuleAllows(const RoleRule& rule, const std::string& verb, const std::string& resource,
+                const std::string& name) {
+  if (!Has(rule.verbs, "*") && !Has(rule.verbs, verb)) return false;
+  if (!Has(rule.resources, "*") && !Has(rule.resources, resource)) return false;
+  return rule.resource_names.empty() || Has(rule.resource_names, name);
+}
+
+}  // namespace
+
 std::optional<ForbidRule> Controls::Forbidden(const std::string& verb, const std::string& resource,
-                                              const std::string& ns) {
+                                              const std::string& ns, const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& r : forbids_) {
     if ((r.verb == "*" || r.verb == verb) && (r.resource == "*" || r.resource == resource) &&
@@ -67,7 +99,15 @@ std::optional<ForbidRule> Controls::Forbidden(const std::string& verb, const std
       return r;
     }
   }
-  return std::nullopt;
+  if (!role_) return std::nullopt;
+  // A Role grants only in its own namespace (never across namespaces or at
+  // the cluster scope).
+  if (ns == role_->first) {
+    for (const RoleRule& rule : role_->second) {
+      if (RuleAllows(rule, verb, resource, name)) return std::nullopt;
+    }
+  }
+  return ForbidRule{verb, resource, ns, ""};
 }
 
 void Controls::SetLatency(std::chrono::milliseconds latency) {

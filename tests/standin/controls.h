@@ -26,6 +26,13 @@ struct Fault {
   int retry_after_seconds = 0;
 };
 
+// One rule of a namespaced Role in the core API group, as RBAC reads it.
+struct RoleRule {
+  std::vector<std::string> verbs;           // "*" matches every verb
+  std::vector<std::string> resources;       // "*" matches every resource
+  std::vector<std::string> resource_names;  // empty: any name
+};
+
 struct ForbidRule {
   std::string verb;      // get, list, watch, create, update, patch, delete or *
   std::string resource;  // pods, services, events or *
@@ -49,8 +56,16 @@ class Controls {
 
   void AddForbid(const ForbidRule& rule);
   void ClearForbids();
+  // From now on a request is allowed only when one of `rules` grants it in
+  // namespace `ns` (as RBAC authorizes with a Role bound to the caller); a
+  // denial added with AddForbid still wins. ClearRole goes back to allowing
+  // everything not denied.
+  void SetRole(const std::string& ns, std::vector<RoleRule> rules);
+  void ClearRole();
+  // `name`: the object's name for get/patch/update/delete, the fieldSelector's
+  // metadata.name for a list or watch of one object, else empty.
   std::optional<ForbidRule> Forbidden(const std::string& verb, const std::string& resource,
-                                      const std::string& ns);
+                                      const std::string& ns, const std::string& name = "");
 
   void SetLatency(std::chrono::milliseconds latency);
   std::chrono::milliseconds Latency();
@@ -70,6 +85,7 @@ class Controls {
   std::map<std::string, Clock::time_point> old_tokens_;  // token -> valid until
   std::vector<Fault> faults_;
   std::vector<ForbidRule> forbids_;
+  std::optional<std::pair<std::string, std::vector<RoleRule>>> role_;  // namespace, rules
   std::chrono::milliseconds latency_{0};
   Clock::time_point paused_until_{};
 };

@@ -72,4 +72,13 @@ bool FieldSelector::Matches(const Json& obj) const {
   return true;
 }
 
+std::string FieldSelector::RequiredValue(const std::string& field) const {
+  for (const auto& t : terms_) {
+    std::string joined;
+    for (const auto& part : t.path) joined += (joined.empty() ? "" : ".") + part;
+    if (t.equal && joined == field) return t.value;
+  }
+  return "";
+}
+
 }  // namespace amsha::standin

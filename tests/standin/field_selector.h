@@ -18,6 +18,9 @@ class FieldSelector {
  public:
   static StatusOr<FieldSelector> Parse(const std::string& text);
   bool Matches(const Json& obj) const;
+  // The value `field` (dotted, "metadata.name") must equal, when a term
+  // requires it; "" otherwise (fields.Selector.RequiresExactMatch).
+  std::string RequiredValue(const std::string& field) const;
 
  private:
   struct Term {

@@ -149,8 +149,16 @@ class Store {
   uint64_t NextRvLocked();
   void EmitLocked(const std::string& resource, const std::string& type, const std::string& ns,
                   const Json& object, const Json& prev);
-  void AfterWriteLocked(const std::string& resource, const std::string& ns);
-  void RecordSelectorsLocked(const std::string& ns);
+  void AfterWriteLocked(const std::string& resource, const std::string& ns,
+                        const std::string& name);
+  // Records what the Services of `ns` select after a write of the pod or
+  // Service `name`: a Service write recomputes that Service (every pod), a
+  // pod write updates every Service's entry for that pod only, so a write
+  // costs O(pods + services), not O(pods x services).
+  void RecordSelectorsLocked(const std::string& resource, const std::string& ns,
+                             const std::string& name);
+  // Pushes `entry` when it differs from the Service's last recorded state.
+  void PushSelectorEntryLocked(SelectorRecordEntry entry);
   void RemoveLocked(const Key& key, Json* out);
   ApiError CreateLocked(const std::string& resource, const std::string& ns, Json obj, Json* out,
                         Key* key);

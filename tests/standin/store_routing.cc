@@ -1,34 +1,83 @@
 // The Service side of the Store: which pods each Service's selector matches
 // (recorded for tests at every change) and which pod a forwarded connection
 // goes to. Split from store.cc to keep each file readable; same lock.
+#include <algorithm>
+
 #include "standin/store.h"
 
 namespace amsha::standin {
 
-void Store::RecordSelectorsLocked(const std::string& ns) {
-  for (const auto& [key, svc] : objects_) {
-    if (std::get<0>(key) != "services" || std::get<1>(key) != ns) continue;
+namespace {
+
+// Inserts `name` into the sorted `names` (the store's order), or removes it.
+void SetMember(std::vector<std::string>* names, const std::string& name, bool member) {
+  auto it = std::lower_bound(names->begin(), names->end(), name);
+  bool present = it != names->end() && *it == name;
+  if (member && !present) names->insert(it, name);
+  if (!member && present) names->erase(it);
+}
+
+}  // namespace
+
+void Store::RecordSelectorsLocked(const std::string& resource, const std::string& ns,
+                                  const std::string& name) {
+  auto full = [&](const std::string& service, const Json& svc) {
     SelectorRecordEntry entry;
     entry.ns = ns;
-    entry.service = std::get<2>(key);
+    entry.service = service;
     entry.selector = StringMap(Field(svc, {"spec", "selector"}));
     LabelSelector selector = LabelSelector::FromMap(entry.selector);
-    for (const auto& [pkey, pod] : objects_) {
-      if (std::get<0>(pkey) != "pods" || std::get<1>(pkey) != ns) continue;
+    for (auto it = objects_.lower_bound(Key{"pods", ns, ""});
+         it != objects_.end() && std::get<0>(it->first) == "pods" && std::get<1>(it->first) == ns;
+         ++it) {
+      const Json& pod = it->second;
       if (!selector.Matches(StringMap(Field(pod, {"metadata", "labels"})))) continue;
-      entry.matched.push_back(std::get<2>(pkey));
-      if (PodReady(pod) && !Terminating(pod)) entry.matched_ready.push_back(std::get<2>(pkey));
+      entry.matched.push_back(std::get<2>(it->first));
+      if (PodReady(pod) && !Terminating(pod)) entry.matched_ready.push_back(std::get<2>(it->first));
     }
-    auto& last = last_selector_state_[{ns, entry.service}];
-    if (!last.service.empty() && last.selector == entry.selector && last.matched == entry.matched &&
-        last.matched_ready == entry.matched_ready) {
+    PushSelectorEntryLocked(std::move(entry));
+  };
+  if (resource == "services") {
+    auto svc = objects_.find(Key{"services", ns, name});
+    if (svc != objects_.end()) full(name, svc->second);
+    return;
+  }
+  // A pod changed: only its own membership in each Service can have moved.
+  auto pod = objects_.find(Key{"pods", ns, name});
+  LabelMap labels;
+  bool ready = false;
+  if (pod != objects_.end()) {
+    labels = StringMap(Field(pod->second, {"metadata", "labels"}));
+    ready = PodReady(pod->second) && !Terminating(pod->second);
+  }
+  for (auto it = objects_.lower_bound(Key{"services", ns, ""});
+       it != objects_.end() && std::get<0>(it->first) == "services" && std::get<1>(it->first) == ns;
+       ++it) {
+    const std::string& service = std::get<2>(it->first);
+    auto last = last_selector_state_.find({ns, service});
+    if (last == last_selector_state_.end()) {
+      full(service, it->second);
       continue;
     }
-    entry.ts_ms = NowUnixMs();
-    entry.mono_ns = NowMonoNs();
-    last = entry;
-    selector_record_.push_back(entry);
+    SelectorRecordEntry entry = last->second;
+    entry.selector = StringMap(Field(it->second, {"spec", "selector"}));
+    bool matches = pod != objects_.end() && LabelSelector::FromMap(entry.selector).Matches(labels);
+    SetMember(&entry.matched, name, matches);
+    SetMember(&entry.matched_ready, name, matches && ready);
+    PushSelectorEntryLocked(std::move(entry));
   }
+}
+
+void Store::PushSelectorEntryLocked(SelectorRecordEntry entry) {
+  auto& last = last_selector_state_[{entry.ns, entry.service}];
+  if (!last.service.empty() && last.selector == entry.selector && last.matched == entry.matched &&
+      last.matched_ready == entry.matched_ready) {
+    return;
+  }
+  entry.ts_ms = NowUnixMs();
+  entry.mono_ns = NowMonoNs();
+  last = entry;
+  selector_record_.push_back(std::move(entry));
 }
 
 std::vector<SelectorRecordEntry> Store::SelectorRecord() {

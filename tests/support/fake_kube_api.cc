@@ -45,6 +45,10 @@ const char* FakeKubeApi::MethodName(Method method) {
       return "GetService";
     case Method::kPatchService:
       return "PatchService";
+    case Method::kListServices:
+      return "ListServices";
+    case Method::kWatchServices:
+      return "WatchServices";
     case Method::kCreateEvent:
       return "CreateEvent";
     case Method::kPatchEventSeries:
@@ -98,14 +102,111 @@ Status FakeKubeApi::WatchPods(const std::string& label_selector,
                               const std::string& resource_version,
                               const std::function<void(const PodWatchEvent&)>& on_event,
                               const Cancellation& cancel) {
-  RunHook(Method::kWatchPods);
-  if (!WaitOutHang(Method::kWatchPods, &cancel)) {
+  StatusOr<LabelSelector> parsed = LabelSelector::Parse(label_selector);
+  LabelSelector selector = parsed.ok() ? *parsed : LabelSelector::FromMap({});
+  auto emit = [&on_event](Batch* batch, WatchEventType type, const Pod& pod) {
+    batch->push_back([&on_event, type, pod] { on_event({type, pod}); });
+  };
+  return RunWatch(
+      Method::kWatchPods, "selector=" + label_selector + " rv=" + resource_version,
+      resource_version, parsed.status(), cancel,
+      [&](Batch* batch) {
+        for (const auto& [name, pod] : pods_) {
+          if (selector.Matches(pod.labels)) emit(batch, WatchEventType::kAdded, pod);
+        }
+      },
+      [&](const HistoryEntry& e, Batch* batch) {
+        if (e.type == WatchEventType::kBookmark) {
+          Pod marker;
+          marker.resource_version = std::to_string(e.rv);
+          emit(batch, WatchEventType::kBookmark, marker);
+          return;
+        }
+        if (e.kind != Kind::kPod) return;
+        // The server's view through a selector: a pod that starts matching
+        // is ADDED, one that stops matching DELETED.
+        bool before = e.before && selector.Matches(e.before->labels);
+        bool after = e.after && selector.Matches(e.after->labels);
+        if (e.type == WatchEventType::kDeleted) {
+          if (!before) return;
+          Pod gone = *e.before;
+          gone.resource_version = std::to_string(e.rv);
+          emit(batch, WatchEventType::kDeleted, gone);
+        } else if (before && after) {
+          emit(
+              batch,
+              e.type == WatchEventType::kAdded ? WatchEventType::kAdded : WatchEventType::kModified,
+              *e.after);
+        } else if (after) {
+          emit(batch, WatchEventType::kAdded, *e.after);
+        } else if (before) {
+          emit(batch, WatchEventType::kDeleted, *e.after);
+        }
+      });
+}
+
+StatusOr<ServiceList> FakeKubeApi::ListServices(const Cancellation& cancel) {
+  RunHook(Method::kListServices);
+  if (!WaitOutHang(Method::kListServices, &cancel)) {
     std::lock_guard<std::mutex> lock(mu_);
-    Status s = CancelledError("watch cancelled");
-    LogCallLocked(Method::kWatchPods, "selector=" + label_selector + " rv=" + resource_version, s);
+    Status s = CancelledError("list cancelled");
+    LogCallLocked(Method::kListServices, "", s);
     return s;
   }
-  StatusOr<LabelSelector> parsed = LabelSelector::Parse(label_selector);
+  std::lock_guard<std::mutex> lock(mu_);
+  Status failure;
+  if (TakeFailureLocked(Method::kListServices, &failure)) {
+    LogCallLocked(Method::kListServices, "", failure);
+    return failure;
+  }
+  ServiceList list;
+  for (const auto& [name, service] : services_) list.items.push_back(service);
+  list.resource_version = std::to_string(rv_);
+  LogCallLocked(Method::kListServices, "", Status::Ok());
+  return list;
+}
+
+Status FakeKubeApi::WatchServices(const std::string& resource_version,
+                                  const std::function<void(const ServiceWatchEvent&)>& on_event,
+                                  const Cancellation& cancel) {
+  auto emit = [&on_event](Batch* batch, WatchEventType type, const Service& service) {
+    batch->push_back([&on_event, type, service] { on_event({type, service}); });
+  };
+  return RunWatch(
+      Method::kWatchServices, "rv=" + resource_version, resource_version, Status::Ok(), cancel,
+      [&](Batch* batch) {
+        for (const auto& [name, service] : services_) emit(batch, WatchEventType::kAdded, service);
+      },
+      [&](const HistoryEntry& e, Batch* batch) {
+        if (e.type == WatchEventType::kBookmark) {
+          Service marker;
+          marker.resource_version = std::to_string(e.rv);
+          emit(batch, WatchEventType::kBookmark, marker);
+          return;
+        }
+        if (e.kind != Kind::kService) return;
+        if (e.type == WatchEventType::kDeleted) {
+          Service gone = *e.service_before;
+          gone.resource_version = std::to_string(e.rv);
+          emit(batch, WatchEventType::kDeleted, gone);
+        } else {
+          emit(batch, e.type, *e.service_after);
+        }
+      });
+}
+
+Status FakeKubeApi::RunWatch(Method method, const std::string& detail,
+                             const std::string& resource_version, const Status& request_error,
+                             const Cancellation& cancel,
+                             const std::function<void(Batch*)>& current_state,
+                             const std::function<void(const HistoryEntry&, Batch*)>& translate) {
+  RunHook(method);
+  if (!WaitOutHang(method, &cancel)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Status s = CancelledError("watch cancelled");
+    LogCallLocked(method, detail, s);
+    return s;
+  }
   // Wakes this watch when cancelled. Registered before taking mu_ because
   // OnCancel runs the callback at once if already cancelled.
   int cancel_id = cancel.OnCancel([this] {
@@ -114,17 +215,15 @@ Status FakeKubeApi::WatchPods(const std::string& label_selector,
   });
 
   std::unique_lock<std::mutex> lock(mu_);
-  std::string detail = "selector=" + label_selector + " rv=" + resource_version;
   auto finish = [&](Status result) {
-    LogCallLocked(Method::kWatchPods, detail, result);
+    LogCallLocked(method, detail, result);
     lock.unlock();
     cancel.RemoveCallback(cancel_id);
     return result;
   };
   Status failure;
-  if (TakeFailureLocked(Method::kWatchPods, &failure)) return finish(failure);
-  if (!parsed.ok()) return finish(parsed.status());
-  const LabelSelector& selector = *parsed;
+  if (TakeFailureLocked(method, &failure)) return finish(failure);
+  if (!request_error.ok()) return finish(request_error);
   std::optional<Status> scripted_end;
   if (!scripted_ends_.empty()) {
     scripted_end = scripted_ends_.front();
@@ -132,13 +231,11 @@ Status FakeKubeApi::WatchPods(const std::string& label_selector,
   }
   if (scripted_end && scripted_end->code() == StatusCode::kGone) return finish(*scripted_end);
 
-  std::vector<PodWatchEvent> batch;
+  Batch batch;
   uint64_t cursor = 0;
   if (resource_version.empty() || resource_version == "0") {
     // "Any version": the current state as ADDED events, then changes.
-    for (const auto& [name, pod] : pods_) {
-      if (selector.Matches(pod.labels)) batch.push_back({WatchEventType::kAdded, pod});
-    }
+    current_state(&batch);
     cursor = next_seq_ - 1;
   } else {
     int64_t from = 0;
@@ -160,7 +257,7 @@ Status FakeKubeApi::WatchPods(const std::string& label_selector,
   ++open_watches_;
   // Recorded when it opens, so that a test can see an open watch's
   // resourceVersion; the result is filled in when it ends.
-  LogCallLocked(Method::kWatchPods, detail, Status::Ok());
+  LogCallLocked(method, detail, Status::Ok());
   const size_t call_index = calls_.size() - 1;
   const uint64_t calls_epoch = calls_epoch_;
   const uint64_t end_generation = end_generation_;
@@ -169,39 +266,11 @@ Status FakeKubeApi::WatchPods(const std::string& label_selector,
     for (const HistoryEntry& e : history_) {
       if (e.seq <= cursor) continue;
       cursor = e.seq;
-      bool before = e.before && selector.Matches(e.before->labels);
-      bool after = e.after && selector.Matches(e.after->labels);
-      switch (e.type) {
-        case WatchEventType::kBookmark: {
-          Pod marker;
-          marker.resource_version = std::to_string(e.rv);
-          batch.push_back({WatchEventType::kBookmark, marker});
-          break;
-        }
-        case WatchEventType::kAdded:
-          if (after) batch.push_back({WatchEventType::kAdded, *e.after});
-          break;
-        case WatchEventType::kModified:
-          if (before && after) {
-            batch.push_back({WatchEventType::kModified, *e.after});
-          } else if (after) {
-            batch.push_back({WatchEventType::kAdded, *e.after});
-          } else if (before) {
-            batch.push_back({WatchEventType::kDeleted, *e.after});
-          }
-          break;
-        case WatchEventType::kDeleted:
-          if (before) {
-            Pod gone = *e.before;
-            gone.resource_version = std::to_string(e.rv);
-            batch.push_back({WatchEventType::kDeleted, gone});
-          }
-          break;
-      }
+      translate(e, &batch);
     }
     if (!batch.empty()) {
       lock.unlock();
-      for (const PodWatchEvent& event : batch) on_event(event);
+      for (const auto& deliver : batch) deliver();
       batch.clear();
       lock.lock();
       continue;  // more may have arrived meanwhile
@@ -302,9 +371,12 @@ StatusOr<Service> FakeKubeApi::PatchService(const std::string& name, const Servi
     LogCallLocked(Method::kPatchService, detail, s);
     return s;
   }
+  Service before = it->second;
   if (patch.selector) it->second.selector = *patch.selector;
   ApplyPatch(patch.annotations, &it->second.annotations);
-  it->second.resource_version = std::to_string(BumpLocked());
+  int64_t rv = BumpLocked();
+  it->second.resource_version = std::to_string(rv);
+  RecordServiceLocked(WatchEventType::kModified, before, it->second, rv);
   LogCallLocked(Method::kPatchService, detail, Status::Ok());
   return it->second;
 }
@@ -454,10 +526,29 @@ std::vector<Pod> FakeKubeApi::Pods() const {
 Service FakeKubeApi::PutService(Service service) {
   std::lock_guard<std::mutex> lock(mu_);
   service.namespace_name = namespace_;
+  auto it = services_.find(service.name);
+  std::optional<Service> before;
+  if (it != services_.end()) {
+    before = it->second;
+    if (service.uid.empty()) service.uid = it->second.uid;
+  }
   if (service.uid.empty()) service.uid = "uid-" + std::to_string(next_uid_++);
-  service.resource_version = std::to_string(BumpLocked());
+  int64_t rv = BumpLocked();
+  service.resource_version = std::to_string(rv);
   services_[service.name] = service;
+  RecordServiceLocked(before ? WatchEventType::kModified : WatchEventType::kAdded, before, service,
+                      rv);
   return service;
+}
+
+Status FakeKubeApi::RemoveService(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = services_.find(name);
+  if (it == services_.end()) return NotFoundError("services \"" + name + "\" not found");
+  Service before = it->second;
+  services_.erase(it);
+  RecordServiceLocked(WatchEventType::kDeleted, before, std::nullopt, BumpLocked());
+  return Status::Ok();
 }
 
 std::optional<Service> FakeKubeApi::FindService(const std::string& name) const {
@@ -590,7 +681,19 @@ bool FakeKubeApi::WaitForCalls(Method method, int n, std::chrono::milliseconds t
 
 void FakeKubeApi::RecordLocked(WatchEventType type, std::optional<Pod> before,
                                std::optional<Pod> after, int64_t rv) {
-  history_.push_back({next_seq_++, rv, type, std::move(before), std::move(after)});
+  HistoryEntry e{next_seq_++, rv, Kind::kPod, type, std::move(before), std::move(after), {}, {}};
+  AppendLocked(std::move(e));
+}
+
+void FakeKubeApi::RecordServiceLocked(WatchEventType type, std::optional<Service> before,
+                                      std::optional<Service> after, int64_t rv) {
+  HistoryEntry e{next_seq_++, rv, Kind::kService,    type,
+                 {},          {}, std::move(before), std::move(after)};
+  AppendLocked(std::move(e));
+}
+
+void FakeKubeApi::AppendLocked(HistoryEntry entry) {
+  history_.push_back(std::move(entry));
   while (history_.size() > history_window_) {
     oldest_servable_rv_ = std::max(oldest_servable_rv_, history_.front().rv);
     history_.pop_front();

@@ -2,10 +2,12 @@
 //
 // Holds pods, Services and Events in one namespace with one global
 // resourceVersion counter bumped on every write, like the API server. Watches
-// replay a bounded history of changes from the requested resourceVersion
-// (older ones get kGone), apply the label selector the way the server does
-// (a pod that stops matching is sent as DELETED, one that starts matching as
-// ADDED), then wait for new changes until cancelled or ended by a knob.
+// (of pods, of Services) replay a bounded history of changes from the
+// requested resourceVersion (older ones get kGone), apply the label selector
+// the way the server does (a pod that stops matching is sent as DELETED, one
+// that starts matching as ADDED), then wait for new changes until cancelled
+// or ended by a knob. Pod and Service watches share the knobs (scripted
+// ends, EndWatches, Compact, bookmarks).
 //
 // Knobs: fail the next N calls of a method with a Status, script how the next
 // watches end (normal close, kGone, an error), end open watches, compact the
@@ -41,6 +43,8 @@ class FakeKubeApi : public KubeApi {
     kPatchPodLabels,
     kGetService,
     kPatchService,
+    kListServices,
+    kWatchServices,
     kCreateEvent,
     kPatchEventSeries,
   };
@@ -50,6 +54,7 @@ class FakeKubeApi : public KubeApi {
     Method method;
     // "selector=app=ams", "selector=app=ams rv=12", "pod=ams-0 labels={a=b,c=null}",
     // "service=ams-leader selector={..} annotations={..} expectedRv=",
+    // "rv=12" (WatchServices), "" (ListServices),
     // "reason=LeaderElected object=Pod/ams-0".
     std::string detail;
     Status result;
@@ -70,6 +75,10 @@ class FakeKubeApi : public KubeApi {
   StatusOr<Pod> PatchPodLabels(const std::string& pod_name, const LabelPatch& labels) override;
   StatusOr<Service> GetService(const std::string& name) override;
   StatusOr<Service> PatchService(const std::string& name, const ServicePatch& patch) override;
+  StatusOr<ServiceList> ListServices(const Cancellation& cancel) override;
+  Status WatchServices(const std::string& resource_version,
+                       const std::function<void(const ServiceWatchEvent&)>& on_event,
+                       const Cancellation& cancel) override;
   Status CreateEvent(const Event& event) override;
   Status PatchEventSeries(const Event& event) override;
 
@@ -89,7 +98,10 @@ class FakeKubeApi : public KubeApi {
   std::optional<Pod> FindPod(const std::string& name) const;
   std::vector<Pod> Pods() const;  // by name
 
+  // Creates or replaces the Service named service.name (ADDED or MODIFIED).
   Service PutService(Service service);
+  // Removes the Service (DELETED). kNotFound if absent.
+  Status RemoveService(const std::string& name);
   std::optional<Service> FindService(const std::string& name) const;
   std::vector<Event> Events() const;
   std::string CurrentResourceVersion() const;
@@ -97,7 +109,7 @@ class FakeKubeApi : public KubeApi {
   // --- Knobs ---
   // The next `count` calls of `method` return `status` without effect.
   void FailNext(Method method, int count, Status status);
-  // Queues how a future watch ends: each WatchPods call takes the front of
+  // Queues how a future watch ends: each watch call takes the front of
   // the queue; it replays the history since its resourceVersion and then
   // returns `end` at once instead of waiting (OK: a normal server close).
   // kGone is returned before replaying anything, as the server's 410 is.
@@ -135,18 +147,34 @@ class FakeKubeApi : public KubeApi {
   bool WaitForCalls(Method method, int n, std::chrono::milliseconds timeout) const;
 
  private:
+  enum class Kind { kPod, kService };  // kBookmark entries: either
   struct HistoryEntry {
     uint64_t seq;
     int64_t rv;
+    Kind kind;
     WatchEventType type;  // as stored: kAdded, kModified, kDeleted or kBookmark
     std::optional<Pod> before;
     std::optional<Pod> after;
+    std::optional<Service> service_before;
+    std::optional<Service> service_after;
   };
+  // Events of one watch, delivered outside mu_.
+  using Batch = std::vector<std::function<void()>>;
 
   // Each takes mu_ (held by the caller).
   int64_t BumpLocked() { return ++rv_; }
   void RecordLocked(WatchEventType type, std::optional<Pod> before, std::optional<Pod> after,
                     int64_t rv);
+  void RecordServiceLocked(WatchEventType type, std::optional<Service> before,
+                           std::optional<Service> after, int64_t rv);
+  void AppendLocked(HistoryEntry entry);
+  // One watch of either kind: knobs, replay from `resource_version` (or
+  // `current_state` for "any"), then history entries through `translate`
+  // until the watch ends. Takes mu_ itself.
+  Status RunWatch(Method method, const std::string& detail, const std::string& resource_version,
+                  const Status& request_error, const Cancellation& cancel,
+                  const std::function<void(Batch*)>& current_state,
+                  const std::function<void(const HistoryEntry&, Batch*)>& translate);
   bool TakeFailureLocked(Method method, Status* status);
   void LogCallLocked(Method method, std::string detail, const Status& result);
   void RunHook(Method method);

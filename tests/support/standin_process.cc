@@ -272,6 +272,12 @@ AdminResponse StandinProcess::Forbid(const std::string& verb, const std::string&
 
 AdminResponse StandinProcess::ClearForbids() const { return Admin("DELETE", "/admin/forbid"); }
 
+AdminResponse StandinProcess::SetRole(const std::string& role_json) const {
+  return Admin("POST", "/admin/role", role_json);
+}
+
+AdminResponse StandinProcess::ClearRole() const { return Admin("DELETE", "/admin/role"); }
+
 std::string StandinProcess::SelectorRecord() const {
   return Admin("GET", "/admin/record/selectors").body;
 }

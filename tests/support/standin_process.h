@@ -113,6 +113,10 @@ class StandinProcess {
   AdminResponse Forbid(const std::string& verb, const std::string& resource,
                        const std::string& ns = "") const;
   AdminResponse ClearForbids() const;
+  // Enforces a Role (the JSON of POST /admin/role: {"namespace":..,
+  // "rules":[{"verbs":[..],"resources":[..],"resourceNames":[..]}]}).
+  AdminResponse SetRole(const std::string& role_json) const;
+  AdminResponse ClearRole() const;
   // Raw JSON arrays / objects, as documented in tests/standin/README.md.
   std::string SelectorRecord() const;
   std::string Requests() const;

@@ -224,6 +224,47 @@ TEST(KubeWireTest, OtherErrorEventsAndGarbageAreErrors) {
             StatusCode::kInternal);
 }
 
+TEST(KubeWireTest, TheServicesWatchIsNamespaceWideWithBookmarks) {
+  EXPECT_EQ(WatchServicesUrl("ams", "77", 300),
+            "/api/v1/namespaces/ams/services?watch=true&allowWatchBookmarks=true"
+            "&resourceVersion=77&timeoutSeconds=300");
+  EXPECT_EQ(WatchServicesUrl("ams", "", 5),
+            "/api/v1/namespaces/ams/services?watch=true&allowWatchBookmarks=true&timeoutSeconds=5");
+}
+
+TEST(KubeWireTest, ParsesAServiceListAndServiceWatchLines) {
+  StatusOr<ServiceList> list = ParseServiceList(
+      R"({"kind":"ServiceList","metadata":{"resourceVersion":"31"},"items":[)"
+      R"({"metadata":{"name":"ams-leader","resourceVersion":"30"},"spec":{"selector":{"a":"b"}}},)"
+      R"({"metadata":{"name":"other","resourceVersion":"12"},"spec":{}}]})");
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  EXPECT_EQ(list->resource_version, "31");
+  ASSERT_EQ(list->items.size(), 2u);
+  EXPECT_EQ(list->items[0].selector, (Labels{{"a", "b"}}));
+
+  const RequestTarget watch{"watch", "services", "", "ams"};
+  StatusOr<ServiceWatchEvent> modified = ParseServiceWatchLine(
+      R"({"type":"MODIFIED","object":{"kind":"Service","metadata":{"name":"ams-leader",)"
+      R"("resourceVersion":"32"},"spec":{"selector":{"role":"leader"}}}})",
+      watch);
+  ASSERT_TRUE(modified.ok()) << modified.status().ToString();
+  EXPECT_EQ(modified->type, WatchEventType::kModified);
+  EXPECT_EQ(modified->service.selector, (Labels{{"role", "leader"}}));
+  StatusOr<ServiceWatchEvent> bookmark = ParseServiceWatchLine(
+      R"({"type":"BOOKMARK","object":{"kind":"Service","metadata":{"resourceVersion":"40"}}})",
+      watch);
+  ASSERT_TRUE(bookmark.ok());
+  EXPECT_EQ(bookmark->service.resource_version, "40");
+  StatusOr<ServiceWatchEvent> gone = ParseServiceWatchLine(
+      R"j({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired",)j"
+      R"j("message":"too old resource version: 5 (90)"}})j",
+      watch);
+  EXPECT_EQ(gone.status().code(), StatusCode::kGone);
+  EXPECT_EQ(gone.status().message().rfind("gone: cannot watch services in namespace \"ams\"", 0),
+            0u)
+      << gone.status().message();
+}
+
 std::string StatusBody(int code, const std::string& reason, const std::string& message) {
   return R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":")" +
          message + R"(","reason":")" + reason + R"(","code":)" + std::to_string(code) + "}";
