@@ -41,7 +41,8 @@ class AdminHandler {
   HttpResponse AddFault(const Json& body);
   HttpResponse AddForbid(const Json& body);
   HttpResponse RotateToken(const Json& body);
-  Json SelectorRecord();
+  // Entries of `service` ("" = all) recorded at or after `since_mono_ns`.
+  Json SelectorRecord(const std::string& service, int64_t since_mono_ns);
   Json Forwards();
   Json State();
   std::string NextPodIp();

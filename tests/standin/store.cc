@@ -147,8 +147,9 @@ void Store::EmitLocked(const std::string& resource, const std::string& type, con
   }
 }
 
-void Store::AfterWriteLocked(const std::string& resource, const std::string& ns) {
-  if (resource == "pods" || resource == "services") RecordSelectorsLocked(ns);
+void Store::AfterWriteLocked(const std::string& resource, const std::string& ns,
+                             const std::string& name) {
+  if (resource == "pods" || resource == "services") RecordSelectorsLocked(resource, ns, name);
 }
 
 void Store::NotifyServices(const std::string& resource) {
@@ -199,7 +200,7 @@ ApiError Store::CreateLocked(const std::string& resource, const std::string& ns,
   owners_.erase(key);
   if (resource == "events") created_events_.push_back(obj);
   EmitLocked(resource, "ADDED", ns, obj, Json::null());
-  AfterWriteLocked(resource, ns);
+  AfterWriteLocked(resource, ns, name);
   *out = obj;
   *key_out = key;
   return Ok();
@@ -313,7 +314,7 @@ ApiError Store::UpdateImpl(const std::string& resource, const std::string& ns,
     next["metadata"]["resourceVersion"] = Json::string(std::to_string(NextRvLocked()));
     it->second = next;
     EmitLocked(resource, "MODIFIED", ns, next, current);
-    AfterWriteLocked(resource, ns);
+    AfterWriteLocked(resource, ns, name);
     *out = next;
   }
   NotifyServices(resource);
@@ -329,7 +330,7 @@ void Store::RemoveLocked(const Key& key, Json* out) {
   owners_.erase(key);
   pending_removals_.erase(key);
   EmitLocked(std::get<0>(key), "DELETED", std::get<1>(key), last, prev);
-  AfterWriteLocked(std::get<0>(key), std::get<1>(key));
+  AfterWriteLocked(std::get<0>(key), std::get<1>(key), std::get<2>(key));
   if (out) *out = last;
 }
 
@@ -365,7 +366,7 @@ ApiError Store::Delete(const std::string& resource, const std::string& ns, const
       meta["resourceVersion"] = Json::string(std::to_string(NextRvLocked()));
       pending_removals_[key] = deadline;
       EmitLocked(resource, "MODIFIED", ns, it->second, prev);
-      AfterWriteLocked(resource, ns);
+      AfterWriteLocked(resource, ns, name);
       *out = it->second;
       reaper_cv_.notify_all();
     }

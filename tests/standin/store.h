@@ -149,8 +149,13 @@ class Store {
   uint64_t NextRvLocked();
   void EmitLocked(const std::string& resource, const std::string& type, const std::string& ns,
                   const Json& object, const Json& prev);
-  void AfterWriteLocked(const std::string& resource, const std::string& ns);
-  void RecordSelectorsLocked(const std::string& ns);
+  // After a write of resource/ns/name: records the Services whose matched
+  // pods may have changed (only those, so that thousands of Services and
+  // pods cost one Service's recount per write, not all of them).
+  void AfterWriteLocked(const std::string& resource, const std::string& ns,
+                        const std::string& name);
+  void RecordSelectorsLocked(const std::string& resource, const std::string& ns,
+                             const std::string& name);
   void RemoveLocked(const Key& key, Json* out);
   ApiError CreateLocked(const std::string& resource, const std::string& ns, Json obj, Json* out,
                         Key* key);

@@ -3,23 +3,51 @@
 // goes to. Split from store.cc to keep each file readable; same lock.
 #include "standin/store.h"
 
+#include <algorithm>
+
 namespace amsha::standin {
 
-void Store::RecordSelectorsLocked(const std::string& ns) {
-  for (const auto& [key, svc] : objects_) {
-    if (std::get<0>(key) != "services" || std::get<1>(key) != ns) continue;
+void Store::RecordSelectorsLocked(const std::string& resource, const std::string& ns,
+                                  const std::string& name) {
+  // A pod write can change only the Services that matched the pod before or
+  // match it now; a Service write only that Service. Objects are keyed
+  // (resource, ns, name), so one namespace's pods or Services are a range.
+  const Json* pod = nullptr;
+  LabelMap pod_labels;
+  if (resource == "pods") {
+    auto it = objects_.find(Key{"pods", ns, name});
+    if (it != objects_.end()) {
+      pod = &it->second;
+      pod_labels = StringMap(Field(*pod, {"metadata", "labels"}));
+    }
+  }
+  for (auto sit = objects_.lower_bound(Key{"services", ns, ""});
+       sit != objects_.end() && std::get<0>(sit->first) == "services" &&
+       std::get<1>(sit->first) == ns;
+       ++sit) {
+    const std::string& service = std::get<2>(sit->first);
+    if (resource == "services" && service != name) continue;
     SelectorRecordEntry entry;
     entry.ns = ns;
-    entry.service = std::get<2>(key);
-    entry.selector = StringMap(Field(svc, {"spec", "selector"}));
+    entry.service = service;
+    entry.selector = StringMap(Field(sit->second, {"spec", "selector"}));
     LabelSelector selector = LabelSelector::FromMap(entry.selector);
-    for (const auto& [pkey, pod] : objects_) {
-      if (std::get<0>(pkey) != "pods" || std::get<1>(pkey) != ns) continue;
-      if (!selector.Matches(StringMap(Field(pod, {"metadata", "labels"})))) continue;
-      entry.matched.push_back(std::get<2>(pkey));
-      if (PodReady(pod) && !Terminating(pod)) entry.matched_ready.push_back(std::get<2>(pkey));
+    auto& last = last_selector_state_[{ns, service}];
+    if (resource == "pods" && !last.service.empty()) {
+      bool matched_before =
+          std::find(last.matched.begin(), last.matched.end(), name) != last.matched.end();
+      bool matches_now = pod != nullptr && selector.Matches(pod_labels);
+      if (!matched_before && !matches_now) continue;
     }
-    auto& last = last_selector_state_[{ns, entry.service}];
+    for (auto pit = objects_.lower_bound(Key{"pods", ns, ""});
+         pit != objects_.end() && std::get<0>(pit->first) == "pods" &&
+         std::get<1>(pit->first) == ns;
+         ++pit) {
+      const Json& p = pit->second;
+      if (!selector.Matches(StringMap(Field(p, {"metadata", "labels"})))) continue;
+      entry.matched.push_back(std::get<2>(pit->first));
+      if (PodReady(p) && !Terminating(p)) entry.matched_ready.push_back(std::get<2>(pit->first));
+    }
     if (!last.service.empty() && last.selector == entry.selector && last.matched == entry.matched &&
         last.matched_ready == entry.matched_ready) {
       continue;
