@@ -411,6 +411,16 @@ StatusOr<std::vector<std::string>> ScaleFleet::Selected(int c) {
   return Strings(record.as_array().at(record.as_array().size() - 1).at("matched"));
 }
 
+bool ScaleFleet::WaitUntilSelectsOne(int c, milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto selected = Selected(c);
+    if (selected.ok() && selected->size() == 1) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
 int64_t ScaleFleet::TimeLeaderDeletion(int c, milliseconds timeout, std::string* why) {
   auto selected = Selected(c);
   if (!selected.ok() || selected->size() != 1) {

@@ -155,6 +155,8 @@ class ScaleFleet {
   StatusOr<Routing> RoutedToLeaders();
   // The pods cluster c's Service selects now.
   StatusOr<std::vector<std::string>> Selected(int c);
+  // Waits until cluster c's Service selects exactly one pod; false on timeout.
+  bool WaitUntilSelectsOne(int c, std::chrono::milliseconds timeout);
   // Deletes (grace 1 s) the pod cluster c's Service selects and returns the
   // ns from just before the DELETE until the stand-in recorded the Service
   // selecting exactly one other pod; -1 on timeout. Then waits until the
