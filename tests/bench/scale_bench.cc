@@ -130,7 +130,8 @@ Row RunOne(int n, const Flags& flags) {
   ScaleOptions options;
   options.clusters = n;
   options.postgres_default_settings = flags.default_settings;
-  if (flags.workers > 0) options.controller_yaml = "  workers: " + std::to_string(flags.workers) + "\n";
+  if (flags.workers > 0)
+    options.controller_yaml = "  workers: " + std::to_string(flags.workers) + "\n";
   if (flags.db_max_connections > 0) {
     options.database_yaml = "  maxConnections: " + std::to_string(flags.db_max_connections) + "\n";
   }
@@ -157,8 +158,8 @@ Row RunOne(int n, const Flags& flags) {
     row.notes.push_back("controller did not start: " + s.ToString());
     return row;
   }
-  const auto route_until =
-      std::chrono::steady_clock::now() + std::min(milliseconds(seconds(flags.route_timeout)), left());
+  const auto route_until = std::chrono::steady_clock::now() +
+                           std::min(milliseconds(seconds(flags.route_timeout)), left());
   ScaleFleet::Routing routing;
   while (std::chrono::steady_clock::now() < route_until && fleet.controller(0)->Running()) {
     auto r = fleet.RoutedToLeaders();
@@ -265,7 +266,8 @@ Row RunOne(int n, const Flags& flags) {
     // Every held lease renewed by the new active replica.
     auto taken = fleet.AmsLeases();
     std::vector<ScaleFleet::LeaseRow> after;
-    const auto renew_until = std::chrono::steady_clock::now() + std::min(milliseconds(40000), left());
+    const auto renew_until =
+        std::chrono::steady_clock::now() + std::min(milliseconds(40000), left());
     bool renewed = false;
     while (!renewed && taken.ok() && std::chrono::steady_clock::now() < renew_until) {
       auto now = fleet.AmsLeases();
@@ -305,19 +307,19 @@ void PrintTable(const std::vector<Row>& rows, const Flags& flags) {
   for (const Row& r : rows) {
     std::string notes;
     for (const auto& note : r.notes) notes += (notes.empty() ? "" : "; ") + note;
-    std::string failover =
-        r.failover_ms.empty() ? "-"
-                              : Num(Pct(r.failover_ms, 50)) + " / " + Num(Pct(r.failover_ms, 99)) +
-                                    " (" + std::to_string(r.failover_ms.size()) + ")";
+    std::string failover = r.failover_ms.empty()
+                               ? "-"
+                               : Num(Pct(r.failover_ms, 50)) + " / " + Num(Pct(r.failover_ms, 99)) +
+                                     " (" + std::to_string(r.failover_ms.size()) + ")";
     if (r.failover_failed > 0) failover += ", " + std::to_string(r.failover_failed) + " failed";
-    std::printf("| %d | %s / %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                r.n, Int(r.conn_peak).c_str(), Int(r.conn_steady).c_str(),
-                Int(r.standby_conn).c_str(), Int(r.takeover_peak).c_str(),
-                Num(r.xact_per_s).c_str(), Num(r.reads_per_s).c_str(),
-                Num(r.watches_per_s, "%.2f").c_str(), Num(r.writes_per_s, "%.2f").c_str(),
-                Int(r.threads).c_str(), Num(r.rss_mib).c_str(), Num(r.cpu_pct, "%.2f").c_str(),
-                Num(r.routed_s, "%.2f").c_str(), failover.c_str(), Int(r.moved).c_str(),
-                notes.empty() ? "" : notes.c_str());
+    std::printf(
+        "| %d | %s / %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.n,
+        Int(r.conn_peak).c_str(), Int(r.conn_steady).c_str(), Int(r.standby_conn).c_str(),
+        Int(r.takeover_peak).c_str(), Num(r.xact_per_s).c_str(), Num(r.reads_per_s).c_str(),
+        Num(r.watches_per_s, "%.2f").c_str(), Num(r.writes_per_s, "%.2f").c_str(),
+        Int(r.threads).c_str(), Num(r.rss_mib).c_str(), Num(r.cpu_pct, "%.2f").c_str(),
+        Num(r.routed_s, "%.2f").c_str(), failover.c_str(), Int(r.moved).c_str(),
+        notes.empty() ? "" : notes.c_str());
   }
   std::printf("\nAPI requests over the steady window, by verb and resource:\n");
   for (const Row& r : rows) std::printf("  N=%d: %s\n", r.n, r.requests.c_str());

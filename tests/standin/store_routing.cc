@@ -1,9 +1,9 @@
 // The Service side of the Store: which pods each Service's selector matches
 // (recorded for tests at every change) and which pod a forwarded connection
 // goes to. Split from store.cc to keep each file readable; same lock.
-#include "standin/store.h"
-
 #include <algorithm>
+
+#include "standin/store.h"
 
 namespace amsha::standin {
 

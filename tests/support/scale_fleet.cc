@@ -210,10 +210,10 @@ Status ScaleFleet::Start() {
   s = WriteConfig();
   if (!s.ok()) return s;
   std::string out;
-  int rc = RunCommand("AMS_HA_DB_PASSWORD='" + postgres_.password() + "' '" + BinaryDir() +
-                          "/controller/ams-ha-controller' init-schema --config '" + config_path_ +
-                          "'",
-                      &out);
+  int rc =
+      RunCommand("AMS_HA_DB_PASSWORD='" + postgres_.password() + "' '" + BinaryDir() +
+                     "/controller/ams-ha-controller' init-schema --config '" + config_path_ + "'",
+                 &out);
   return rc == 0 ? Status::Ok() : InternalError("init-schema failed: " + out);
 }
 
@@ -237,9 +237,9 @@ Status ScaleFleet::WriteConfig() {
     << (options_.controller_yaml.empty() ? "" : "controller:\n" + options_.controller_yaml)
     << "metrics:\n  address: 127.0.0.1:0\nclusters:\n";
   for (int c = 0; c < options_.clusters; ++c) {
-    f << "  - name: " << ClusterName(c) << "\n    podSelector: app=amoro,ams-cluster="
-      << ClusterName(c) << "\n    service: " << ServiceName(c)
-      << "\n    probe:\n      enabled: false\n";
+    f << "  - name: " << ClusterName(c)
+      << "\n    podSelector: app=amoro,ams-cluster=" << ClusterName(c)
+      << "\n    service: " << ServiceName(c) << "\n    probe:\n      enabled: false\n";
   }
   return f ? Status::Ok() : InternalError("cannot write " + config_path_);
 }
@@ -289,8 +289,7 @@ std::string ScaleFleet::ConnectionSamplerConninfo() const {
 StatusOr<SqlSession*> ScaleFleet::Admin(bool on_amsha) {
   auto& slot = on_amsha ? admin_amsha_ : admin_postgres_;
   if (!slot) {
-    auto opened =
-        SqlSession::Open(on_amsha ? postgres_.admin_url() : ConnectionSamplerConninfo());
+    auto opened = SqlSession::Open(on_amsha ? postgres_.admin_url() : ConnectionSamplerConninfo());
     if (!opened.ok()) return opened.status();
     slot = std::move(opened).value();
   }
@@ -315,8 +314,7 @@ StatusOr<std::map<std::string, int>> ScaleFleet::Connections() {
 StatusOr<int64_t> ScaleFleet::XactCommit() {
   auto session = Admin(false);
   if (!session.ok()) return session.status();
-  auto v =
-      (*session)->Scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = 'amsha'");
+  auto v = (*session)->Scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = 'amsha'");
   if (!v.ok()) {
     admin_postgres_.reset();
     return v.status();
@@ -327,10 +325,10 @@ StatusOr<int64_t> ScaleFleet::XactCommit() {
 StatusOr<std::vector<ScaleFleet::LeaseRow>> ScaleFleet::AmsLeases() {
   auto session = Admin(true);
   if (!session.ok()) return session.status();
-  auto rows = (*session)->Exec(std::string("SELECT cluster_name, CASE WHEN lease_expire_ts > ") +
-                               kDbNowMs +
-                               " THEN coalesce(node_id, '') ELSE '' END, version FROM ha_lease "
-                               "WHERE service_name = 'AMS'");
+  auto rows =
+      (*session)->Exec(std::string("SELECT cluster_name, CASE WHEN lease_expire_ts > ") + kDbNowMs +
+                       " THEN coalesce(node_id, '') ELSE '' END, version FROM ha_lease "
+                       "WHERE service_name = 'AMS'");
   if (!rows.ok()) {
     admin_amsha_.reset();
     return rows.status();
@@ -378,8 +376,7 @@ StatusOr<ScaleFleet::Routing> ScaleFleet::RoutedToLeaders() {
   web::json::value record = ParseJson(r.body);
   if (!record.is_array()) return UnavailableError("selector record: " + r.body);
   // Per cluster: (matched, monoNs) in record order.
-  std::vector<std::vector<std::pair<std::vector<std::string>, int64_t>>> history(
-      options_.clusters);
+  std::vector<std::vector<std::pair<std::vector<std::string>, int64_t>>> history(options_.clusters);
   for (const auto& e : record.as_array()) {
     int c = ClusterOfService(e.at("service").as_string());
     if (c < 0 || c >= options_.clusters) continue;
