@@ -30,9 +30,11 @@
 //               created again afterwards)
 //   kill        a standby replica is started, the active one SIGKILLed;
 //               once the standby holds the controllers' row and renewed
-//               every cluster's AMS lease: how many clusters' AMS holder
-//               changed (expected 0); and the standby's peak connections
-//               during the takeover
+//               every cluster's AMS lease (or 40 s passed): how many
+//               clusters' AMS holder is another pod (expected 0) and, in
+//               parentheses, how many have no unexpired holder left; and the
+//               standby's connections while idle and its peak during the
+//               takeover
 // `--workers` / `--db-max-connections` write controller.workers /
 // database.maxConnections into the config (only for a controller that
 // knows them: check-config must accept the file, or the row says why not).
@@ -78,7 +80,8 @@ struct Row {
   int routed = 0;
   std::vector<double> failover_ms;
   int failover_failed = 0;
-  int moved = -1;
+  int moved = -1;    // AMS holder is another pod after the takeover
+  int expired = -1;  // no unexpired holder after the takeover
   std::vector<std::string> notes;
 };
 
@@ -110,7 +113,13 @@ std::string LogCause(const std::string& log) {
     size_t start = log.rfind('\n', at);
     start = start == std::string::npos ? 0 : start + 1;
     std::string line = log.substr(start, log.find('\n', at) - start);
-    return line.size() > 160 ? line.substr(0, 160) + "..." : line;
+    // The needle and what precedes it (the cluster), within 200 characters.
+    size_t in_line = at - start;
+    if (line.size() > 200) {
+      size_t from = in_line > 120 ? in_line - 120 : 0;
+      line = (from > 0 ? "..." : "") + line.substr(from, 200) + "...";
+    }
+    return line;
   }
   return "";
 }
@@ -283,9 +292,10 @@ Row RunOne(int n, const Flags& flags) {
       if (!renewed) std::this_thread::sleep_for(milliseconds(500));
     }
     if (!renewed) row.notes.push_back("not every lease renewed after the takeover");
-    row.moved = 0;
+    row.moved = row.expired = 0;
     for (int c = 0; c < n && !after.empty(); ++c) {
-      if (!(*before)[c].node_id.empty() && after[c].node_id != (*before)[c].node_id) ++row.moved;
+      if ((*before)[c].node_id.empty() || after[c].node_id == (*before)[c].node_id) continue;
+      ++(after[c].node_id.empty() ? row.expired : row.moved);
     }
     row.takeover_peak = CountOf(sampler.Peaks(), app1);
   }
@@ -302,7 +312,7 @@ void PrintTable(const std::vector<Row>& rows, const Flags& flags) {
   std::printf(
       "| N | DB conns active peak/steady | standby conns idle / takeover peak | xact/s | API "
       "get+list/s | watch/s | writes/s | threads | RSS MiB | CPU %% | all routed (s) | failover "
-      "p50/p99 ms (n) | SIGKILL: AMS leaders moved | notes |\n");
+      "p50/p99 ms (n) | SIGKILL: AMS leaders moved (+ expired) | notes |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows) {
     std::string notes;
@@ -318,7 +328,8 @@ void PrintTable(const std::vector<Row>& rows, const Flags& flags) {
         Int(r.takeover_peak).c_str(), Num(r.xact_per_s).c_str(), Num(r.reads_per_s).c_str(),
         Num(r.watches_per_s, "%.2f").c_str(), Num(r.writes_per_s, "%.2f").c_str(),
         Int(r.threads).c_str(), Num(r.rss_mib).c_str(), Num(r.cpu_pct, "%.2f").c_str(),
-        Num(r.routed_s, "%.2f").c_str(), failover.c_str(), Int(r.moved).c_str(),
+        Num(r.routed_s, "%.2f").c_str(), failover.c_str(),
+        (Int(r.moved) + (r.expired > 0 ? " (+" + std::to_string(r.expired) + ")" : "")).c_str(),
         notes.empty() ? "" : notes.c_str());
   }
   std::printf("\nAPI requests over the steady window, by verb and resource:\n");
