@@ -39,6 +39,7 @@
 // database.maxConnections into the config (only for a controller that
 // knows them: check-config must accept the file, or the row says why not).
 // A phase that does not complete ends the row with what happened.
+// AMS_HA_CONTROLLER_BIN=<path> measures another build's controller.
 #include <signal.h>
 
 #include <algorithm>

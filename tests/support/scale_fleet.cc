@@ -34,6 +34,13 @@ std::vector<std::string> Strings(const web::json::value& array) {
   return out;
 }
 
+// $AMS_HA_CONTROLLER_BIN, else this build's controller: lets one build of
+// the bench measure another build's controller (main against a branch).
+std::string ControllerBin() {
+  const char* bin = std::getenv("AMS_HA_CONTROLLER_BIN");
+  return bin && *bin ? bin : BinaryDir() + "/controller/ams-ha-controller";
+}
+
 std::string Quoted(const std::string& s) { return "\"" + JsonEscape(s) + "\""; }
 
 // "ams-leader-c0042" -> 42; -1 for other names.
@@ -210,10 +217,9 @@ Status ScaleFleet::Start() {
   s = WriteConfig();
   if (!s.ok()) return s;
   std::string out;
-  int rc =
-      RunCommand("AMS_HA_DB_PASSWORD='" + postgres_.password() + "' '" + BinaryDir() +
-                     "/controller/ams-ha-controller' init-schema --config '" + config_path_ + "'",
-                 &out);
+  int rc = RunCommand("AMS_HA_DB_PASSWORD='" + postgres_.password() + "' '" + ControllerBin() +
+                          "' init-schema --config '" + config_path_ + "'",
+                      &out);
   return rc == 0 ? Status::Ok() : InternalError("init-schema failed: " + out);
 }
 
@@ -245,9 +251,8 @@ Status ScaleFleet::WriteConfig() {
 }
 
 bool ScaleFleet::ConfigAccepted(std::string* out) const {
-  return RunCommand("AMS_HA_DB_PASSWORD='" + postgres_.password() + "' '" + BinaryDir() +
-                        "/controller/ams-ha-controller' check-config --config '" + config_path_ +
-                        "' 2>&1",
+  return RunCommand("AMS_HA_DB_PASSWORD='" + postgres_.password() + "' '" + ControllerBin() +
+                        "' check-config --config '" + config_path_ + "' 2>&1",
                     out) == 0;
 }
 
@@ -257,8 +262,7 @@ Status ScaleFleet::StartController(int i) {
     started_ns_.resize(i + 1, 0);
   }
   controllers_[i] = std::make_unique<ChildProcess>(
-      std::vector<std::string>{BinaryDir() + "/controller/ams-ha-controller", "run", "--config",
-                               config_path_},
+      std::vector<std::string>{ControllerBin(), "run", "--config", config_path_},
       std::map<std::string, std::string>{{"POD_NAME", "ctl-" + std::to_string(i)},
                                          {"AMS_HA_DB_PASSWORD", postgres_.password()},
                                          {"PGAPPNAME", AppName(i)}},

@@ -17,6 +17,7 @@
 // database `postgres`, so none of it is counted in `amsha`'s
 // pg_stat_database. API request counts and every Service selector change
 // (with CLOCK_MONOTONIC time stamps) come from the stand-in's admin API.
+// The controller binary is this build's, or $AMS_HA_CONTROLLER_BIN.
 // Not thread-safe, except ConnectionSampler (its own session and thread).
 #ifndef AMS_HA_TESTS_SUPPORT_SCALE_FLEET_H_
 #define AMS_HA_TESTS_SUPPORT_SCALE_FLEET_H_
