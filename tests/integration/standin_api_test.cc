@@ -697,6 +697,57 @@ TEST_F(StandinApiTest, RequestRecordShowsWhatClientsSent) {
   EXPECT_NE(Str(last, {"body"}).find("\"r\""), std::string::npos);
 }
 
+TEST_F(StandinApiTest, AdminCreatedServicesAreRecordedAndTheRecordFilters) {
+  for (const char* svc : {"leader-a", "leader-b"}) {
+    AdminResponse r = standin_->Admin("POST", "/admin/services",
+                                      std::string(R"({"metadata":{"name":")") + svc +
+                                          R"("},"spec":{"selector":{"app":"ams","role":")" + svc +
+                                          R"("},"ports":[{"port":1630}]}})");
+    ASSERT_EQ(r.code, 201) << r.body;
+  }
+  // The admin route validates like the API: a selector value that is no label.
+  EXPECT_EQ(standin_
+                ->Admin("POST", "/admin/services",
+                        R"({"metadata":{"name":"bad"},"spec":{"selector":{"app":"-x-"},)"
+                        R"("ports":[{"port":1}]}})")
+                .code,
+            422);
+  const int64_t before_patch = Parse(standin_->Admin("GET", "/admin/record/selectors").body)
+                                   .at(1)
+                                   .at("monoNs")
+                                   .as_number()
+                                   .to_int64() +
+                               1;
+  ASSERT_EQ(MergePatch(kPods + "/ams-1", R"({"metadata":{"labels":{"role":"leader-b"}}})").code,
+            200);
+  // Only leader-b's matches changed: one more entry, for it.
+  Json all = Parse(standin_->Admin("GET", "/admin/record/selectors").body);
+  ASSERT_EQ(all.size(), 3u) << all.serialize();
+  EXPECT_EQ(Str(all.at(2), {"service"}), "leader-b");
+  EXPECT_EQ(all.at(2).at("matched").at(0).as_string(), "ams-1");
+  Json b = Parse(standin_->Admin("GET", "/admin/record/selectors?service=leader-b").body);
+  EXPECT_EQ(b.size(), 2u) << b.serialize();
+  Json since = Parse(
+      standin_->Admin("GET", "/admin/record/selectors?sinceMonoNs=" + std::to_string(before_patch))
+          .body);
+  ASSERT_EQ(since.size(), 1u) << since.serialize();
+  EXPECT_EQ(Str(since.at(0), {"service"}), "leader-b");
+}
+
+TEST_F(StandinApiTest, RequestCountsCountEveryRequestByVerbAndSurviveClear) {
+  ASSERT_EQ(Call("GET", kPods).code, 200);
+  ASSERT_EQ(Call("GET", kPods + "/ams-0").code, 200);
+  ASSERT_EQ(MergePatch(kPods + "/ams-0", R"({"metadata":{"labels":{"r":"1"}}})").code, 200);
+  ASSERT_EQ(standin_->Admin("DELETE", "/admin/record/requests").code, 200);
+  auto watch = Watch("resourceVersion=" + ListRv());
+  Json counts = Parse(standin_->Admin("GET", "/admin/record/request-counts").body);
+  EXPECT_EQ(Str(counts, {"byVerb", "list"}), "2");  // and the one ListRv() made
+  EXPECT_EQ(Str(counts, {"byVerb", "get"}), "1");
+  EXPECT_EQ(Str(counts, {"byVerb", "patch"}), "1");
+  EXPECT_EQ(Str(counts, {"byVerb", "watch"}), "1");
+  EXPECT_EQ(Str(counts, {"byVerbResource", "get pods"}), "1");
+}
+
 TEST(StandinTlsTest, ServesHttpsWithTheGeneratedCa) {
   StandinProcess standin;  // TLS by default
   ASSERT_TRUE(standin.Start().ok());

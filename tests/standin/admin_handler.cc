@@ -145,7 +145,25 @@ HttpResponse AdminHandler::Handle(const HttpRequest& req) {
     controls_->ClearRole();
     return Message(200, "role cleared");
   }
-  if (route("GET", {"record", "selectors"})) return JsonResponse(200, SelectorRecord());
+  if (route("POST", {"services"})) {
+    std::string ns = StringField(body, {"metadata", "namespace"});
+    Json out;
+    ApiError err =
+        store_->Create("services", ns.empty() ? options_.default_namespace : ns, body, &out);
+    return err.ok() ? JsonResponse(201, out) : ErrorResponse(err);
+  }
+  if (route("GET", {"record", "selectors"})) {
+    int64_t since = 0;
+    if (req.HasQuery("sinceMonoNs")) {
+      try {
+        since = std::stoll(req.Query("sinceMonoNs"));
+      } catch (const std::exception&) {
+        return Message(400, "invalid sinceMonoNs");
+      }
+    }
+    return JsonResponse(200, SelectorRecord(req.Query("service"), since));
+  }
+  if (route("GET", {"record", "request-counts"})) return JsonResponse(200, log_->CountsJson());
   if (route("GET", {"record", "requests"})) return JsonResponse(200, log_->ToJson());
   if (route("DELETE", {"record", "requests"})) {
     log_->Clear();
@@ -337,10 +355,11 @@ HttpResponse AdminHandler::RotateToken(const Json& body) {
   return JsonResponse(200, out);
 }
 
-Json AdminHandler::SelectorRecord() {
+Json AdminHandler::SelectorRecord(const std::string& service, int64_t since_mono_ns) {
   Json out = Json::array();
   size_t i = 0;
   for (const auto& e : store_->SelectorRecord()) {
+    if ((!service.empty() && e.service != service) || e.mono_ns < since_mono_ns) continue;
     Json r = Json::object();
     r["tsMs"] = Json::number(static_cast<int64_t>(e.ts_ms));
     r["monoNs"] = Json::number(static_cast<int64_t>(e.mono_ns));

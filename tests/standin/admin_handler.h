@@ -42,7 +42,8 @@ class AdminHandler {
   HttpResponse AddForbid(const Json& body);
   HttpResponse SetRole(const Json& body);
   HttpResponse RotateToken(const Json& body);
-  Json SelectorRecord();
+  // Entries of `service` ("" = all) recorded at or after `since_mono_ns`.
+  Json SelectorRecord(const std::string& service, int64_t since_mono_ns);
   Json Forwards();
   Json State();
   std::string NextPodIp();

@@ -18,6 +18,8 @@ void RequestLog::Add(const std::string& method, const std::string& path, const s
   e["resource"] = Json::string(resource);
   e["userAgent"] = Json::string(user_agent);
   std::lock_guard<std::mutex> lock(mu_);
+  ++by_verb_[verb];
+  ++by_verb_resource_[verb + " " + resource];
   entries_.push_back(std::move(e));
   if (entries_.size() > capacity_) entries_.pop_front();
 }
@@ -27,6 +29,18 @@ Json RequestLog::ToJson() {
   Json out = Json::array();
   size_t i = 0;
   for (const auto& e : entries_) out[i++] = e;
+  return out;
+}
+
+Json RequestLog::CountsJson() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Json out = Json::object();
+  Json verbs = Json::object();
+  for (const auto& [k, n] : by_verb_) verbs[k] = Json::number(n);
+  Json pairs = Json::object();
+  for (const auto& [k, n] : by_verb_resource_) pairs[k] = Json::number(n);
+  out["byVerb"] = verbs;
+  out["byVerbResource"] = pairs;
   return out;
 }
 

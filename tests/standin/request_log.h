@@ -8,7 +8,9 @@
 #ifndef AMS_HA_TESTS_STANDIN_REQUEST_LOG_H_
 #define AMS_HA_TESTS_STANDIN_REQUEST_LOG_H_
 
+#include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -24,12 +26,19 @@ class RequestLog {
            const std::string& content_type, const std::string& body, const std::string& verb = "",
            const std::string& resource = "", const std::string& user_agent = "");
   Json ToJson();
+  // How many requests were answered since start, by RBAC verb ("" for
+  // discovery) and by "verb resource": {"byVerb":{"get":3,...},
+  // "byVerbResource":{"get services":3,...}}. Not bounded by the capacity
+  // and not reset by Clear(), so a reader can take deltas over any window.
+  Json CountsJson();
   void Clear();
 
  private:
   const size_t capacity_;
   std::mutex mu_;
   std::deque<Json> entries_;
+  std::map<std::string, int64_t> by_verb_;
+  std::map<std::string, int64_t> by_verb_resource_;
 };
 
 }  // namespace amsha::standin

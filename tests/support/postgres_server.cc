@@ -47,7 +47,8 @@ Status PostgresServer::RunPgtmp(const std::string& args, std::string* output) co
   // pgtmp itself drops LD_PRELOAD and FAKETIME; `env -u` also keeps them off
   // the shell that runs it.
   std::string command = "env -u LD_PRELOAD -u FAKETIME PGTMP_PASSWORD=" + ShellQuote(password_) +
-                        " bash " + ShellQuote(SourceDir() + "/tests/support/pgtmp") + " " + args;
+                        (default_settings_ ? " PGTMP_DEFAULT_SETTINGS=1" : "") + " bash " +
+                        ShellQuote(SourceDir() + "/tests/support/pgtmp") + " " + args;
   int rc = RunCommand(command, output);
   if (rc != 0) {
     return UnavailableError("pgtmp " + args + " failed (exit " + std::to_string(rc) +

@@ -32,6 +32,10 @@ class PostgresServer {
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
+  // Before the first Start(): run with PostgreSQL's default settings
+  // (max_connections 100, fsync on) instead of the test settings (pgtmp).
+  void UseDefaultSettings() { default_settings_ = true; }
+
   // The first call initializes the data directory and picks the port
   // (retrying another port if it was taken meanwhile); later calls restart
   // the same server. The error carries pgtmp's output.
@@ -59,6 +63,7 @@ class PostgresServer {
   int port_ = 0;
   bool initialized_ = false;
   bool running_ = false;
+  bool default_settings_ = false;
   std::string url_;
   std::string admin_url_;
 };
