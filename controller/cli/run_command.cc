@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -18,6 +19,11 @@
 #include "kube/label_selector.h"
 #include "kube/pod_views.h"
 #include "kube/pod_watcher.h"
+#include "kube/service_watcher.h"
+#include "lease/caching_lease_store.h"
+#include "lease/lease_row_cache.h"
+#include "lease/lease_row_feed.h"
+#include "lease/lease_store_pool.h"
 #include "lease/postgres_conninfo.h"
 #include "metrics/health_checks.h"
 #include "metrics/observability_server.h"
@@ -122,8 +128,12 @@ int RunController(const ParsedFlags& flags) {
   health.AddCondition("database", [&database] { return database.Problem(); });
   health.AddLoop("controller elector", [&elector_beat] { return elector_beat.Last(); });
   // Declared before the server, which reads them until it stops.
-  std::vector<std::unique_ptr<SqlLeaseStore>> stores;
+  std::unique_ptr<LeaseStorePool> pool;
+  std::unique_ptr<LeaseRowCache> cache;
+  std::unique_ptr<CachingLeaseStore> cluster_store;
+  std::unique_ptr<LeaseRowFeed> feed;
   std::unique_ptr<PodWatcher> watcher;
+  std::unique_ptr<ServiceWatcher> services;
   std::unique_ptr<PodViews> views;
   WorkScheduler loop_workers("cluster-loop", config.controller.workers);
   WorkScheduler probe_workers("probe", config.controller.probe_workers);
@@ -150,6 +160,42 @@ int RunController(const ParsedFlags& flags) {
 
   ControllerElector controller(config.controller, controller_store->get(), RealClock::Get());
   TcpProber prober;
+  // The database, whatever the number of clusters: the controllers' own row
+  // on its own connection (every replica), and on the active replica only
+  // the LISTEN connection (PostgreSQL) and a pool the clusters share. The
+  // clusters read through a cache the feed keeps current.
+  const bool listen = !UsesMysql(config);
+  const int pool_size = config.database.max_connections - 1 - (listen ? 1 : 0);
+  pool = std::make_unique<LeaseStorePool>(LeaseStoreFactory(config), pool_size);
+  cache = std::make_unique<LeaseRowCache>(RealClock::Get());
+  cluster_store =
+      std::make_unique<CachingLeaseStore>(pool->Shared(), cache.get(), RealClock::Get());
+  LeaseRowFeedOptions feed_options;
+  std::vector<FeedCluster> feed_clusters;
+  for (const ClusterConfig& cluster : config.clusters) {
+    bool follow = cluster.mode == ClusterMode::kFollow;
+    feed_clusters.push_back({cluster.name, follow});
+    // Amoro writes its rows without NOTIFY: a follow-mode cluster is read
+    // once per heartbeat (batched with the others).
+    if (follow)
+      feed_options.poll_interval = std::min(feed_options.poll_interval, cluster.heartbeat_interval);
+  }
+  // No NOTIFY on MySQL: every cluster is polled, all in one statement, so
+  // that a gate's new AMS state is seen within a second.
+  if (!listen) feed_options.poll_interval = std::chrono::seconds(1);
+  std::map<std::string, ClusterLoop*> loop_by_cluster;  // filled before the feed starts
+  feed = std::make_unique<LeaseRowFeed>(
+      cache.get(), pool->Shared(), LeaseListenerFactory(config, listen), RealClock::Get(),
+      feed_options, [&loop_by_cluster](const std::string& cluster) {
+        auto it = loop_by_cluster.find(cluster);
+        if (it != loop_by_cluster.end()) it->second->Wake();
+      });
+  feed->SetClusters(feed_clusters);
+  // Every Service of the namespace, watched once for all clusters.
+  services = std::make_unique<ServiceWatcher>(api->get());
+  health.AddCondition("service watch", [s = services.get()] {
+    return s->Synced() ? "" : "not synced: " + s->LastError().ToString();
+  });
   // One pod watch for every cluster, filtered locally into one view each.
   std::vector<LabelSelector> selectors;
   for (const ClusterConfig& cluster : config.clusters) {
@@ -166,16 +212,23 @@ int RunController(const ParsedFlags& flags) {
   health.AddCondition("pod watch", [w = watcher.get()] {
     return w->Synced() ? "" : "not synced: " + w->LastError().ToString();
   });
+  services->SetListener([&loop_by_cluster, &config](const ServiceWatcher::Change& change) {
+    // Someone else changed a managed Service: its loop checks it now.
+    for (const ClusterConfig& cluster : config.clusters) {
+      if (cluster.service != change.service.name) continue;
+      auto it = loop_by_cluster.find(cluster.name);
+      if (it != loop_by_cluster.end()) it->second->Wake();
+    }
+  });
   Log(LogLevel::kInfo, "watching pods",
       {{"selector", watch_options.label_selector.empty() ? "(every pod in the namespace)"
                                                          : watch_options.label_selector}});
   for (size_t i = 0; i < config.clusters.size(); ++i) {
     const ClusterConfig& cluster = config.clusters[i];
-    auto store = OpenLeaseStore(config);
-    if (!store.ok()) return Fatal("database: " + store.status().message());
     const PodSource* view = views->AddView(selectors[i]);
     ClusterLoop::Deps deps;
-    deps.store = store->get();
+    deps.store = cluster_store.get();
+    deps.services = services.get();
     deps.api = api->get();
     deps.pods = view;
     deps.loops = &loop_workers;
@@ -195,7 +248,7 @@ int RunController(const ParsedFlags& flags) {
           pods.begin(), pods.end(), [](const Pod& p) { return p.ready && !p.Terminating(); }));
       metrics.ClusterPods(name, static_cast<int>(pods.size()), ready);
     });
-    stores.push_back(std::move(store).value());
+    loop_by_cluster[cluster.name] = loop.get();
     loops.push_back(std::move(loop));
   }
 
@@ -218,6 +271,20 @@ int RunController(const ParsedFlags& flags) {
             active ? "became the active controller" : "no longer active; standing by",
             {{"identity", config.controller.identity},
              {"active", active ? config.controller.identity : OtherActive(controller)}});
+        if (active) {
+          // The feed reads every cluster in a few batched statements before
+          // the cache answers; until then the loops read through the pool.
+          Status started = feed->Start();
+          if (!started.ok()) {
+            Log(LogLevel::kWarn, "lease feed not started; reading rows on every pass",
+                {{"error", started.ToString()}});
+          }
+        } else {
+          // A standby holds its own lease's connection only.
+          feed->Stop();
+          cache->InvalidateAll();
+          pool->CloseIdle();
+        }
         for (auto& loop : loops) loop->Wake();
       }
       if (!step.status.ok()) {
@@ -232,6 +299,7 @@ int RunController(const ParsedFlags& flags) {
   probe_workers.Start();
   for (auto& loop : loops) loop->Start();
   watcher->Start();
+  services->Start();
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -251,7 +319,9 @@ int RunController(const ParsedFlags& flags) {
         "after leaseDuration",
         {{"error", released.ToString()}});
   }
+  feed->Stop();
   watcher->Stop();
+  services->Stop();
   (*server)->Stop();
   Log(LogLevel::kInfo, "stopped");
   return kExitOk;

@@ -59,11 +59,11 @@ void ValidateTiming(const Config& config, Problems& p) {
     p.Add("controller.probeWorkers",
           "(" + std::to_string(c.probe_workers) + ") must be between 1 and 256");
   }
-  if (config.database.max_connections < 2 || config.database.max_connections > 64) {
+  if (config.database.max_connections < 3 || config.database.max_connections > 64) {
     p.Add("database.maxConnections",
           "(" + std::to_string(config.database.max_connections) +
-              ") must be between 2 and 64: one for the controller's own lease, at least one "
-              "shared by the clusters");
+              ") must be between 3 and 64: one for the controller's own lease, one to listen "
+              "for lease changes, at least one shared by the clusters");
   }
   if (config.database.statement_timeout >= c.renew_deadline) {
     p.Add("database.statementTimeout",

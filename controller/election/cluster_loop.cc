@@ -32,7 +32,7 @@ ClusterLoop::ClusterLoop(const Config& config, ClusterConfig cluster, Deps deps)
       api_(deps.api, [controller = deps.controller] { return controller->IsActive(); }),
       health_(deps.clock),
       elector_(cluster_, deps.store, deps.clock, &health_),
-      reconciler_(cluster_, config.labels, &api_),
+      reconciler_(cluster_, config.labels, &api_, deps.services),
       events_(&api_, deps.clock, config.controller.identity),
       backoff_(milliseconds(100), config.controller.retry_period) {}
 
@@ -294,6 +294,9 @@ void ClusterLoop::EmitEvent(const std::string& kind, const std::string& name,
   // (which selects Events by involvedObject.uid) lists the Event.
   if (kind == "Service") {
     std::optional<Service> service = reconciler_.LastService();
+    if ((!service || service->name != name) && deps_.services && deps_.services->Synced()) {
+      service = deps_.services->Get(name);
+    }
     if (!service || service->name != name) {
       auto fetched = api_.GetService(name);
       if (fetched.ok()) service = *fetched;

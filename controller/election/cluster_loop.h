@@ -38,6 +38,7 @@
 #include "kube/fenced_kube_api.h"
 #include "kube/kube_api.h"
 #include "kube/pod_views.h"
+#include "kube/service_watcher.h"
 #include "lease/lease_store.h"
 #include "metrics/metrics_sink.h"
 #include "routing/routing_reconciler.h"
@@ -50,6 +51,8 @@ class ClusterLoop {
     LeaseStore* store = nullptr;  // used by one pass at a time
     KubeApi* api = nullptr;
     const PodSource* pods = nullptr;  // this cluster's pods
+    // The namespace's Services, watched (null: the routing GETs its Service).
+    ServiceWatcher* services = nullptr;
     // Where passes and probes run; each null: Start() makes a one-thread
     // scheduler of this loop's own.
     WorkScheduler* loops = nullptr;
