@@ -128,6 +128,12 @@ StatusOr<ClusterElector::GateView> ClusterElector::ObserveGate(const Pod& holder
       health_->SetStarting(holder.uid, false);
       break;
     case GateView::kFree:
+      // Before the holder's gate has been seen live in this term, a free
+      // row is one its gate has not taken yet (it takes it at its next
+      // poll or notification): still the start. A gate that never takes it
+      // is judged dead after GateWindow() (Judge), not by probes.
+      health_->SetStarting(holder.uid, gate_seen_live_uid_ != holder.uid);
+      break;
     case GateView::kLapsed:
     case GateView::kStopped:
       health_->SetStarting(holder.uid, false);

@@ -289,7 +289,26 @@ TEST_F(ClusterElectorGateTest, AGateThatNeverTakesAFreeRowIsFailedOverWithinAbou
              milliseconds(0));
   auto moved = Run(seconds(30), nullptr, [](milliseconds) { return false; });
   ASSERT_TRUE(moved.has_value());
-  EXPECT_LE(*moved, ProbeWindow() + kTick) << "its failed probes count: it is not starting";
+  EXPECT_LE(*moved, ProbeWindow() + kTick) << "a gate that never shows up is dead";
+}
+
+TEST_F(ClusterElectorGateTest, ANewLeaderWhoseGateTakesTheFreeRowOnlyAtItsNextPollIsStarting) {
+  ASSERT_EQ(Step().leader->name, "ams-0");
+  // The previous leader's gate row has lapsed; ams-0's gate polls (MySQL:
+  // no NOTIFY) and takes it a little later. The probe fails meanwhile, and
+  // through the AMS start, until AMS serves at 40 s.
+  store_.Put({"prod", kGateServiceName}, {HolderFor(PodNamed("ams-2"), cluster_).node_id, "", "{}"},
+             milliseconds(0));
+  const milliseconds gate_takes = cluster_.probe.period + kTick;
+  auto moved = Run(
+      seconds(80),
+      [&](milliseconds t) {
+        if (t >= gate_takes) GateWrites("ams-0", t < seconds(40) ? "starting" : "serving");
+      },
+      [](milliseconds t) { return t >= seconds(41); });
+  EXPECT_FALSE(moved.has_value()) << last_.summary;
+  EXPECT_EQ(HolderPod(), "ams-0") << "renewed through the start: " << last_.summary;
+  EXPECT_EQ(last_.renew, RenewResult::kOk) << last_.summary;
 }
 
 TEST(GateReportTest, ReadsTheContractsKeysAndToleratesOthers) {
