@@ -70,6 +70,10 @@ const std::string& E2eCluster::DatabasePassword() const {
   return mysql() ? maria_.password() : postgres_.password();
 }
 
+const std::string& E2eCluster::DatabaseAdminUrl() const {
+  return mysql() ? maria_.admin_url() : postgres_.admin_url();
+}
+
 int E2eCluster::DatabasePort() const { return mysql() ? maria_.port() : postgres_.port(); }
 
 std::string E2eCluster::DatabaseUrlAt(int port) const {
