@@ -190,9 +190,9 @@ class FollowModeE2eTest : public ::testing::TestWithParam<std::string> {
     return holder;
   }
 
-  // Audited writes matching `where`, in which CONTROLLER and AMORO stand
-  // for the quoted `app` of the controllers and of fake-amoro-ams.
-  int64_t Count(std::string where) {
+  // `where` with CONTROLLER and AMORO replaced by the quoted `app` of the
+  // controllers and of fake-amoro-ams.
+  std::string Where(std::string where) const {
     for (auto [name, app] :
          {std::pair<std::string, std::string>{"CONTROLLER", audit_.controller_app},
           {"AMORO", audit_.amoro_app}}) {
@@ -200,9 +200,28 @@ class FollowModeE2eTest : public ::testing::TestWithParam<std::string> {
         where.replace(at, name.size(), "'" + app + "'");
       }
     }
-    auto n = admin_->Single("SELECT count(*) FROM ha_lease_audit WHERE " + where);
+    return where;
+  }
+  // The number of audited writes matching `where` (see Where()).
+  int64_t Count(const std::string& where) {
+    auto n = admin_->Single("SELECT count(*) FROM ha_lease_audit WHERE " + Where(where));
     EXPECT_TRUE(n.ok()) << n.status().ToString();
     return n.ok() ? std::stoll(*n) : -1;
+  }
+  // Those writes, one per line, for a failure message.
+  std::string Writes(const std::string& where) {
+    auto rows = admin_->Execute(
+        "SELECT op, cluster_name, service_name, node_id, app, backend_pid FROM ha_lease_audit"
+        " WHERE " +
+            Where(where),
+        {});
+    if (!rows.ok()) return rows.status().ToString();
+    std::string out;
+    for (const auto& row : rows->rows) {
+      for (const auto& v : row) out += v.value_or("NULL") + " ";
+      out += "\n";
+    }
+    return out;
   }
 
   std::unique_ptr<E2eCluster> cluster_;
@@ -243,7 +262,8 @@ TEST_P(FollowModeE2eTest, TheServiceFollowsAmorosOwnElectionAndTheControllerWrit
   // simulated Amoro processes; the controllers' own row shows the trigger
   // sees their writes.
   EXPECT_EQ(Count("cluster_name = 'prod' AND app = CONTROLLER"), 0);
-  EXPECT_EQ(Count("cluster_name = 'prod' AND app <> AMORO"), 0);
+  EXPECT_EQ(Count("cluster_name = 'prod' AND app <> AMORO"), 0)
+      << Writes("cluster_name = 'prod' AND app <> AMORO");
   // The first insert and an acquisition per leader at least.
   EXPECT_GE(Count("cluster_name = 'prod' AND app = AMORO"), 6);
   EXPECT_GT(Count("cluster_name = 'ams-ha-controller' AND app = CONTROLLER"), 0);
@@ -357,7 +377,8 @@ TEST_P(FollowModeE2eTest, WhenEveryAmsLostItsLeaseNobodyCampaignsAndTheControlle
   amoro_[IndexOf(first)]->Stop();
   StartAmoro(IndexOf(first));
   EXPECT_EQ(WaitForRoutedHolder("", seconds(15)), first);
-  EXPECT_EQ(Count("cluster_name = 'prod' AND app = CONTROLLER"), 0);
+  EXPECT_EQ(Count("cluster_name = 'prod' AND app = CONTROLLER"), 0)
+      << Writes("cluster_name = 'prod' AND app = CONTROLLER");
 }
 
 TEST_P(FollowModeE2eTest, AHolderThatIsNoPodIsReportedAndNotRoutedAndSwitchoverIsRefused) {

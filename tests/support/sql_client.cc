@@ -24,9 +24,11 @@ StatusOr<std::unique_ptr<SqlClient>> OpenSqlClient(const std::string& url,
     if (!session.ok()) return session.status();
     return std::unique_ptr<SqlClient>(std::move(session).value());
   }
-  std::string conninfo = ComposeConnInfo(url, password, std::chrono::seconds(5));
-  if (!application.empty())
-    conninfo = AppendConnParams(conninfo, {{"application_name", application}});
+  // ComposeConnInfo names the session ams-ha-controller (a fallback):
+  // a test's session must never pass for the controller.
+  const std::string conninfo =
+      AppendConnParams(ComposeConnInfo(url, password, std::chrono::seconds(5)),
+                       {{"application_name", application.empty() ? "ams-ha-test" : application}});
   auto session = SqlSession::Open(conninfo);
   if (!session.ok()) return session.status();
   return std::unique_ptr<SqlClient>(std::move(session).value());

@@ -47,8 +47,8 @@ class SqlClient {
 // A PostgreSQL URI or key=value string (SqlSession), or a mysql:// or
 // mariadb:// URL (MysqlSession), with `password` (empty: none or the URL's
 // own). `application` names the session where the engine has a name for
-// it: application_name on PostgreSQL; on MySQL the connection attribute
-// program_name.
+// it: application_name on PostgreSQL (empty: "ams-ha-test", never the
+// controller's name); on MySQL the connection attribute program_name.
 StatusOr<std::unique_ptr<SqlClient>> OpenSqlClient(const std::string& url,
                                                    const std::string& password,
                                                    const std::string& application);
