@@ -1,10 +1,10 @@
-// PostgresLeaseStore against a real PostgreSQL: every outcome of the lease
-// protocol, races between many connections, and the database clock as the
-// only clock. lease_store_clock_skew_test.sh runs this same binary under
+// SqlLeaseStore against real databases: every test runs on PostgreSQL
+// (PostgresLeaseStore) and on MariaDB (MysqlLeaseStore): every outcome of the
+// lease protocol, races between many connections, and the database clock as
+// the only clock. lease_store_clock_skew_test.sh runs this same binary under
 // libfaketime at +1h and -1h (AMS_HA_EXPECTED_CLOCK_SKEW_MS says which), and
-// every test here must pass unchanged.
-#include "lease/postgres_lease_store.h"
-
+// every test here must pass unchanged. Amoro's own statements interleaved
+// with the store run in amoro_interop_test.cc.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,30 +15,80 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "lease/lease_record.h"
+#include "lease/mysql_lease_store.h"
+#include "lease/postgres_lease_store.h"
+#include "support/mariadb_environment.h"
 #include "support/postgres_environment.h"
-#include "support/sql_session.h"
+#include "support/sql_client.h"
 
 namespace amsha {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::MariaDbEnvironment;
 using testing::PostgresEnvironment;
-using testing::SqlSession;
+using testing::SqlClient;
 
 const auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
+const auto* const kMariaDb = ::testing::AddGlobalTestEnvironment(new MariaDbEnvironment);
 
 constexpr milliseconds kLongTtl{60'000};
 constexpr milliseconds kShortTtl{50};
 
-std::unique_ptr<PostgresLeaseStore> NewStore() {
-  auto store = PostgresLeaseStore::Create(PostgresEnvironment::server().StoreOptions());
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? std::move(store).value() : nullptr;
+// What differs between the engines; the parameter of the suite.
+struct Engine {
+  std::string name;  // "postgres" or "mysql" (MariaDB)
+  LeaseDatabaseOptions (*options)();
+  StatusOr<std::unique_ptr<SqlLeaseStore>> (*create)(LeaseDatabaseOptions);
+  // A superuser session, for set-up and checks.
+  std::unique_ptr<SqlClient> (*admin)();
+  // ha_lease's columns ("name type nullable, ...") and index names, and
+  // what init-schema must have made of them.
+  const char* columns_sql;
+  const char* columns;
+  const char* indexes_sql;
+  const char* indexes;
+};
+
+void PrintTo(const Engine& engine, std::ostream* os) { *os << engine.name; }
+
+template <typename Store>
+StatusOr<std::unique_ptr<SqlLeaseStore>> Create(LeaseDatabaseOptions options) {
+  auto store = Store::Create(std::move(options));
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
 }
+
+const Engine kEngines[] = {
+    {"postgres", [] { return PostgresEnvironment::server().StoreOptions(); },
+     Create<PostgresLeaseStore>,
+     []() -> std::unique_ptr<SqlClient> { return PostgresEnvironment::Admin(); },
+     "SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', ' "
+     "ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'ha_lease'",
+     "cluster_name character varying NO, service_name character varying NO, node_id "
+     "character varying YES, node_ip character varying YES, server_info_json text YES, "
+     "lease_expire_ts bigint YES, version integer NO, updated_at bigint NO",
+     "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
+     "WHERE tablename = 'ha_lease'",
+     "ha_lease_pkey,idx_ha_lease_expire,idx_ha_lease_node"},
+    {"mysql", [] { return MariaDbEnvironment::server().StoreOptions(); }, Create<MysqlLeaseStore>,
+     []() -> std::unique_ptr<SqlClient> { return MariaDbEnvironment::Admin(); },
+     "SELECT GROUP_CONCAT(CONCAT(COLUMN_NAME, ' ', COLUMN_TYPE, ' ', IS_NULLABLE) "
+     "ORDER BY ORDINAL_POSITION SEPARATOR ', ') FROM information_schema.COLUMNS "
+     "WHERE TABLE_SCHEMA = 'amsha' AND TABLE_NAME = 'ha_lease'",
+     "cluster_name varchar(64) NO, service_name varchar(64) NO, node_id varchar(256) YES, "
+     "node_ip varchar(64) YES, server_info_json text YES, lease_expire_ts bigint(20) YES, "
+     "version int(11) NO, updated_at bigint(20) NO",
+     "SELECT GROUP_CONCAT(DISTINCT INDEX_NAME ORDER BY INDEX_NAME) FROM "
+     "information_schema.STATISTICS WHERE TABLE_SCHEMA = 'amsha' AND TABLE_NAME = 'ha_lease'",
+     "idx_ha_lease_expire,idx_ha_lease_node,PRIMARY"},
+};
 
 LeaseHolder Holder(const std::string& name) {
   return LeaseHolder{name + ":1261:uuid", "10.0.0." + std::to_string(name.size()),
@@ -56,21 +106,30 @@ void ExpectSameRow(const LeaseRecord& a, const LeaseRecord& b) {
   EXPECT_EQ(a.updated_at_ms, b.updated_at_ms);
 }
 
-class PostgresLeaseStoreTest : public ::testing::Test {
+class SqlLeaseStoreTest : public ::testing::TestWithParam<Engine> {
  protected:
   static void SetUpTestSuite() {
-    auto store = NewStore();
-    ASSERT_NE(store, nullptr);
-    Status applied = store->ApplySchema();
-    ASSERT_TRUE(applied.ok()) << applied.ToString();
+    for (const Engine& engine : kEngines) {
+      auto store = engine.create(engine.options());
+      ASSERT_TRUE(store.ok()) << engine.name << ": " << store.status().ToString();
+      Status applied = (*store)->ApplySchema();
+      ASSERT_TRUE(applied.ok()) << engine.name << ": " << applied.ToString();
+    }
   }
 
   void SetUp() override {
     store_ = NewStore();
     ASSERT_NE(store_, nullptr);
-    // One cluster per test: tests share the table, never a row.
-    key_ =
-        LeaseKey{::testing::UnitTest::GetInstance()->current_test_info()->name(), kAmsServiceName};
+    // One cluster per test: tests share the table, never a row. The name
+    // without "/OnPostgres": each engine has its own table.
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    key_ = LeaseKey{name.substr(0, name.find('/')), kAmsServiceName};
+  }
+
+  std::unique_ptr<SqlLeaseStore> NewStore() {
+    auto store = GetParam().create(GetParam().options());
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
   }
 
   LeaseRecord MustRead() {
@@ -80,11 +139,11 @@ class PostgresLeaseStoreTest : public ::testing::Test {
     return read.ok() && read->has_value() ? **read : LeaseRecord{};
   }
 
-  std::unique_ptr<PostgresLeaseStore> store_;
+  std::unique_ptr<SqlLeaseStore> store_;
   LeaseKey key_;
 };
 
-TEST_F(PostgresLeaseStoreTest, ProcessClockIsSkewedExactlyAsTheRunRequires) {
+TEST_P(SqlLeaseStoreTest, ProcessClockIsSkewedExactlyAsTheRunRequires) {
   // Guards the skew run against passing vacuously: the process clock must be
   // off from the database's by AMS_HA_EXPECTED_CLOCK_SKEW_MS (0 when unset),
   // so the server really kept the real clock and the client really did not.
@@ -100,33 +159,26 @@ TEST_F(PostgresLeaseStoreTest, ProcessClockIsSkewedExactlyAsTheRunRequires) {
       << "process clock - database clock = " << skew << " ms";
 }
 
-TEST_F(PostgresLeaseStoreTest, ApplySchemaIsIdempotent) {
+TEST_P(SqlLeaseStoreTest, ApplySchemaIsIdempotent) {
   ASSERT_TRUE(store_->ApplySchema().ok());
   ASSERT_TRUE(store_->ApplySchema().ok());
-  auto admin = PostgresEnvironment::Admin();
+  auto admin = GetParam().admin();
   ASSERT_NE(admin, nullptr);
-  auto columns = admin->Scalar(
-      "SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', ' "
-      "ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'ha_lease'");
-  ASSERT_TRUE(columns.ok());
-  EXPECT_EQ(*columns,
-            "cluster_name character varying NO, service_name character varying NO, node_id "
-            "character varying YES, node_ip character varying YES, server_info_json text YES, "
-            "lease_expire_ts bigint YES, version integer NO, updated_at bigint NO");
-  auto indexes = admin->Scalar(
-      "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
-      "WHERE tablename = 'ha_lease'");
-  ASSERT_TRUE(indexes.ok());
-  EXPECT_EQ(*indexes, "ha_lease_pkey,idx_ha_lease_expire,idx_ha_lease_node");
+  auto columns = admin->Single(GetParam().columns_sql);
+  ASSERT_TRUE(columns.ok()) << columns.status().ToString();
+  EXPECT_EQ(*columns, GetParam().columns);
+  auto indexes = admin->Single(GetParam().indexes_sql);
+  ASSERT_TRUE(indexes.ok()) << indexes.status().ToString();
+  EXPECT_EQ(*indexes, GetParam().indexes);
 }
 
-TEST_F(PostgresLeaseStoreTest, ReadReturnsNothingForAMissingRow) {
+TEST_P(SqlLeaseStoreTest, ReadReturnsNothingForAMissingRow) {
   auto read = store_->Read(key_);
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_FALSE(read->has_value());
 }
 
-TEST_F(PostgresLeaseStoreTest, AcquireCreatesTheRowAndTakesIt) {
+TEST_P(SqlLeaseStoreTest, AcquireCreatesTheRowAndTakesIt) {
   LeaseHolder a = Holder("a");
   auto acquired = store_->Acquire(key_, a, kLongTtl);
   ASSERT_TRUE(acquired.ok()) << acquired.status().ToString();
@@ -142,7 +194,7 @@ TEST_F(PostgresLeaseStoreTest, AcquireCreatesTheRowAndTakesIt) {
   ExpectSameRow(MustRead(), *acquired);
 }
 
-TEST_F(PostgresLeaseStoreTest, AcquireFailsWhileAnotherHolderIsUnexpired) {
+TEST_P(SqlLeaseStoreTest, AcquireFailsWhileAnotherHolderIsUnexpired) {
   ASSERT_TRUE(store_->Acquire(key_, Holder("a"), kLongTtl).ok());
   LeaseRecord before = MustRead();
   auto other = NewStore();
@@ -153,7 +205,7 @@ TEST_F(PostgresLeaseStoreTest, AcquireFailsWhileAnotherHolderIsUnexpired) {
   ExpectSameRow(MustRead(), before);
 }
 
-TEST_F(PostgresLeaseStoreTest, AcquireSucceedsOnceTheLeaseHasExpired) {
+TEST_P(SqlLeaseStoreTest, AcquireSucceedsOnceTheLeaseHasExpired) {
   ASSERT_TRUE(store_->Acquire(key_, Holder("a"), kShortTtl).ok());
   std::this_thread::sleep_for(kShortTtl * 2);
   auto taken = NewStore()->Acquire(key_, Holder("b"), kLongTtl);
@@ -162,7 +214,7 @@ TEST_F(PostgresLeaseStoreTest, AcquireSucceedsOnceTheLeaseHasExpired) {
   EXPECT_EQ(taken->version, 2);
 }
 
-TEST_F(PostgresLeaseStoreTest, RenewExtendsTheLeaseAndBumpsTheVersion) {
+TEST_P(SqlLeaseStoreTest, RenewExtendsTheLeaseAndBumpsTheVersion) {
   auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
   ASSERT_TRUE(acquired.ok());
   auto renewed = store_->Renew(key_, Holder("a").node_id, acquired->version, kLongTtl * 2);
@@ -174,7 +226,7 @@ TEST_F(PostgresLeaseStoreTest, RenewExtendsTheLeaseAndBumpsTheVersion) {
   EXPECT_EQ(renewed->server_info_json, acquired->server_info_json);
 }
 
-TEST_F(PostgresLeaseStoreTest, RenewWithInfoExtendsTheLeaseAndReplacesTheServerInfoAtOnce) {
+TEST_P(SqlLeaseStoreTest, RenewWithInfoExtendsTheLeaseAndReplacesTheServerInfoAtOnce) {
   auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
   ASSERT_TRUE(acquired.ok());
   const std::string info = R"({"pod":"ams-0","ams":"serving"})";
@@ -189,7 +241,7 @@ TEST_F(PostgresLeaseStoreTest, RenewWithInfoExtendsTheLeaseAndReplacesTheServerI
   ExpectSameRow(MustRead(), *renewed);
 }
 
-TEST_F(PostgresLeaseStoreTest, RenewWithInfoFailsStaleForeignOrExpiredAndChangesNothing) {
+TEST_P(SqlLeaseStoreTest, RenewWithInfoFailsStaleForeignOrExpiredAndChangesNothing) {
   auto acquired = store_->Acquire(key_, Holder("a"), kShortTtl);
   ASSERT_TRUE(acquired.ok());
   LeaseRecord before = MustRead();
@@ -206,7 +258,7 @@ TEST_F(PostgresLeaseStoreTest, RenewWithInfoFailsStaleForeignOrExpiredAndChanges
   EXPECT_EQ(after.server_info_json, Holder("a").server_info_json);
 }
 
-TEST_F(PostgresLeaseStoreTest, RenewFailsWithAStaleVersionAndChangesNothing) {
+TEST_P(SqlLeaseStoreTest, RenewFailsWithAStaleVersionAndChangesNothing) {
   auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
   ASSERT_TRUE(acquired.ok());
   ASSERT_TRUE(store_->Renew(key_, Holder("a").node_id, acquired->version, kLongTtl).ok());
@@ -216,7 +268,7 @@ TEST_F(PostgresLeaseStoreTest, RenewFailsWithAStaleVersionAndChangesNothing) {
   ExpectSameRow(MustRead(), before);
 }
 
-TEST_F(PostgresLeaseStoreTest, RenewFailsAfterExpiryAndChangesNothing) {
+TEST_P(SqlLeaseStoreTest, RenewFailsAfterExpiryAndChangesNothing) {
   auto acquired = store_->Acquire(key_, Holder("a"), kShortTtl);
   ASSERT_TRUE(acquired.ok());
   std::this_thread::sleep_for(kShortTtl * 2);
@@ -227,14 +279,14 @@ TEST_F(PostgresLeaseStoreTest, RenewFailsAfterExpiryAndChangesNothing) {
   ExpectSameRow(MustRead(), before);
 }
 
-TEST_F(PostgresLeaseStoreTest, RenewFailsForANodeThatDoesNotHoldTheLease) {
+TEST_P(SqlLeaseStoreTest, RenewFailsForANodeThatDoesNotHoldTheLease) {
   auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
   ASSERT_TRUE(acquired.ok());
   auto wrong = store_->Renew(key_, Holder("b").node_id, acquired->version, kLongTtl);
   EXPECT_EQ(wrong.status().code(), StatusCode::kConflict);
 }
 
-TEST_F(PostgresLeaseStoreTest, HandOverMovesAnUnexpiredLeaseInOneStep) {
+TEST_P(SqlLeaseStoreTest, HandOverMovesAnUnexpiredLeaseInOneStep) {
   auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
   ASSERT_TRUE(acquired.ok());
   auto moved =
@@ -250,7 +302,7 @@ TEST_F(PostgresLeaseStoreTest, HandOverMovesAnUnexpiredLeaseInOneStep) {
             StatusCode::kConflict);
 }
 
-TEST_F(PostgresLeaseStoreTest, HandOverFailsWhenTheVersionMoved) {
+TEST_P(SqlLeaseStoreTest, HandOverFailsWhenTheVersionMoved) {
   auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
   ASSERT_TRUE(acquired.ok());
   ASSERT_TRUE(store_->Renew(key_, Holder("a").node_id, acquired->version, kLongTtl).ok());
@@ -261,7 +313,7 @@ TEST_F(PostgresLeaseStoreTest, HandOverFailsWhenTheVersionMoved) {
   ExpectSameRow(MustRead(), before);
 }
 
-TEST_F(PostgresLeaseStoreTest, ReleaseLetsAnotherNodeAcquireAtOnce) {
+TEST_P(SqlLeaseStoreTest, ReleaseLetsAnotherNodeAcquireAtOnce) {
   auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
   ASSERT_TRUE(acquired.ok());
   ASSERT_TRUE(store_->Release(key_, Holder("a").node_id, acquired->version).ok());
@@ -273,7 +325,7 @@ TEST_F(PostgresLeaseStoreTest, ReleaseLetsAnotherNodeAcquireAtOnce) {
   EXPECT_EQ(taken->version, acquired->version + 2);
 }
 
-TEST_F(PostgresLeaseStoreTest, ReleaseFailsForAStaleVersion) {
+TEST_P(SqlLeaseStoreTest, ReleaseFailsForAStaleVersion) {
   auto acquired = store_->Acquire(key_, Holder("a"), kLongTtl);
   ASSERT_TRUE(acquired.ok());
   ASSERT_TRUE(store_->Renew(key_, Holder("a").node_id, acquired->version, kLongTtl).ok());
@@ -282,7 +334,7 @@ TEST_F(PostgresLeaseStoreTest, ReleaseFailsForAStaleVersion) {
   EXPECT_FALSE(MustRead().Expired());
 }
 
-TEST_F(PostgresLeaseStoreTest, PublishServiceInfoUpsertsBothServiceRows) {
+TEST_P(SqlLeaseStoreTest, PublishServiceInfoUpsertsBothServiceRows) {
   LeaseHolder table{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1260, 1630)};
   LeaseHolder optimizing{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1261, 1630)};
   auto a = store_->Acquire(key_, {"a:1261:uuid", "10.0.0.1", "{}"}, kLongTtl);
@@ -318,7 +370,7 @@ TEST_F(PostgresLeaseStoreTest, PublishServiceInfoUpsertsBothServiceRows) {
 // A controller that decided on an AMS row that has moved since (another
 // controller handed it over, or it renewed meanwhile, or it expired) cannot
 // publish its stale leader: the condition is judged in the same statement.
-TEST_F(PostgresLeaseStoreTest, AStalePublishOfServiceInfoIsRefusedAndWritesNothing) {
+TEST_P(SqlLeaseStoreTest, AStalePublishOfServiceInfoIsRefusedAndWritesNothing) {
   LeaseHolder a_table{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1260, 1630)};
   LeaseHolder a_opt{"a:1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1261, 1630)};
   LeaseHolder b_table{"b:1261:uuid", "10.0.0.2", ServerInfoJson("10.0.0.2", 1260, 1630)};
@@ -361,18 +413,19 @@ TEST_F(PostgresLeaseStoreTest, AStalePublishOfServiceInfoIsRefusedAndWritesNothi
 
 // A publish waits for a hand-over in flight on another connection and then
 // finds the row moved: it never commits service info for the old holder.
-TEST_F(PostgresLeaseStoreTest, APublishRacingAHandOverSeesTheCommittedHandOver) {
+TEST_P(SqlLeaseStoreTest, APublishRacingAHandOverSeesTheCommittedHandOver) {
   auto a = store_->Acquire(key_, {"a:1261:uuid", "10.0.0.1", "{}"}, kLongTtl);
   ASSERT_TRUE(a.ok());
-  auto session = SqlSession::Open(PostgresEnvironment::server().admin_url());
-  ASSERT_TRUE(session.ok()) << session.status().ToString();
-  SqlSession& locker = **session;
+  std::unique_ptr<SqlClient> session = GetParam().admin();
+  ASSERT_NE(session, nullptr);
+  SqlClient& locker = *session;
   // Hold the AMS row locked as an uncommitted hand-over would, then commit
   // the hand-over while our publish waits for the lock.
-  ASSERT_TRUE(locker.Exec("BEGIN").ok());
+  ASSERT_TRUE(locker.Execute("START TRANSACTION", {}).ok());
   ASSERT_TRUE(locker
-                  .Exec("SELECT 1 FROM ha_lease WHERE cluster_name = '" + key_.cluster_name +
-                        "' AND service_name = 'AMS' FOR UPDATE")
+                  .Execute("SELECT 1 FROM ha_lease WHERE cluster_name = ? AND service_name = 'AMS'"
+                           " FOR UPDATE",
+                           {key_.cluster_name})
                   .ok());
   Status publish_status;
   std::thread publisher([&] {
@@ -381,11 +434,11 @@ TEST_F(PostgresLeaseStoreTest, APublishRacingAHandOverSeesTheCommittedHandOver) 
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ASSERT_TRUE(locker
-                  .Exec("UPDATE ha_lease SET node_id = 'b:1261:uuid', version = version + 1"
-                        " WHERE cluster_name = '" +
-                        key_.cluster_name + "' AND service_name = 'AMS'")
+                  .Execute("UPDATE ha_lease SET node_id = 'b:1261:uuid', version = version + 1"
+                           " WHERE cluster_name = ? AND service_name = 'AMS'",
+                           {key_.cluster_name})
                   .ok());
-  ASSERT_TRUE(locker.Exec("COMMIT").ok());
+  ASSERT_TRUE(locker.Execute("COMMIT", {}).ok());
   publisher.join();
   EXPECT_EQ(publish_status.code(), StatusCode::kConflict) << publish_status.ToString();
   auto table = store_->Read(LeaseKey{key_.cluster_name, kTableServiceName});
@@ -393,13 +446,13 @@ TEST_F(PostgresLeaseStoreTest, APublishRacingAHandOverSeesTheCommittedHandOver) 
   EXPECT_FALSE(table->has_value()) << "nothing published for the old holder";
 }
 
-TEST_F(PostgresLeaseStoreTest, InvalidInputIsRejectedBeforeReachingTheDatabase) {
-  PostgresConnectionOptions bad = PostgresEnvironment::server().StoreOptions();
+TEST_P(SqlLeaseStoreTest, InvalidInputIsRejectedBeforeReachingTheDatabase) {
+  LeaseDatabaseOptions bad = GetParam().options();
   bad.table = "ha_lease; DROP TABLE ha_lease";
-  EXPECT_EQ(PostgresLeaseStore::Create(bad).status().code(), StatusCode::kInvalidArgument);
-  bad = PostgresEnvironment::server().StoreOptions();
+  EXPECT_EQ(GetParam().create(bad).status().code(), StatusCode::kInvalidArgument);
+  bad = GetParam().options();
   bad.statement_timeout = milliseconds(0);
-  EXPECT_EQ(PostgresLeaseStore::Create(bad).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetParam().create(bad).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Acquire(key_, Holder("a"), milliseconds(-1)).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Acquire(LeaseKey{"", "AMS"}, Holder("a"), kLongTtl).status().code(),
@@ -443,10 +496,10 @@ class RoundGate {
   int done_ = 0;
 };
 
-TEST_F(PostgresLeaseStoreTest, SixteenConnectionsRacingForAnExpiredLeaseHaveExactlyOneWinner) {
+TEST_P(SqlLeaseStoreTest, SixteenConnectionsRacingForAnExpiredLeaseHaveExactlyOneWinner) {
   constexpr int kRacers = 16;
   constexpr int kRounds = 200;
-  std::vector<std::unique_ptr<PostgresLeaseStore>> stores;
+  std::vector<std::unique_ptr<SqlLeaseStore>> stores;
   for (int i = 0; i < kRacers; ++i) {
     stores.push_back(NewStore());
     // Connect now, so that the race is about the UPDATE, not the handshake.
@@ -496,7 +549,7 @@ TEST_F(PostgresLeaseStoreTest, SixteenConnectionsRacingForAnExpiredLeaseHaveExac
   std::printf("%d of %d connections won at least one of %d rounds\n", distinct, kRacers, kRounds);
 }
 
-TEST_F(PostgresLeaseStoreTest, HandOverRacingTheOldHoldersRenewHasExactlyOneWinner) {
+TEST_P(SqlLeaseStoreTest, HandOverRacingTheOldHoldersRenewHasExactlyOneWinner) {
   constexpr int kRounds = 200;
   auto holder_store = NewStore();      // the old holder's own renew loop
   auto controller_store = NewStore();  // its controller handing the lease over
@@ -543,6 +596,11 @@ TEST_F(PostgresLeaseStoreTest, HandOverRacingTheOldHoldersRenewHasExactlyOneWinn
   RecordProperty("hand_over_wins", hand_over_wins);
   std::printf("renew won %d rounds, hand-over won %d\n", renew_wins, hand_over_wins);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, SqlLeaseStoreTest, ::testing::ValuesIn(kEngines),
+                         [](const ::testing::TestParamInfo<Engine>& info) {
+                           return info.param.name == "mysql" ? "OnMariaDb" : "OnPostgres";
+                         });
 
 }  // namespace
 }  // namespace amsha
