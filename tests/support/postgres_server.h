@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "lease/postgres_lease_store.h"
+#include "support/scripted_server.h"
 
 namespace amsha::testing {
 
@@ -38,27 +39,21 @@ class PostgresServer {
   Status Start();
   // Fast shutdown: open sessions are cut.
   Status Stop();
-  bool running() const { return running_; }
+  bool running() const { return server_.running(); }
 
   // postgresql://ams@127.0.0.1:PORT/amsha (no password in it).
   const std::string& url() const { return url_; }
-  const std::string& password() const { return password_; }
+  const std::string& password() const { return server_.password(); }
   // postgresql://postgres@/amsha?host=DIR/run&port=PORT: superuser, no password.
   const std::string& admin_url() const { return admin_url_; }
-  int port() const { return port_; }
-  const std::string& dir() const { return dir_; }
+  int port() const { return server_.port(); }
+  const std::string& dir() const { return server_.dir(); }
 
   // url() and password() with short timeouts suited to tests.
   PostgresConnectionOptions StoreOptions() const;
 
  private:
-  Status RunPgtmp(const std::string& args, std::string* output) const;
-
-  std::string password_;
-  std::string dir_;
-  int port_ = 0;
-  bool initialized_ = false;
-  bool running_ = false;
+  ScriptedServer server_;
   std::string url_;
   std::string admin_url_;
 };
