@@ -13,9 +13,8 @@
 #include <string>
 #include <thread>
 
-#include "lease/mysql_lease_store.h"
-#include "lease/postgres_lease_store.h"
 #include "support/amoro_ha_writer.h"
+#include "support/engine_lease_store.h"
 #include "support/mariadb_environment.h"
 #include "support/postgres_environment.h"
 #include "support/sql_client.h"
@@ -41,14 +40,9 @@ LeaseHolder Holder(const std::string& name) {
 
 // The lease store of an engine: "postgres" or "mysql" (MariaDB).
 StatusOr<std::unique_ptr<SqlLeaseStore>> OpenStore(const std::string& engine) {
-  if (engine == "mysql") {
-    auto store = MysqlLeaseStore::Create(MariaDbEnvironment::server().StoreOptions());
-    if (!store.ok()) return store.status();
-    return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
-  }
-  auto store = PostgresLeaseStore::Create(PostgresEnvironment::server().StoreOptions());
-  if (!store.ok()) return store.status();
-  return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
+  return testing::OpenEngineLeaseStore(engine, engine == "mysql"
+                                                   ? MariaDbEnvironment::server().StoreOptions()
+                                                   : PostgresEnvironment::server().StoreOptions());
 }
 
 class AmoroInteropTest : public ::testing::TestWithParam<std::string> {

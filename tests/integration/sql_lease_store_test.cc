@@ -21,8 +21,7 @@
 #include <vector>
 
 #include "lease/lease_record.h"
-#include "lease/mysql_lease_store.h"
-#include "lease/postgres_lease_store.h"
+#include "support/engine_lease_store.h"
 #include "support/mariadb_environment.h"
 #include "support/postgres_environment.h"
 #include "support/sql_client.h"
@@ -45,7 +44,6 @@ constexpr milliseconds kShortTtl{50};
 struct Engine {
   std::string name;  // "postgres" or "mysql" (MariaDB)
   LeaseDatabaseOptions (*options)();
-  StatusOr<std::unique_ptr<SqlLeaseStore>> (*create)(LeaseDatabaseOptions);
   // A superuser session, for set-up and checks.
   std::unique_ptr<SqlClient> (*admin)();
   // ha_lease's columns ("name type nullable, ...") and index names, and
@@ -58,16 +56,8 @@ struct Engine {
 
 void PrintTo(const Engine& engine, std::ostream* os) { *os << engine.name; }
 
-template <typename Store>
-StatusOr<std::unique_ptr<SqlLeaseStore>> Create(LeaseDatabaseOptions options) {
-  auto store = Store::Create(std::move(options));
-  if (!store.ok()) return store.status();
-  return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
-}
-
 const Engine kEngines[] = {
     {"postgres", [] { return PostgresEnvironment::server().StoreOptions(); },
-     Create<PostgresLeaseStore>,
      []() -> std::unique_ptr<SqlClient> { return PostgresEnvironment::Admin(); },
      "SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', ' "
      "ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'ha_lease'",
@@ -77,7 +67,7 @@ const Engine kEngines[] = {
      "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
      "WHERE tablename = 'ha_lease'",
      "ha_lease_pkey,idx_ha_lease_expire,idx_ha_lease_node"},
-    {"mysql", [] { return MariaDbEnvironment::server().StoreOptions(); }, Create<MysqlLeaseStore>,
+    {"mysql", [] { return MariaDbEnvironment::server().StoreOptions(); },
      []() -> std::unique_ptr<SqlClient> { return MariaDbEnvironment::Admin(); },
      "SELECT GROUP_CONCAT(CONCAT(COLUMN_NAME, ' ', COLUMN_TYPE, ' ', IS_NULLABLE) "
      "ORDER BY ORDINAL_POSITION SEPARATOR ', ') FROM information_schema.COLUMNS "
@@ -110,7 +100,7 @@ class SqlLeaseStoreTest : public ::testing::TestWithParam<Engine> {
  protected:
   static void SetUpTestSuite() {
     for (const Engine& engine : kEngines) {
-      auto store = engine.create(engine.options());
+      auto store = testing::OpenEngineLeaseStore(engine.name, engine.options());
       ASSERT_TRUE(store.ok()) << engine.name << ": " << store.status().ToString();
       Status applied = (*store)->ApplySchema();
       ASSERT_TRUE(applied.ok()) << engine.name << ": " << applied.ToString();
@@ -127,7 +117,7 @@ class SqlLeaseStoreTest : public ::testing::TestWithParam<Engine> {
   }
 
   std::unique_ptr<SqlLeaseStore> NewStore() {
-    auto store = GetParam().create(GetParam().options());
+    auto store = testing::OpenEngineLeaseStore(GetParam().name, GetParam().options());
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(store).value() : nullptr;
   }
@@ -449,10 +439,12 @@ TEST_P(SqlLeaseStoreTest, APublishRacingAHandOverSeesTheCommittedHandOver) {
 TEST_P(SqlLeaseStoreTest, InvalidInputIsRejectedBeforeReachingTheDatabase) {
   LeaseDatabaseOptions bad = GetParam().options();
   bad.table = "ha_lease; DROP TABLE ha_lease";
-  EXPECT_EQ(GetParam().create(bad).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(testing::OpenEngineLeaseStore(GetParam().name, bad).status().code(),
+            StatusCode::kInvalidArgument);
   bad = GetParam().options();
   bad.statement_timeout = milliseconds(0);
-  EXPECT_EQ(GetParam().create(bad).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(testing::OpenEngineLeaseStore(GetParam().name, bad).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Acquire(key_, Holder("a"), milliseconds(-1)).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Acquire(LeaseKey{"", "AMS"}, Holder("a"), kLongTtl).status().code(),
