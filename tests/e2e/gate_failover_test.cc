@@ -25,7 +25,13 @@
 // left to PostgreSQL would take another 130 s (the 60 s outage alone 68 s)
 // and 159 s. The whole matrix would add about 6 min to a ctest run of about
 // 13 min (plus an 11 min build, against a 30 min budget); the split adds
-// 75 s.
+// 75 s. Run on MariaDB, three of the PostgreSQL-only scenarios do not pass
+// as written: the LISTEN one by nature; a lost node's AMS is stopped by the
+// gate's own check at the fence's deadline, so the "killed at the fence
+// deadline" line differs (no overlap); and after a crash the successor is
+// failed over again: one probe failure counted before its polling gate
+// takes the row keeps it Suspect, unrenewed, through its AMS's start
+// (ClusterElector::Judge), an open controller issue.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
