@@ -10,6 +10,7 @@
 #   - check-config rejects a password inside a mysql:// URL.
 set -euo pipefail
 
+# shellcheck source=tests/support/tls_test_lib.sh
 . "$(cd "$(dirname "$0")/../support" && pwd)/tls_test_lib.sh"
 tls_test_init ams-maria-tls
 mariadbtmp=$src/tests/support/mariadbtmp

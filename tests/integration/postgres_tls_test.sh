@@ -11,6 +11,7 @@
 #     the password belongs.
 set -euo pipefail
 
+# shellcheck source=tests/support/tls_test_lib.sh
 . "$(cd "$(dirname "$0")/../support" && pwd)/tls_test_lib.sh"
 tls_test_init ams-pg-tls
 pgtmp=$src/tests/support/pgtmp

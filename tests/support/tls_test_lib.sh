@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tls_test_lib.sh: what the database TLS tests (integration/postgres_tls_test.sh,
 # integration/mysql_tls_test.sh) share, sourced after `set -euo pipefail`:
 #
@@ -23,6 +24,7 @@ tls_test_init() {
   chmod 755 "$work" # the server runs as its own user (postgres, mysql) when we are root
   trap tls_test_cleanup EXIT
   failures=0
+  # shellcheck disable=SC2034 # for the sourcing test
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   tls=$work/tls
   mkdir -p "$tls"
