@@ -4,8 +4,11 @@
 // database, ttl 3s, heartbeat 1s); two controller processes only read the
 // row and route the Service to the pod whose IP is the holder's node_ip,
 // never to the placeholder's node. A trigger in the test database logs every row written to
-// ha_lease with the writer's application_name, to prove from PostgreSQL
-// itself that the controller wrote nothing for the cluster.
+// ha_lease with its writer (PostgreSQL: the session's application_name;
+// MariaDB: the login user), to prove from the database itself that the
+// controller wrote nothing for the cluster. Every scenario runs on
+// PostgreSQL and on MariaDB, where fake-amoro-ams sends the same
+// statements, as Amoro's mapper has one SQL for both.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -14,11 +17,10 @@
 
 #include "cli/status_report.h"
 #include "common/clock.h"
-#include "lease/postgres_conninfo.h"
 #include "support/amoro_ha_writer.h"
 #include "support/ams_journal.h"
 #include "support/e2e_cluster.h"
-#include "support/sql_session.h"
+#include "support/sql_client.h"
 #include "support/test_env.h"
 
 namespace amsha::testing {
@@ -27,27 +29,75 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Row-level, AFTER: every INSERT, UPDATE or DELETE that changed a row.
-const char* const kAuditDdl[] = {
-    "CREATE TABLE ha_lease_audit (at timestamptz NOT NULL DEFAULT clock_timestamp(), op text,"
-    " cluster_name text, service_name text, node_id text, app text, backend_pid int)",
-    "CREATE FUNCTION ha_lease_audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\n"
-    "DECLARE r ha_lease;\n"
-    "BEGIN\n"
-    "  IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;\n"
-    "  INSERT INTO ha_lease_audit (op, cluster_name, service_name, node_id, app, backend_pid)\n"
-    "  VALUES (TG_OP, r.cluster_name, r.service_name, r.node_id,\n"
-    "          current_setting('application_name'), pg_backend_pid());\n"
-    "  RETURN NULL;\n"
-    "END $$",
-    "CREATE TRIGGER ha_lease_audit AFTER INSERT OR UPDATE OR DELETE ON ha_lease"
-    " FOR EACH ROW EXECUTE FUNCTION ha_lease_audit()",
+// Row-level, AFTER: every INSERT, UPDATE or DELETE that changed a row, with
+// who wrote it (`app`).
+struct Audit {
+  std::vector<std::string> ddl;
+  // The `app` of the controllers' writes and of fake-amoro-ams's.
+  std::string controller_app;
+  std::string amoro_app;
+  // The cluster's service names, sorted and joined by ','.
+  std::string services_sql;
 };
 
-class FollowModeE2eTest : public ::testing::Test {
+// PostgreSQL names the writer by its session's application_name.
+Audit PostgresAudit() {
+  return Audit{
+      {"CREATE TABLE ha_lease_audit (at timestamptz NOT NULL DEFAULT clock_timestamp(), op text,"
+       " cluster_name text, service_name text, node_id text, app text, backend_pid int)",
+       "CREATE FUNCTION ha_lease_audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\n"
+       "DECLARE r ha_lease;\n"
+       "BEGIN\n"
+       "  IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;\n"
+       "  INSERT INTO ha_lease_audit (op, cluster_name, service_name, node_id, app, backend_pid)\n"
+       "  VALUES (TG_OP, r.cluster_name, r.service_name, r.node_id,\n"
+       "          current_setting('application_name'), pg_backend_pid());\n"
+       "  RETURN NULL;\n"
+       "END $$",
+       "CREATE TRIGGER ha_lease_audit AFTER INSERT OR UPDATE OR DELETE ON ha_lease"
+       " FOR EACH ROW EXECUTE FUNCTION ha_lease_audit()"},
+      "ams-ha-controller",
+      "fake-amoro-ams",
+      "SELECT string_agg(service_name, ',' ORDER BY service_name) FROM ha_lease"
+      " WHERE cluster_name = 'prod'"};
+}
+
+// MariaDB shows a trigger no connection attribute (that needs
+// performance_schema, off by default), so the simulated Amoro logs in as a
+// user of its own, `amoro`, and the trigger records the writer's user: the
+// controllers are `ams`. A trigger runs with its definer's (root's) rights,
+// so neither user may write the audit table itself.
+std::string MysqlTrigger(const std::string& op, const char* row) {
+  return "CREATE TRIGGER ha_lease_audit_" + op + " AFTER " + op +
+         " ON ha_lease FOR EACH ROW INSERT INTO ha_lease_audit"
+         " (op, cluster_name, service_name, node_id, app, backend_pid) VALUES ('" +
+         op + "', " + row + ".cluster_name, " + row + ".service_name, " + row +
+         ".node_id, SUBSTRING_INDEX(USER(), '@', 1), CONNECTION_ID())";
+}
+
+constexpr char kAmoroMysqlPassword[] = "amoro-test-password";
+
+Audit MysqlAudit() {
+  return Audit{
+      {"CREATE TABLE ha_lease_audit (at TIMESTAMP(6) NOT NULL DEFAULT"
+       " CURRENT_TIMESTAMP(6), op VARCHAR(8), cluster_name VARCHAR(64),"
+       " service_name VARCHAR(64), node_id VARCHAR(256), app VARCHAR(128),"
+       " backend_pid BIGINT)",
+       MysqlTrigger("INSERT", "NEW"), MysqlTrigger("UPDATE", "NEW"), MysqlTrigger("DELETE", "OLD"),
+       std::string("CREATE USER 'amoro'@'%' IDENTIFIED BY '") + kAmoroMysqlPassword + "'",
+       "GRANT SELECT, INSERT, UPDATE ON amsha.ha_lease TO 'amoro'@'%'"},
+      "ams",
+      "amoro",
+      "SELECT GROUP_CONCAT(service_name ORDER BY service_name SEPARATOR ',')"
+      " FROM ha_lease WHERE cluster_name = 'prod'"};
+}
+
+// The parameter is E2eOptions::engine: "postgres" or "mysql" (MariaDB).
+class FollowModeE2eTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     E2eOptions options;
+    options.engine = GetParam();
     options.mode = "follow";
     options.start_ams = false;
     options.controllers = 0;
@@ -57,12 +107,20 @@ class FollowModeE2eTest : public ::testing::Test {
     Status s = cluster_->Start(/*wait_for_leader=*/false);
     ASSERT_TRUE(s.ok()) << s.ToString();
     // Before anything can write the cluster's rows.
-    auto admin = SqlSession::Open(cluster_->postgres().admin_url());
+    auto admin = OpenSqlClient(cluster_->DatabaseAdminUrl(), "", "");
     ASSERT_TRUE(admin.ok()) << admin.status().ToString();
     admin_ = std::move(admin).value();
-    for (const char* ddl : kAuditDdl) {
-      auto r = admin_->Exec(ddl);
-      ASSERT_TRUE(r.ok()) << r.status().ToString();
+    audit_ = cluster_->mysql() ? MysqlAudit() : PostgresAudit();
+    for (const std::string& ddl : audit_.ddl) {
+      auto r = admin_->Execute(ddl, {});
+      ASSERT_TRUE(r.ok()) << ddl << ": " << r.status().ToString();
+    }
+    if (cluster_->mysql()) {
+      amoro_url_ = "mysql://amoro@127.0.0.1:" + std::to_string(cluster_->DatabasePort()) + "/amsha";
+      amoro_password_ = kAmoroMysqlPassword;
+    } else {
+      amoro_url_ = cluster_->DatabaseUrl();
+      amoro_password_ = cluster_->DatabasePassword();
     }
     for (int i = 0; i < 2; ++i) ASSERT_TRUE(cluster_->StartController(i).ok());
     journal_ = cluster_->dir() + "/amoro-journal";
@@ -85,11 +143,11 @@ class FollowModeE2eTest : public ::testing::Test {
   void StartAmoro(int i) {
     if (static_cast<int>(amoro_.size()) <= i) amoro_.resize(i + 1);
     amoro_[i] = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryDir() + "/tests/fake-amoro-ams", "--db",
-                                 cluster_->postgres().url(), "--cluster", "prod", "--name",
-                                 E2eCluster::PodName(i), "--ip", cluster_->PodIp(i), "--ttl", "3s",
-                                 "--heartbeat", "1s", "--journal", journal_},
-        std::map<std::string, std::string>{{"AMS_HA_DB_PASSWORD", cluster_->postgres().password()}},
+        std::vector<std::string>{BinaryDir() + "/tests/fake-amoro-ams", "--db", amoro_url_,
+                                 "--cluster", "prod", "--name", E2eCluster::PodName(i), "--ip",
+                                 cluster_->PodIp(i), "--ttl", "3s", "--heartbeat", "1s",
+                                 "--journal", journal_},
+        std::map<std::string, std::string>{{"AMS_HA_DB_PASSWORD", amoro_password_}},
         cluster_->dir() + "/amoro-" + std::to_string(i) + ".log");
     ASSERT_TRUE(amoro_[i]->Start().ok());
   }
@@ -132,19 +190,49 @@ class FollowModeE2eTest : public ::testing::Test {
     return holder;
   }
 
+  // `where` with CONTROLLER and AMORO replaced by the quoted `app` of the
+  // controllers and of fake-amoro-ams.
+  std::string Where(std::string where) const {
+    for (auto [name, app] :
+         {std::pair<std::string, std::string>{"CONTROLLER", audit_.controller_app},
+          {"AMORO", audit_.amoro_app}}) {
+      for (size_t at; (at = where.find(name)) != std::string::npos;) {
+        where.replace(at, name.size(), "'" + app + "'");
+      }
+    }
+    return where;
+  }
+  // The number of audited writes matching `where` (see Where()).
   int64_t Count(const std::string& where) {
-    auto n = admin_->Scalar("SELECT count(*) FROM ha_lease_audit WHERE " + where);
+    auto n = admin_->Single("SELECT count(*) FROM ha_lease_audit WHERE " + Where(where));
     EXPECT_TRUE(n.ok()) << n.status().ToString();
     return n.ok() ? std::stoll(*n) : -1;
   }
+  // Those writes, one per line, for a failure message.
+  std::string Writes(const std::string& where) {
+    auto rows = admin_->Execute(
+        "SELECT op, cluster_name, service_name, node_id, app, backend_pid FROM ha_lease_audit"
+        " WHERE " +
+            Where(where),
+        {});
+    if (!rows.ok()) return rows.status().ToString();
+    std::string out;
+    for (const auto& row : rows->rows) {
+      for (const auto& v : row) out += v.value_or("NULL") + " ";
+      out += "\n";
+    }
+    return out;
+  }
 
   std::unique_ptr<E2eCluster> cluster_;
-  std::unique_ptr<SqlSession> admin_;
+  std::unique_ptr<SqlClient> admin_;
+  Audit audit_;
+  std::string amoro_url_, amoro_password_;  // fake-amoro-ams's login
   std::vector<std::unique_ptr<ChildProcess>> amoro_;
   std::string journal_;
 };
 
-TEST_F(FollowModeE2eTest, TheServiceFollowsAmorosOwnElectionAndTheControllerWritesNothing) {
+TEST_P(FollowModeE2eTest, TheServiceFollowsAmorosOwnElectionAndTheControllerWritesNothing) {
   for (int i = 0; i < 3; ++i) StartAmoro(i);
   std::string holder = WaitForRoutedHolder("", seconds(15));
   ASSERT_FALSE(holder.empty());
@@ -170,17 +258,16 @@ TEST_F(FollowModeE2eTest, TheServiceFollowsAmorosOwnElectionAndTheControllerWrit
   std::string after = WaitForRoutedHolder(holder, seconds(20));
   ASSERT_FALSE(after.empty());
 
-  // From PostgreSQL: every write of the cluster's rows came from the
+  // From the database: every write of the cluster's rows came from the
   // simulated Amoro processes; the controllers' own row shows the trigger
   // sees their writes.
-  EXPECT_EQ(Count("cluster_name = 'prod' AND app = 'ams-ha-controller'"), 0);
-  EXPECT_EQ(Count("cluster_name = 'prod' AND app <> 'fake-amoro-ams'"), 0);
+  EXPECT_EQ(Count("cluster_name = 'prod' AND app = CONTROLLER"), 0);
+  EXPECT_EQ(Count("cluster_name = 'prod' AND app <> AMORO"), 0)
+      << Writes("cluster_name = 'prod' AND app <> AMORO");
   // The first insert and an acquisition per leader at least.
-  EXPECT_GE(Count("cluster_name = 'prod' AND app = 'fake-amoro-ams'"), 6);
-  EXPECT_GT(Count("cluster_name = 'ams-ha-controller' AND app = 'ams-ha-controller'"), 0);
-  auto services = admin_->Scalar(
-      "SELECT string_agg(service_name, ',' ORDER BY service_name) FROM ha_lease"
-      " WHERE cluster_name = 'prod'");
+  EXPECT_GE(Count("cluster_name = 'prod' AND app = AMORO"), 6);
+  EXPECT_GT(Count("cluster_name = 'ams-ha-controller' AND app = CONTROLLER"), 0);
+  auto services = admin_->Single(audit_.services_sql);
   ASSERT_TRUE(services.ok());
   EXPECT_EQ(*services, "AMS,OPTIMIZING_SERVICE,TABLE_SERVICE")
       << "Amoro's leader writes its service rows; no switchover rows";
@@ -188,7 +275,7 @@ TEST_F(FollowModeE2eTest, TheServiceFollowsAmorosOwnElectionAndTheControllerWrit
   EXPECT_NE(logs.find("reason=lease_expired"), std::string::npos) << "failovers are announced";
 }
 
-TEST_F(FollowModeE2eTest, FromAnEmptyTableNothingIsRoutedUntilARealHolderExistsNorANonHolder) {
+TEST_P(FollowModeE2eTest, FromAnEmptyTableNothingIsRoutedUntilARealHolderExistsNorANonHolder) {
   ASSERT_FALSE(cluster_->Lease().has_value()) << "an empty table";
   // ams-0 alone first: its insertIfAbsent writes the placeholder (version 0,
   // no server info, naming ams-0, expiring in a ttl); nobody can acquire
@@ -255,10 +342,10 @@ TEST_F(FollowModeE2eTest, FromAnEmptyTableNothingIsRoutedUntilARealHolderExistsN
   EXPECT_TRUE(stopped_leader);
   EXPECT_GE(takeovers, 1) << "a takeover after the leader stopped was followed";
   EXPECT_FALSE(WaitForRoutedHolder("", seconds(10)).empty());
-  EXPECT_EQ(Count("cluster_name = 'prod' AND app <> 'fake-amoro-ams'"), 0);
+  EXPECT_EQ(Count("cluster_name = 'prod' AND app <> AMORO"), 0);
 }
 
-TEST_F(FollowModeE2eTest, WhenEveryAmsLostItsLeaseNobodyCampaignsAndTheControllerSaysSo) {
+TEST_P(FollowModeE2eTest, WhenEveryAmsLostItsLeaseNobodyCampaignsAndTheControllerSaysSo) {
   StartAmoro(0);
   StartAmoro(1);
   std::string first = WaitForRoutedHolder("", seconds(15));
@@ -267,9 +354,10 @@ TEST_F(FollowModeE2eTest, WhenEveryAmsLostItsLeaseNobodyCampaignsAndTheControlle
   // fails and Amoro demotes it for good (leadershipRevoked). The other AMS
   // takes the lease once it expires; then the same happens to it.
   auto revoke_the_leader = [&] {
-    auto r = admin_->Exec(
+    auto r = admin_->Execute(
         "UPDATE ha_lease SET version = version + 1 WHERE cluster_name = 'prod' AND "
-        "service_name = 'AMS'");
+        "service_name = 'AMS'",
+        {});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   };
   revoke_the_leader();
@@ -289,13 +377,13 @@ TEST_F(FollowModeE2eTest, WhenEveryAmsLostItsLeaseNobodyCampaignsAndTheControlle
   amoro_[IndexOf(first)]->Stop();
   StartAmoro(IndexOf(first));
   EXPECT_EQ(WaitForRoutedHolder("", seconds(15)), first);
-  EXPECT_EQ(Count("cluster_name = 'prod' AND app = 'ams-ha-controller'"), 0);
+  EXPECT_EQ(Count("cluster_name = 'prod' AND app = CONTROLLER"), 0)
+      << Writes("cluster_name = 'prod' AND app = CONTROLLER");
 }
 
-TEST_F(FollowModeE2eTest, AHolderThatIsNoPodIsReportedAndNotRoutedAndSwitchoverIsRefused) {
-  auto session = SqlSession::Open(
-      ComposeConnInfo(cluster_->postgres().url(), cluster_->postgres().password(), seconds(5)));
-  ASSERT_TRUE(session.ok());
+TEST_P(FollowModeE2eTest, AHolderThatIsNoPodIsReportedAndNotRoutedAndSwitchoverIsRefused) {
+  auto session = OpenSqlClient(cluster_->DatabaseUrl(), cluster_->DatabasePassword(), "");
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
   AmoroHaWriter foreign(session->get(), "prod", "10.9.9.9:1261:elsewhere", "10.9.9.9", seconds(4));
   // Amoro's insert-if-absent names the node with an expiry; the
   // acquisition itself succeeds once that has run out.
@@ -320,6 +408,11 @@ TEST_F(FollowModeE2eTest, AHolderThatIsNoPodIsReportedAndNotRoutedAndSwitchoverI
   StartAmoro(1);
   EXPECT_EQ(WaitForRoutedHolder("", seconds(15)), "ams-1");
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, FollowModeE2eTest, ::testing::Values("postgres", "mysql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param == "mysql" ? "OnMariaDb" : "OnPostgres";
+                         });
 
 }  // namespace
 }  // namespace amsha::testing

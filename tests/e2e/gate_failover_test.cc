@@ -10,6 +10,28 @@
 // were ever active at the same instant and, from the stand-in's record,
 // that the Service never selected two pods; each scenario ends with exactly
 // the elected pod running AMS and answering through the Service.
+//
+// GateE2eTest runs each scenario on PostgreSQL and on MariaDB
+// (E2eOptions::engine), where the gates have no LISTEN/NOTIFY and follow the
+// lease by polling (gate.pollInterval 1s here): the election, a failover by
+// deletion or NotReady, a switchover, a database restart and outage.
+// GateOnPostgresE2eTest runs on PostgreSQL alone the scenarios decided by the
+// gate's local fence and the kubelet (a lost node, a crash, a stopped gate)
+// or by the controllers and pods only, and the one about LISTEN itself.
+//
+// Why not every scenario on both (2-core CI machine, wall time of each
+// binary): on PostgreSQL controller_failover_test takes 176 s and this one
+// 199 s; on MariaDB the split's share takes 29 s and 46 s, the scenarios
+// left to PostgreSQL would take another 130 s (the 60 s outage alone 68 s)
+// and 159 s. The whole matrix would add about 6 min to a ctest run of about
+// 13 min (plus an 11 min build, against a 30 min budget); the split adds
+// 75 s. Run on MariaDB, three of the PostgreSQL-only scenarios do not pass
+// as written: the LISTEN one by nature; a lost node's AMS is stopped by the
+// gate's own check at the fence's deadline, so the "killed at the fence
+// deadline" line differs (no overlap); and after a crash the successor is
+// failed over again: one probe failure counted before its polling gate
+// takes the row keeps it Suspect, unrenewed, through its AMS's start
+// (ClusterElector::Judge), an open controller issue.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -29,12 +51,23 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class GateE2eTest : public ::testing::Test {
+class GateE2eBase : public ::testing::Test {
  protected:
+  explicit GateE2eBase(std::string engine) : engine_(std::move(engine)) {}
+
   void StartCluster(GatedPodsOptions gate_options = {}, std::string startup_grace = "",
                     milliseconds serve_timeout = seconds(3)) {
     serve_timeout_ = serve_timeout;
+    if (engine_ == "mysql") {
+      // Without NOTIFY a hand-over reaches the new leader's gate only at its
+      // next poll. Between the old gate releasing the row and the new one
+      // taking it the controller counts the new leader's failed probes, so
+      // the gates must poll well within the probe window (300 ms x 2 here;
+      // the shipped 2 s x 3 against pollInterval 2s): 250 ms.
+      gate_options.poll_interval = "250ms";
+    }
     E2eOptions options;
+    options.engine = engine_;
     options.start_ams = false;
     options.controllers = 0;
     // Empty: the shipped default. The probe of a leader whose AMS has not
@@ -106,10 +139,22 @@ class GateE2eTest : public ::testing::Test {
     return Leader();
   }
 
+  const std::string engine_;
   std::unique_ptr<E2eCluster> cluster_;
   std::unique_ptr<GatedPods> pods_;
   std::chrono::steady_clock::time_point elected_at_;
   milliseconds serve_timeout_{3000};  // AMS's start delay + slack
+};
+
+// The parameter is E2eOptions::engine: "postgres" or "mysql" (MariaDB).
+class GateE2eTest : public GateE2eBase, public ::testing::WithParamInterface<std::string> {
+ protected:
+  GateE2eTest() : GateE2eBase(GetParam()) {}
+};
+
+class GateOnPostgresE2eTest : public GateE2eBase {
+ protected:
+  GateOnPostgresE2eTest() : GateE2eBase("postgres") {}
 };
 
 // An AMS like the real one: a JVM that opens its ports about 8 s after it
@@ -120,7 +165,7 @@ int64_t MonotonicNs(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-TEST_F(GateE2eTest, OnlyTheElectedPodRunsAmsAndFollowersSayWhatTheyWaitFor) {
+TEST_P(GateE2eTest, OnlyTheElectedPodRunsAmsAndFollowersSayWhatTheyWaitFor) {
   StartCluster();
   std::string leader = Leader();
   for (int i = 0; i < 3; ++i) {
@@ -135,9 +180,15 @@ TEST_F(GateE2eTest, OnlyTheElectedPodRunsAmsAndFollowersSayWhatTheyWaitFor) {
   for (const auto& [name, state] : cluster_->PodStates()) {
     EXPECT_TRUE(state.ready) << name << ": followers are Ready through their gate";
   }
+  if (cluster_->mysql()) {
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_NE(pods_->GateLog(i).find("MySQL has no LISTEN; polling only"), std::string::npos)
+          << pods_->GateLog(i);
+    }
+  }
 }
 
-TEST_F(GateE2eTest, DeletingTheLeaderPodMovesAmsWithoutOverlap) {
+TEST_P(GateE2eTest, DeletingTheLeaderPodMovesAmsWithoutOverlap) {
   StartCluster();
   std::string old = Leader();
   cluster_->DeletePod(IndexOf(old), /*grace_seconds=*/5);
@@ -151,7 +202,7 @@ TEST_F(GateE2eTest, DeletingTheLeaderPodMovesAmsWithoutOverlap) {
   EXPECT_NE(log.find("gate row released"), std::string::npos) << log;
 }
 
-TEST_F(GateE2eTest, DeletingAFollowerPodPassesSigtermAndTheGateExitsCleanly) {
+TEST_F(GateOnPostgresE2eTest, DeletingAFollowerPodPassesSigtermAndTheGateExitsCleanly) {
   StartCluster();
   std::string leader = Leader();
   int follower = IndexOf(leader) == 2 ? 0 : 2;
@@ -165,7 +216,7 @@ TEST_F(GateE2eTest, DeletingAFollowerPodPassesSigtermAndTheGateExitsCleanly) {
   EXPECT_EQ(Leader(), leader);
 }
 
-TEST_F(GateE2eTest, ALeaderNotReadyIsFailedOverAndItsGateStopsAmsAndRestartsAsAFollower) {
+TEST_P(GateE2eTest, ALeaderNotReadyIsFailedOverAndItsGateStopsAmsAndRestartsAsAFollower) {
   StartCluster();
   std::string old = Leader();
   pods_->ForceNotReady(IndexOf(old), true);
@@ -181,7 +232,7 @@ TEST_F(GateE2eTest, ALeaderNotReadyIsFailedOverAndItsGateStopsAmsAndRestartsAsAF
   ExpectExactlyTheElectedPodRunsAms(seconds(5));
 }
 
-TEST_F(GateE2eTest, ALostNodeIsFailedOverByTheProbeAndFencedBeforeTheNextAmsStarts) {
+TEST_F(GateOnPostgresE2eTest, ALostNodeIsFailedOverByTheProbeAndFencedBeforeTheNextAmsStarts) {
   StartCluster();
   std::string old = Leader();
   // Let the new leader's startup grace run out, so that the probe counts.
@@ -204,7 +255,7 @@ TEST_F(GateE2eTest, ALostNodeIsFailedOverByTheProbeAndFencedBeforeTheNextAmsStar
   EXPECT_EQ(Leader(), next);
 }
 
-TEST_F(GateE2eTest, KillingTheActiveControllerMovesNoAms) {
+TEST_F(GateOnPostgresE2eTest, KillingTheActiveControllerMovesNoAms) {
   StartCluster();
   std::string leader = Leader();
   size_t intervals = pods_->Journal().intervals().size();
@@ -224,16 +275,18 @@ TEST_F(GateE2eTest, KillingTheActiveControllerMovesNoAms) {
       << "AMS was neither stopped nor started";
 }
 
-TEST_F(GateE2eTest, AShortDatabaseRestartKeepsAmsAndALongOutageFencesIt) {
+TEST_P(GateE2eTest, AShortDatabaseRestartKeepsAmsAndALongOutageFencesIt) {
   StartCluster();
   std::string leader = Leader();
   size_t intervals = pods_->Journal().intervals().size();
   // A restart of about 5 s (docs/gate.md, "Numbers"): the gate row's
   // kill deadline is rowTtl 8s - safetyMargin 1s after the last renewal.
+  // The 5 s count from the stop's start: MariaDB's clean shutdown alone
+  // takes about 2 s (PostgreSQL's fast one a few hundred ms).
   const auto down = std::chrono::steady_clock::now();
-  ASSERT_TRUE(cluster_->postgres().Stop().ok());
-  std::this_thread::sleep_for(milliseconds(4700));
-  ASSERT_TRUE(cluster_->postgres().Start().ok());
+  ASSERT_TRUE(cluster_->StopDatabase().ok());
+  std::this_thread::sleep_until(down + milliseconds(4700));
+  ASSERT_TRUE(cluster_->StartDatabase().ok());
   const auto outage = std::chrono::steady_clock::now() - down;
   std::cerr << "database down for " << std::chrono::duration_cast<milliseconds>(outage).count()
             << " ms\n";
@@ -244,15 +297,15 @@ TEST_F(GateE2eTest, AShortDatabaseRestartKeepsAmsAndALongOutageFencesIt) {
 
   // Longer than the lease could last: the gate fences, the controller keeps
   // routing (availability is the controller's side, safety the gate's).
-  ASSERT_TRUE(cluster_->postgres().Stop().ok());
+  ASSERT_TRUE(cluster_->StopDatabase().ok());
   EXPECT_TRUE(E2eCluster::WaitUntil([&] { return pods_->Journal().Active().empty(); }, seconds(12)))
       << "the gate stopped AMS once its lease could have expired";
   EXPECT_EQ(cluster_->Routed(), std::vector<std::string>{leader}) << "routing kept meanwhile";
-  ASSERT_TRUE(cluster_->postgres().Start().ok());
+  ASSERT_TRUE(cluster_->StartDatabase().ok());
   ExpectExactlyTheElectedPodRunsAms(seconds(30));
 }
 
-TEST_F(GateE2eTest, ASwitchoverMovesAmsToTheNamedPod) {
+TEST_P(GateE2eTest, ASwitchoverMovesAmsToTheNamedPod) {
   StartCluster();
   std::string old = Leader();
   std::string target = old == "ams-2" ? "ams-0" : "ams-2";
@@ -269,7 +322,7 @@ TEST_F(GateE2eTest, ASwitchoverMovesAmsToTheNamedPod) {
 // like a JVM. The successor's gate starts AMS once the dead gate's row has
 // expired (gate.rowTtl, 8 s, after its last renewal), with stopGracePeriod
 // at the shipped 30 s: not leaseTtl + stopGracePeriod later. Costs ~40 s.
-TEST_F(GateE2eTest, ACrashedLeaderPodsSuccessorStartsAmsWithinTheRowTtlAndNeverOverlaps) {
+TEST_F(GateOnPostgresE2eTest, ACrashedLeaderPodsSuccessorStartsAmsWithinTheRowTtlAndNeverOverlaps) {
   GatedPodsOptions options;
   options.ams_args = kJvmLikeAms;
   options.stop_grace = "30s";
@@ -305,7 +358,7 @@ TEST_F(GateE2eTest, ACrashedLeaderPodsSuccessorStartsAmsWithinTheRowTtlAndNeverO
 // fence kills AMS at the kill deadline although the gate cannot act; the
 // successor starts only after the row expired. AMS is the JVM-like one
 // (8 s to open its port, 1.5 s to stop). Costs ~45 s.
-TEST_F(GateE2eTest, AGateStoppedForTheScaled150sNeverLetsTwoAmsRun) {
+TEST_F(GateOnPostgresE2eTest, AGateStoppedForTheScaled150sNeverLetsTwoAmsRun) {
   GatedPodsOptions options;
   options.kubelet = KubeletSpec::ExampleSpec(5);
   options.ams_args = kJvmLikeAms;
@@ -336,7 +389,7 @@ TEST_F(GateE2eTest, AGateStoppedForTheScaled150sNeverLetsTwoAmsRun) {
 // (SIGCONT) before any liveness restart: the fence had killed AMS on time;
 // the resumed gate finds that, sends no SIGTERM and grants no new grace,
 // and exits with code 3 to restart as a follower. Costs ~15 s.
-TEST_F(GateE2eTest, AGateResumedPastItsDeadlineFindsAmsKilledAndRestartsAsAFollower) {
+TEST_F(GateOnPostgresE2eTest, AGateResumedPastItsDeadlineFindsAmsKilledAndRestartsAsAFollower) {
   StartCluster();
   std::string old = Leader();
   const int i = IndexOf(old);
@@ -355,7 +408,7 @@ TEST_F(GateE2eTest, AGateResumedPastItsDeadlineFindsAmsKilledAndRestartsAsAFollo
   EXPECT_EQ(Leader(), next);
 }
 
-TEST_F(GateE2eTest, WithoutListenTheGateStillFollowsTheLeaseByPolling) {
+TEST_F(GateOnPostgresE2eTest, WithoutListenTheGateStillFollowsTheLeaseByPolling) {
   GatedPodsOptions options;
   options.listen = false;
   StartCluster(options);
@@ -366,6 +419,11 @@ TEST_F(GateE2eTest, WithoutListenTheGateStillFollowsTheLeaseByPolling) {
   pods_->ForceNotReady(IndexOf(old), true);
   FailOverFrom(old, seconds(15));
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, GateE2eTest, ::testing::Values("postgres", "mysql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param == "mysql" ? "OnMariaDb" : "OnPostgres";
+                         });
 
 }  // namespace
 }  // namespace amsha::testing

@@ -1,8 +1,9 @@
-// PostgresLeaseStore and Apache Amoro's own AMS on the same ha_lease row.
-// AmoroHaWriter issues the statements of Amoro's
-// DataBaseHighAvailabilityContainer (client-clock timestamps); neither side
-// may take an unexpired lease from the other, and each takes over an
-// expired one.
+// Our lease store and Apache Amoro's own AMS on the same ha_lease row, on
+// PostgreSQL (PostgresLeaseStore) and on MariaDB (MysqlLeaseStore): each
+// test runs on both. AmoroHaWriter issues the statements of Amoro's
+// DataBaseHighAvailabilityContainer (client-clock timestamps), the same SQL
+// on both engines as in Amoro; neither side may take an unexpired lease from
+// the other, and each takes over an expired one.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -12,20 +13,23 @@
 #include <string>
 #include <thread>
 
-#include "lease/postgres_conninfo.h"
-#include "lease/postgres_lease_store.h"
 #include "support/amoro_ha_writer.h"
+#include "support/engine_lease_store.h"
+#include "support/mariadb_environment.h"
 #include "support/postgres_environment.h"
+#include "support/sql_client.h"
 
 namespace amsha {
 namespace {
 
 using std::chrono::milliseconds;
 using testing::AmoroHaWriter;
+using testing::MariaDbEnvironment;
 using testing::PostgresEnvironment;
-using testing::SqlSession;
+using testing::SqlClient;
 
 const auto* const kPostgres = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
+const auto* const kMariaDb = ::testing::AddGlobalTestEnvironment(new MariaDbEnvironment);
 
 constexpr milliseconds kLongTtl{60'000};
 constexpr milliseconds kShortTtl{50};
@@ -34,34 +38,48 @@ LeaseHolder Holder(const std::string& name) {
   return LeaseHolder{name + ":1261:uuid", "10.0.0.1", ServerInfoJson("10.0.0.1", 1260, 1630)};
 }
 
-class AmoroInteropTest : public ::testing::Test {
+// The lease store of an engine: "postgres" or "mysql" (MariaDB).
+StatusOr<std::unique_ptr<SqlLeaseStore>> OpenStore(const std::string& engine) {
+  return testing::OpenEngineLeaseStore(engine, engine == "mysql"
+                                                   ? MariaDbEnvironment::server().StoreOptions()
+                                                   : PostgresEnvironment::server().StoreOptions());
+}
+
+class AmoroInteropTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
-    auto store = PostgresLeaseStore::Create(PostgresEnvironment::server().StoreOptions());
-    ASSERT_TRUE(store.ok());
-    Status applied = (*store)->ApplySchema();
-    ASSERT_TRUE(applied.ok()) << applied.ToString();
+    for (const char* engine : {"postgres", "mysql"}) {
+      auto store = OpenStore(engine);
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      Status applied = (*store)->ApplySchema();
+      ASSERT_TRUE(applied.ok()) << applied.ToString();
+    }
   }
 
   void SetUp() override {
+    // The test's name without the engine: each engine has its own table.
     cluster_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    cluster_ = cluster_.substr(0, cluster_.find('/'));
     key_ = LeaseKey{cluster_, kAmsServiceName};
-    auto store = PostgresLeaseStore::Create(PostgresEnvironment::server().StoreOptions());
-    ASSERT_TRUE(store.ok());
+    auto store = OpenStore(GetParam());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-    // AMS connects as the same role, with its own connection.
-    const testing::PostgresServer& server = PostgresEnvironment::server();
-    auto session = SqlSession::Open(
-        ComposeConnInfo(server.url(), server.password(), std::chrono::milliseconds(2000)));
+    // AMS connects as the same user, with its own connection.
+    const bool mysql = GetParam() == "mysql";
+    auto session = mysql
+                       ? testing::OpenSqlClient(MariaDbEnvironment::server().url(),
+                                                MariaDbEnvironment::server().password(), "amoro")
+                       : testing::OpenSqlClient(PostgresEnvironment::server().url(),
+                                                PostgresEnvironment::server().password(), "amoro");
     ASSERT_TRUE(session.ok()) << session.status().ToString();
     ams_session_ = std::move(session).value();
   }
 
   // An empty AMS row (no holder, no expiry), as either side creates it.
   void SeedEmptyRow() {
-    auto seeded = ams_session_->Exec(
+    auto seeded = ams_session_->Execute(
         "INSERT INTO ha_lease (cluster_name, service_name, version, updated_at) "
-        "VALUES ($1, $2, 0, 0)",
+        "VALUES (?, ?, 0, 0)",
         {key_.cluster_name, key_.service_name});
     ASSERT_TRUE(seeded.ok()) << seeded.status().ToString();
   }
@@ -73,11 +91,11 @@ class AmoroInteropTest : public ::testing::Test {
 
   std::string cluster_;
   LeaseKey key_;
-  std::unique_ptr<PostgresLeaseStore> store_;
-  std::unique_ptr<SqlSession> ams_session_;
+  std::unique_ptr<SqlLeaseStore> store_;
+  std::unique_ptr<SqlClient> ams_session_;
 };
 
-TEST_F(AmoroInteropTest, AmsCreatedRowIsNotTakenByTheStoreUntilItExpires) {
+TEST_P(AmoroInteropTest, AmsCreatedRowIsNotTakenByTheStoreUntilItExpires) {
   // Amoro's first heartbeat inserts the row already naming itself with an
   // expiry (version 0), and its acquire then finds it unexpired.
   auto ams = Ams("ams", kShortTtl);
@@ -91,7 +109,7 @@ TEST_F(AmoroInteropTest, AmsCreatedRowIsNotTakenByTheStoreUntilItExpires) {
   EXPECT_EQ(taken->version, 1);
 }
 
-TEST_F(AmoroInteropTest, StoreDoesNotTakeALeaseAmsHolds) {
+TEST_P(AmoroInteropTest, StoreDoesNotTakeALeaseAmsHolds) {
   SeedEmptyRow();
   auto ams = Ams("ams", kLongTtl);
   auto acquired = ams->TryAcquire();
@@ -108,7 +126,7 @@ TEST_F(AmoroInteropTest, StoreDoesNotTakeALeaseAmsHolds) {
   EXPECT_EQ((*read)->version, *ams->version());
 }
 
-TEST_F(AmoroInteropTest, AmsDoesNotTakeALeaseTheStoreHolds) {
+TEST_P(AmoroInteropTest, AmsDoesNotTakeALeaseTheStoreHolds) {
   auto acquired = store_->Acquire(key_, Holder("ctl"), kLongTtl);
   ASSERT_TRUE(acquired.ok());
   auto ams = Ams("ams", kLongTtl);
@@ -119,7 +137,7 @@ TEST_F(AmoroInteropTest, AmsDoesNotTakeALeaseTheStoreHolds) {
   EXPECT_TRUE(renewed.ok()) << renewed.status().ToString();
 }
 
-TEST_F(AmoroInteropTest, AmsRenewFailsOnceTheStoreTookTheExpiredLease) {
+TEST_P(AmoroInteropTest, AmsRenewFailsOnceTheStoreTookTheExpiredLease) {
   SeedEmptyRow();
   auto ams = Ams("ams", kShortTtl);
   auto acquired = ams->TryAcquire();
@@ -131,7 +149,7 @@ TEST_F(AmoroInteropTest, AmsRenewFailsOnceTheStoreTookTheExpiredLease) {
   EXPECT_FALSE(*renewed);
 }
 
-TEST_F(AmoroInteropTest, StoreRenewFailsOnceAmsTookTheExpiredLease) {
+TEST_P(AmoroInteropTest, StoreRenewFailsOnceAmsTookTheExpiredLease) {
   auto acquired = store_->Acquire(key_, Holder("ctl"), kShortTtl);
   ASSERT_TRUE(acquired.ok());
   std::this_thread::sleep_for(kShortTtl * 2);
@@ -142,7 +160,7 @@ TEST_F(AmoroInteropTest, StoreRenewFailsOnceAmsTookTheExpiredLease) {
             StatusCode::kConflict);
 }
 
-TEST_F(AmoroInteropTest, StoreAndAmsRacingForAnExpiredLeaseHaveExactlyOneWinner) {
+TEST_P(AmoroInteropTest, StoreAndAmsRacingForAnExpiredLeaseHaveExactlyOneWinner) {
   constexpr int kRounds = 100;
   SeedEmptyRow();
   int store_wins = 0;
@@ -180,13 +198,18 @@ TEST_F(AmoroInteropTest, StoreAndAmsRacingForAnExpiredLeaseHaveExactlyOneWinner)
     }
     // Expire it for the next round as its holder would on shutdown.
     ASSERT_TRUE(ams_session_
-                    ->Exec("UPDATE ha_lease SET lease_expire_ts = 0 WHERE cluster_name = $1 AND "
-                           "service_name = $2",
-                           {key_.cluster_name, key_.service_name})
+                    ->Execute("UPDATE ha_lease SET lease_expire_ts = 0 WHERE cluster_name = ? AND "
+                              "service_name = ?",
+                              {key_.cluster_name, key_.service_name})
                     .ok());
   }
   std::printf("store won %d rounds, Amoro's AMS won %d\n", store_wins, ams_wins);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, AmoroInteropTest, ::testing::Values("postgres", "mysql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param == "mysql" ? "OnMariaDb" : "OnPostgres";
+                         });
 
 }  // namespace
 }  // namespace amsha

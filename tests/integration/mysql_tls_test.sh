@@ -10,48 +10,16 @@
 #   - check-config rejects a password inside a mysql:// URL.
 set -euo pipefail
 
-src=${AMS_HA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${AMS_HA_BINARY_DIR:-$src/build}
-bin=$build/controller/ams-ha-controller
+# shellcheck source=tests/support/tls_test_lib.sh
+. "$(cd "$(dirname "$0")/../support" && pwd)/tls_test_lib.sh"
+tls_test_init ams-maria-tls
 mariadbtmp=$src/tests/support/mariadbtmp
-[ -x "$bin" ] || { echo "FAIL: $bin is not built"; exit 1; }
-. "$src/tests/support/cannot_run.sh"
-command -v openssl >/dev/null || cannot_run "openssl" "apt-get install openssl (scripts/install-deps.sh)"
 command -v mariadbd >/dev/null || cannot_run "mariadbd" "apt-get install mariadb-server (scripts/install-deps.sh)"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/ams-maria-tls-XXXXXX")
-chmod 755 "$work"  # the server runs as `mysql` when we are root
-cleanup() {
-  bash "$mariadbtmp" stop "$work/m" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+stop_server() { bash "$mariadbtmp" stop "$work/m"; }
 
 # --- certificates ---------------------------------------------------------
-tls=$work/tls
-mkdir -p "$tls"
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-ca() {
-  key "$tls/$1.key"
-  openssl req -x509 -new -key "$tls/$1.key" -out "$tls/$1.crt" -days 2 -subj "/CN=$1" 2>/dev/null
-}
-leaf() {  # leaf NAME CN EXT: a certificate signed by test-ca
-  key "$tls/$1.key"
-  openssl req -new -key "$tls/$1.key" -out "$tls/$1.csr" -subj "/CN=$2" 2>/dev/null
-  printf '%s\n' "$3" >"$tls/$1.ext"
-  openssl x509 -req -in "$tls/$1.csr" -CA "$tls/test-ca.crt" -CAkey "$tls/test-ca.key" \
-    -CAcreateserial -out "$tls/$1.crt" -days 2 -extfile "$tls/$1.ext" 2>/dev/null
-}
-ca test-ca
-ca other-ca
-leaf server 127.0.0.1 "subjectAltName=IP:127.0.0.1"
-leaf client ams "extendedKeyUsage=clientAuth"
-chmod 644 "$tls"/*  # the server (user mysql) reads its key; a throwaway CA
+make_certs 127.0.0.1 "subjectAltName=IP:127.0.0.1"
+chmod 644 "$tls"/* # the server (user mysql) reads its key; a throwaway CA
 
 # --- MariaDB with TLS, user ams only over TLS with a client certificate ----
 MARIADBTMP_SERVER_ARGS="--ssl-cert=$tls/server.crt --ssl-key=$tls/server.key --ssl-ca=$tls/test-ca.crt" \
@@ -123,5 +91,4 @@ else
 fi
 printf '%s' "$out" | grep -q "ams-test-password" && fail "check-config printed the password"
 
-[ "$failures" = 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "all passed"
+finish

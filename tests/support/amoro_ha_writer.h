@@ -1,8 +1,10 @@
 // AmoroHaWriter: plays Apache Amoro's own AMS on the ha_lease table, issuing
 // the statements of its DataBaseHighAvailabilityContainer / HaLeaseMapper
 // (ha.type=database, Amoro v0.9.0-rc1..rc4, unchanged on main; docs/amoro.md)
-// with their `?` parameters bound to $n, so tests can put a real AMS's writes
-// and PostgresLeaseStore on the same row.
+// with their `?` parameters bound as MyBatis binds them, so tests can put a
+// real AMS's writes and our lease store on the same row. The mapper's SQL is
+// the same for every database, so one writer serves PostgreSQL and
+// MySQL/MariaDB: the engine is the SqlClient it is given.
 //
 // Unlike our store, Amoro stamps times with the CLIENT's clock
 // (System.currentTimeMillis(), here `clock_ms`): acquire takes the lease when
@@ -18,7 +20,7 @@
 // node is revoked and never campaigns again (Amoro's leadershipRevoked).
 // Amoro's per-node bucket_assignments heartbeat is not played: it is
 // another table, and its failures are only logged by Amoro.
-// Not thread-safe: one writer per thread, each with its own SqlSession.
+// Not thread-safe: one writer per thread, each with its own SqlClient.
 #ifndef AMS_HA_TESTS_SUPPORT_AMORO_HA_WRITER_H_
 #define AMS_HA_TESTS_SUPPORT_AMORO_HA_WRITER_H_
 
@@ -29,15 +31,15 @@
 #include <string>
 
 #include "common/status.h"
-#include "support/sql_session.h"
+#include "support/sql_client.h"
 
 namespace amsha::testing {
 
 class AmoroHaWriter {
  public:
-  // `session` must outlive the writer. `clock_ms` defaults to the process's
-  // wall clock in milliseconds, as Amoro reads it.
-  AmoroHaWriter(SqlSession* session, std::string cluster_name, std::string node_id,
+  // `session` must outlive the writer (or be replaced by set_session). `clock_ms` defaults to the
+  // process's wall clock in milliseconds, as Amoro reads it.
+  AmoroHaWriter(SqlClient* session, std::string cluster_name, std::string node_id,
                 std::string node_ip, std::chrono::milliseconds ttl,
                 std::function<int64_t()> clock_ms = nullptr);
 
@@ -54,13 +56,13 @@ class AmoroHaWriter {
   // campaigns again until its process restarts.
   bool revoked() const { return revoked_; }
   bool leads() const { return leader_; }
-  void set_session(SqlSession* session) { session_ = session; }
+  void set_session(SqlClient* session) { session_ = session; }
 
   const std::string& node_id() const { return node_id_; }
   std::optional<int32_t> version() const { return version_; }
 
  private:
-  SqlSession* session_;
+  SqlClient* session_;
   std::string cluster_name_;
   std::string node_id_;
   std::string node_ip_;

@@ -12,8 +12,7 @@
 #include <thread>
 
 #include "election/pod_identity.h"
-#include "lease/mysql_lease_store.h"
-#include "lease/postgres_lease_store.h"
+#include "support/engine_lease_store.h"
 #include "support/test_env.h"
 
 namespace amsha::testing {
@@ -70,6 +69,10 @@ const std::string& E2eCluster::DatabasePassword() const {
   return mysql() ? maria_.password() : postgres_.password();
 }
 
+const std::string& E2eCluster::DatabaseAdminUrl() const {
+  return mysql() ? maria_.admin_url() : postgres_.admin_url();
+}
+
 int E2eCluster::DatabasePort() const { return mysql() ? maria_.port() : postgres_.port(); }
 
 std::string E2eCluster::DatabaseUrlAt(int port) const {
@@ -82,14 +85,7 @@ LeaseDatabaseOptions E2eCluster::StoreOptions() const {
 }
 
 StatusOr<std::unique_ptr<SqlLeaseStore>> E2eCluster::OpenStore() const {
-  if (mysql()) {
-    auto store = MysqlLeaseStore::Create(StoreOptions());
-    if (!store.ok()) return store.status();
-    return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
-  }
-  auto store = PostgresLeaseStore::Create(StoreOptions());
-  if (!store.ok()) return store.status();
-  return std::unique_ptr<SqlLeaseStore>(std::move(store).value());
+  return OpenEngineLeaseStore(options_.engine, StoreOptions());
 }
 
 Status E2eCluster::Start(bool wait_for_leader) {

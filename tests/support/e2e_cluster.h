@@ -153,6 +153,11 @@ class E2eCluster {
   // The controller's URL for the database reached at 127.0.0.1:`port` (the
   // server's own port, or a relay's).
   std::string DatabaseUrlAt(int port) const;
+  // The server's own URL (user `ams`, DatabasePassword()), and its
+  // superuser's (PostgreSQL: postgres over the socket; MySQL: root over
+  // the socket; no password), for OpenSqlClient().
+  std::string DatabaseUrl() const { return DatabaseUrlAt(DatabasePort()); }
+  const std::string& DatabaseAdminUrl() const;
   LeaseDatabaseOptions StoreOptions() const;
   StatusOr<std::unique_ptr<SqlLeaseStore>> OpenStore() const;
   StandinProcess& standin() { return *standin_; }

@@ -19,6 +19,7 @@
 
 #include "common/status.h"
 #include "lease/sql_lease_store.h"
+#include "support/scripted_server.h"
 
 namespace amsha::testing {
 
@@ -32,29 +33,23 @@ class MariaDbServer {
 
   Status Start();
   Status Stop();
-  bool running() const { return running_; }
+  bool running() const { return server_.running(); }
   Status Freeze();
   Status Thaw();
 
   // mysql://ams@127.0.0.1:PORT/amsha (no password in it).
   const std::string& url() const { return url_; }
-  const std::string& password() const { return password_; }
+  const std::string& password() const { return server_.password(); }
   // mysql://root@localhost/amsha?socket=DIR/mysqld.sock: no password.
   const std::string& admin_url() const { return admin_url_; }
-  int port() const { return port_; }
+  int port() const { return server_.port(); }
 
   // url() and password() with short timeouts suited to tests.
   LeaseDatabaseOptions StoreOptions() const;
 
  private:
-  Status Run(const std::string& args, std::string* output) const;
-
-  std::string password_;
-  std::string dir_;
-  int port_ = 0;
+  ScriptedServer server_;
   int pid_ = 0;
-  bool initialized_ = false;
-  bool running_ = false;
   std::string url_;
   std::string admin_url_;
 };

@@ -19,13 +19,17 @@ MysqlSession::MysqlSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 MysqlSession::~MysqlSession() = default;
 
 StatusOr<std::unique_ptr<MysqlSession>> MysqlSession::Open(const std::string& url,
-                                                           const std::string& password) {
+                                                           const std::string& password,
+                                                           const std::string& application) {
   auto parsed = ParseMysqlUrl(url);
   if (!parsed.ok()) return parsed.status();
   auto impl = std::make_unique<Impl>();
   impl->conn = mysql_init(nullptr);
   unsigned int timeout = 10;
   mysql_optionsv(impl->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  if (!application.empty()) {
+    mysql_optionsv(impl->conn, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", application.c_str());
+  }
   const std::string& pw = password.empty() ? parsed->password : password;
   if (mysql_real_connect(impl->conn, parsed->host.c_str(), parsed->user.c_str(),
                          pw.empty() ? nullptr : pw.c_str(), parsed->database.c_str(), parsed->port,
@@ -59,6 +63,18 @@ StatusOr<MysqlSession::Result> MysqlSession::Exec(const std::string& sql) {
   }
   mysql_free_result(res);
   return result;
+}
+
+StatusOr<MysqlSession::Result> MysqlSession::Execute(const std::string& sql,
+                                                     const std::vector<Param>& params) {
+  StatusOr<std::string> bound = BindPlaceholders(sql, params.size(), [&](size_t i) {
+    const Param& p = params[i];
+    if (const auto* text = std::get_if<std::string>(&p)) return Literal(*text);
+    if (const auto* number = std::get_if<int64_t>(&p)) return std::to_string(*number);
+    return std::string("NULL");
+  });
+  if (!bound.ok()) return bound.status();
+  return Exec(*bound);
 }
 
 StatusOr<std::string> MysqlSession::Scalar(const std::string& sql) {

@@ -1,7 +1,8 @@
 // MysqlSession: a plain MySQL/MariaDB connection for tests: set-up as root
 // (users, grants, KILL, dropping tables), checks of what a store wrote, and
-// playing another client of ha_lease (Amoro's own statements). The MySQL
-// twin of SqlSession; the only test-support file that includes mysql.h.
+// playing another client of ha_lease (AmoroHaWriter, through the SqlClient
+// seam). The MySQL twin of SqlSession; the only test-support file that
+// includes mysql.h.
 // Statements run one at a time in autocommit mode, so "BEGIN" ... "COMMIT"
 // sent as separate Exec() calls hold a transaction open across them. Errors
 // are values: "MySQL error N: message". Not thread-safe.
@@ -15,22 +16,25 @@
 #include <vector>
 
 #include "common/status.h"
+#include "support/sql_client.h"
 
 namespace amsha::testing {
 
-class MysqlSession {
+class MysqlSession : public SqlClient {
  public:
-  using Value = std::optional<std::string>;
-  using Row = std::vector<Value>;
-  struct Result {
-    std::vector<Row> rows;
-    int64_t affected_rows = 0;
-  };
-
   // `url`: mysql://user@host:port/db or ...?socket=PATH; connects at once.
+  // `application`, when given, is sent as the connection attribute
+  // program_name. Rows are counted as matched (CLIENT_FOUND_ROWS), as
+  // JDBC reports them.
   static StatusOr<std::unique_ptr<MysqlSession>> Open(const std::string& url,
-                                                      const std::string& password = "");
-  ~MysqlSession();
+                                                      const std::string& password = "",
+                                                      const std::string& application = "");
+  ~MysqlSession() override;
+
+  // SqlClient: each `?` becomes the parameter as a literal (a number bare,
+  // text escaped and quoted, NULL), which is what MySQL Connector/J's
+  // default client-side prepared statements send.
+  StatusOr<Result> Execute(const std::string& sql, const std::vector<Param>& params) override;
 
   StatusOr<Result> Exec(const std::string& sql);
   // The first column of the first row; "" for no row or NULL.

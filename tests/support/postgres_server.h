@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "lease/postgres_lease_store.h"
+#include "support/scripted_server.h"
 
 namespace amsha::testing {
 
@@ -32,38 +33,30 @@ class PostgresServer {
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
-  // Before the first Start(): run with PostgreSQL's default settings
-  // (max_connections 100, fsync on) instead of the test settings (pgtmp).
-  void UseDefaultSettings() { default_settings_ = true; }
-
   // The first call initializes the data directory and picks the port
   // (retrying another port if it was taken meanwhile); later calls restart
   // the same server. The error carries pgtmp's output.
   Status Start();
   // Fast shutdown: open sessions are cut.
   Status Stop();
-  bool running() const { return running_; }
+  // Before the first Start(): PostgreSQL's own defaults (max_connections
+  // 100) instead of the test tuning, as a user's server has them.
+  void UseDefaultSettings() { server_.AddEnv("PGTMP_DEFAULT_SETTINGS=1"); }
+  bool running() const { return server_.running(); }
 
   // postgresql://ams@127.0.0.1:PORT/amsha (no password in it).
   const std::string& url() const { return url_; }
-  const std::string& password() const { return password_; }
+  const std::string& password() const { return server_.password(); }
   // postgresql://postgres@/amsha?host=DIR/run&port=PORT: superuser, no password.
   const std::string& admin_url() const { return admin_url_; }
-  int port() const { return port_; }
-  const std::string& dir() const { return dir_; }
+  int port() const { return server_.port(); }
+  const std::string& dir() const { return server_.dir(); }
 
   // url() and password() with short timeouts suited to tests.
   PostgresConnectionOptions StoreOptions() const;
 
  private:
-  Status RunPgtmp(const std::string& args, std::string* output) const;
-
-  std::string password_;
-  std::string dir_;
-  int port_ = 0;
-  bool initialized_ = false;
-  bool running_ = false;
-  bool default_settings_ = false;
+  ScriptedServer server_;
   std::string url_;
   std::string admin_url_;
 };

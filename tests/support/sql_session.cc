@@ -47,6 +47,25 @@ StatusOr<SqlSession::Result> SqlSession::Exec(const std::string& sql,
   }
 }
 
+StatusOr<SqlSession::Result> SqlSession::Execute(const std::string& sql,
+                                                 const std::vector<Param>& params) {
+  StatusOr<std::string> bound =
+      BindPlaceholders(sql, params.size(), [](size_t i) { return "$" + std::to_string(i + 1); });
+  if (!bound.ok()) return bound.status();
+  std::vector<Value> values;
+  values.reserve(params.size());
+  for (const Param& p : params) {
+    if (const auto* text = std::get_if<std::string>(&p)) {
+      values.emplace_back(*text);
+    } else if (const auto* number = std::get_if<int64_t>(&p)) {
+      values.emplace_back(std::to_string(*number));
+    } else {
+      values.emplace_back();
+    }
+  }
+  return Exec(*bound, values);
+}
+
 StatusOr<std::string> SqlSession::Scalar(const std::string& sql, const std::vector<Value>& params) {
   StatusOr<Result> r = Exec(sql, params);
   if (!r.ok()) return r.status();

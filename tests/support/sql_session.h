@@ -1,6 +1,7 @@
-// SqlSession: a plain SQL connection for tests: set-up as the superuser
-// (roles, grants, pg_terminate_backend, dropping tables), checks of what a
-// store wrote, and playing another client of ha_lease (AmoroHaWriter).
+// SqlSession: a plain PostgreSQL connection for tests: set-up as the
+// superuser (roles, grants, pg_terminate_backend, dropping tables), checks of
+// what a store wrote, and playing another client of ha_lease (AmoroHaWriter,
+// through the SqlClient seam).
 //
 // The only test-support file that includes libpqxx. Statements run one at a
 // time in autocommit mode, so "BEGIN" ... "COMMIT" sent as separate Exec()
@@ -17,22 +18,20 @@
 #include <vector>
 
 #include "common/status.h"
+#include "support/sql_client.h"
 
 namespace amsha::testing {
 
-class SqlSession {
+class SqlSession : public SqlClient {
  public:
-  using Value = std::optional<std::string>;  // nullopt is SQL NULL
-  using Row = std::vector<Value>;
-  struct Result {
-    std::vector<Row> rows;
-    int64_t affected_rows = 0;
-  };
-
   // `conninfo`: a libpq URI or key=value string (ComposeConnInfo() adds a
   // password). Connects at once.
   static StatusOr<std::unique_ptr<SqlSession>> Open(const std::string& conninfo);
-  ~SqlSession();
+  ~SqlSession() override;
+
+  // SqlClient: `?` become $1..$n; every parameter travels as text and
+  // PostgreSQL types it from its column, as for a JDBC setLong.
+  StatusOr<Result> Execute(const std::string& sql, const std::vector<Param>& params) override;
 
   // One statement, $1..$n bound from `params`.
   StatusOr<Result> Exec(const std::string& sql, const std::vector<Value>& params = {});

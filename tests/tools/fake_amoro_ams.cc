@@ -18,7 +18,10 @@
 // fake-ams; a real AMS serves REST on followers too), and journals
 // "start/stop <CLOCK_MONOTONIC ns> <name>". On SIGTERM it stops serving and
 // exits without releasing the lease (the next AMS waits for it to expire),
-// as Amoro does. Its database sessions carry application_name=fake-amoro-ams.
+// as Amoro does. --db is a PostgreSQL URL or a mysql:// / mariadb:// one
+// (MySQL/MariaDB: the same statements, as Amoro's mapper has one SQL for
+// every database). Its database sessions carry application_name (MySQL:
+// the connection attribute program_name) fake-amoro-ams.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -39,10 +42,9 @@
 #include <thread>
 
 #include "common/duration.h"
-#include "lease/postgres_conninfo.h"
 #include "support/amoro_ha_writer.h"
 #include "support/ams_journal.h"
-#include "support/sql_session.h"
+#include "support/sql_client.h"
 
 namespace {
 
@@ -141,17 +143,15 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  const char* password = std::getenv("AMS_HA_DB_PASSWORD");
-  const std::string conninfo =
-      amsha::ComposeConnInfo(db, password ? password : "", std::chrono::seconds(5)) +
-      (amsha::IsPostgresUri(db) ? "&" : " ") + "application_name=fake-amoro-ams";
+  const char* password_env = std::getenv("AMS_HA_DB_PASSWORD");
+  const std::string password = password_env ? password_env : "";
   // Amoro's node_id is host:port:uuid; a new uuid per process start.
   std::mt19937_64 rng(std::random_device{}());
   char uuid[17];
   std::snprintf(uuid, sizeof(uuid), "%016llx", static_cast<unsigned long long>(rng()));
   const std::string node_id = ip + ":1261:" + uuid;
 
-  std::unique_ptr<amsha::testing::SqlSession> session;
+  std::unique_ptr<amsha::testing::SqlClient> session;
   // Outlives sessions: leadership and revocation are the process's state.
   amsha::testing::AmoroHaWriter writer(nullptr, cluster, node_id, ip, ttl);
   std::unique_ptr<Server> server;
@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   bool announced_revoked = false;
   while (!g_stop) {
     if (!session) {
-      auto opened = amsha::testing::SqlSession::Open(conninfo);
+      auto opened = amsha::testing::OpenSqlClient(db, password, "fake-amoro-ams");
       if (opened.ok()) {
         session = std::move(opened).value();
         writer.set_session(session.get());
