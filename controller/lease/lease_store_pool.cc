@@ -51,12 +51,24 @@ class LeaseStorePool::SharedStore : public LeaseStore {
   }
 
  private:
+  static const Status& StatusOf(const Status& s) { return s; }
+  template <typename V>
+  static const Status& StatusOf(const StatusOr<V>& s) {
+    return s.status();
+  }
+
   template <typename T, typename F>
   T With(F&& call) {
+    Status open = pool_->FailFast();
+    if (!open.ok()) return T(open);
     StatusOr<SqlLeaseStore*> store = pool_->Borrow();
-    if (!store.ok()) return T(store.status());
+    if (!store.ok()) {
+      pool_->Record(store.status());
+      return T(store.status());
+    }
     T result = call(*store);
     pool_->Return(*store);
+    pool_->Record(StatusOf(result));
     return result;
   }
 
@@ -101,6 +113,32 @@ void LeaseStorePool::Return(SqlLeaseStore* store) {
     idle_.push_back(store);
   }
   idle_cv_.notify_one();
+}
+
+Status LeaseStorePool::FailFast() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (failures_ == 0 || now >= fail_fast_until_) return Status::Ok();
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(fail_fast_until_ - now);
+  return UnavailableError(last_failure_ + " (the database did not answer " +
+                          std::to_string(failures_) + " time(s) in a row; calls fail at once for " +
+                          std::to_string(left.count()) + " ms more)");
+}
+
+void LeaseStorePool::Record(const Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!status.IsUnavailable()) {
+    failures_ = 0;  // answered (a conflict is an answer too)
+    return;
+  }
+  if (failures_ > 0 && std::chrono::steady_clock::now() < fail_fast_until_) return;
+  ++failures_;
+  // 250 ms, doubling up to 4 s: while the database is down, the clusters'
+  // passes end at once instead of each waiting out connect and statement
+  // timeouts on a few pooled connections (which would stall every loop).
+  auto wait = kFirstFailFast * (1 << std::min(failures_ - 1, 4));
+  fail_fast_until_ = std::chrono::steady_clock::now() + wait;
+  last_failure_ = status.message();
 }
 
 int LeaseStorePool::OpenConnections() const {

@@ -15,10 +15,12 @@
 #ifndef AMS_HA_LEASE_LEASE_STORE_POOL_H_
 #define AMS_HA_LEASE_LEASE_STORE_POOL_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
@@ -48,6 +50,12 @@ class LeaseStorePool {
   // Closes and drops the idle stores; busy ones finish their call.
   void CloseIdle();
 
+  // How long calls fail at once (kUnavailable, without touching the
+  // database) after a call found the database unavailable: 250 ms, doubling
+  // per further failure up to 4 s; the first call after that tries again,
+  // and any answer ends it.
+  static constexpr std::chrono::milliseconds kFirstFailFast{250};
+
  private:
   class SharedStore;
   friend class SharedStore;
@@ -55,6 +63,10 @@ class LeaseStorePool {
   // A store for one call (blocks while all are busy), or the factory's error.
   StatusOr<SqlLeaseStore*> Borrow();
   void Return(SqlLeaseStore* store);
+  // kUnavailable while calls fail at once; OK otherwise.
+  Status FailFast() const;
+  // The outcome of one call, for FailFast().
+  void Record(const Status& status);
 
   const Factory factory_;
   const int max_connections_;
@@ -62,7 +74,10 @@ class LeaseStorePool {
   std::condition_variable idle_cv_;
   std::vector<std::unique_ptr<SqlLeaseStore>> stores_;  // all that exist
   std::vector<SqlLeaseStore*> idle_;
-  int opening_ = 0;  // factory calls in progress (count against the limit)
+  int opening_ = 0;
+  int failures_ = 0;  // calls in a row that found the database unavailable
+  std::chrono::steady_clock::time_point fail_fast_until_;
+  std::string last_failure_;  // factory calls in progress (count against the limit)
   std::unique_ptr<SharedStore> shared_;
 };
 

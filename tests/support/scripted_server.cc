@@ -45,9 +45,10 @@ std::string ScriptedServer::ScriptDir() const {
 Status ScriptedServer::Run(const std::string& args, std::string* output) const {
   // The scripts drop LD_PRELOAD and FAKETIME themselves; `env -u` also
   // keeps them off the shell that runs them.
-  const std::string command =
-      "env -u LD_PRELOAD -u FAKETIME " + spec_.password_env + "=" + ShellQuote(password_) +
-      extra_env_ + " bash " + ShellQuote(SourceDir() + "/tests/support/" + spec_.script) + " " + args;
+  const std::string command = "env -u LD_PRELOAD -u FAKETIME " + spec_.password_env + "=" +
+                              ShellQuote(password_) + extra_env_ + " bash " +
+                              ShellQuote(SourceDir() + "/tests/support/" + spec_.script) + " " +
+                              args;
   const int rc = RunCommand(command, output);
   if (rc != 0) {
     return UnavailableError(spec_.script + " " + args + " failed (exit " + std::to_string(rc) +

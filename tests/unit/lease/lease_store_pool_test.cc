@@ -17,6 +17,8 @@ using std::chrono::milliseconds;
 // Counts engines alive and calls in flight; every read sleeps a little so
 // that threads overlap.
 struct Counters {
+  std::atomic<bool> down{false};  // every read fails kUnavailable, as with no server
+  std::atomic<int> reads{0};
   std::atomic<int> alive{0};
   std::atomic<int> in_flight{0};
   std::atomic<int> max_in_flight{0};
@@ -29,6 +31,8 @@ class CountingEngine : public SqlLeaseEngine {
   ~CountingEngine() override { --c_->alive; }
 
   StatusOr<std::optional<LeaseRecord>> ReadRow(const LeaseKey&) override {
+    ++c_->reads;
+    if (c_->down) return UnavailableError("cannot connect to the database: connection refused");
     int now = ++c_->in_flight;
     int seen = c_->max_in_flight;
     while (now > seen && !c_->max_in_flight.compare_exchange_weak(seen, now)) {
@@ -136,6 +140,38 @@ TEST(LeaseStorePoolTest, AFactoryErrorIsTheCallsErrorAndFreesTheSlot) {
   EXPECT_EQ(again.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(pool.OpenConnections(), 0);
+}
+
+TEST(LeaseStorePoolTest, WhileTheDatabaseIsDownCallsFailAtOnceInsteadOfEachWaitingItOut) {
+  Counters c;
+  LeaseStorePool pool(FactoryOf(&c), 2);
+  c.down = true;
+  auto first = pool.Shared()->Read({"c", kAmsServiceName});
+  EXPECT_TRUE(first.status().IsUnavailable());
+  EXPECT_EQ(c.reads, 1);
+  // A hundred clusters' passes right after: none reaches the database.
+  for (int i = 0; i < 100; ++i) {
+    auto read = pool.Shared()->Read({"c" + std::to_string(i), kAmsServiceName});
+    ASSERT_TRUE(read.status().IsUnavailable());
+    EXPECT_NE(read.status().message().find("connection refused"), std::string::npos)
+        << "names the cause: " << read.status().message();
+  }
+  EXPECT_EQ(c.reads, 1);
+  // After the first wait one call tries again; the database is back.
+  std::this_thread::sleep_for(LeaseStorePool::kFirstFailFast + milliseconds(50));
+  c.down = false;
+  EXPECT_TRUE(pool.Shared()->Read({"c", kAmsServiceName}).ok());
+  EXPECT_TRUE(pool.Shared()->Read({"c", kAmsServiceName}).ok()) << "an answer ends it";
+  EXPECT_EQ(c.reads, 3);
+}
+
+TEST(LeaseStorePoolTest, ANonTransientErrorDoesNotMakeCallsFailAtOnce) {
+  Counters c;
+  LeaseStorePool pool(FactoryOf(&c), 1);
+  auto acquired =
+      pool.Shared()->Acquire({"c", kAmsServiceName}, {"n", "ip", ""}, milliseconds(1000));
+  EXPECT_TRUE(acquired.status().IsConflict()) << acquired.status().ToString();
+  EXPECT_TRUE(pool.Shared()->Read({"c", kAmsServiceName}).ok());
 }
 
 }  // namespace
