@@ -609,6 +609,24 @@ class RestKubeApi::Impl {
     return result;
   }
 
+  // Watch() with each line parsed by `parse` (a kube_wire::Parse*WatchLine)
+  // and handed to `on_event`.
+  template <typename Event>
+  Status WatchEvents(const std::string& url, const RequestTarget& target,
+                     StatusOr<Event> (*parse)(const std::string&, const RequestTarget&),
+                     const std::function<void(const Event&)>& on_event,
+                     const Cancellation& cancel) {
+    return Watch(
+        url, target,
+        [&](const std::string& line) {
+          StatusOr<Event> event = parse(line, target);
+          if (!event.ok()) return event.status();
+          on_event(*event);
+          return Status::Ok();
+        },
+        cancel);
+  }
+
   int WatchTimeoutSeconds() const { return static_cast<int>(options_.watch_timeout.count()); }
 
   const RestKubeApiOptions& options() const { return options_; }
@@ -811,18 +829,10 @@ Status RestKubeApi::WatchPods(const std::string& label_selector,
                               const std::string& resource_version,
                               const std::function<void(const PodWatchEvent&)>& on_event,
                               const Cancellation& cancel) {
-  RequestTarget target{"watch", "pods", "", namespace_};
-  return impl_->Watch(
-      kube_wire::WatchPodsUrl(namespace_, label_selector, resource_version,
-                              impl_->WatchTimeoutSeconds()),
-      target,
-      [&](const std::string& line) {
-        StatusOr<PodWatchEvent> event = kube_wire::ParseWatchLine(line, target);
-        if (!event.ok()) return event.status();
-        on_event(*event);
-        return Status::Ok();
-      },
-      cancel);
+  return impl_->WatchEvents(kube_wire::WatchPodsUrl(namespace_, label_selector, resource_version,
+                                                    impl_->WatchTimeoutSeconds()),
+                            {"watch", "pods", "", namespace_}, kube_wire::ParseWatchLine, on_event,
+                            cancel);
 }
 
 StatusOr<Pod> RestKubeApi::PatchPodLabels(const std::string& pod_name, const LabelPatch& labels) {
@@ -853,17 +863,9 @@ StatusOr<ServiceList> RestKubeApi::ListServices(const Cancellation& cancel) {
 Status RestKubeApi::WatchServices(const std::string& resource_version,
                                   const std::function<void(const ServiceWatchEvent&)>& on_event,
                                   const Cancellation& cancel) {
-  RequestTarget target{"watch", "services", "", namespace_};
-  return impl_->Watch(
+  return impl_->WatchEvents(
       kube_wire::WatchServicesUrl(namespace_, resource_version, impl_->WatchTimeoutSeconds()),
-      target,
-      [&](const std::string& line) {
-        StatusOr<ServiceWatchEvent> event = kube_wire::ParseServiceWatchLine(line, target);
-        if (!event.ok()) return event.status();
-        on_event(*event);
-        return Status::Ok();
-      },
-      cancel);
+      {"watch", "services", "", namespace_}, kube_wire::ParseServiceWatchLine, on_event, cancel);
 }
 
 StatusOr<Service> RestKubeApi::PatchService(const std::string& name, const ServicePatch& patch) {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "kube/pod_watcher.h"
 #include "support/fake_kube_api.h"
 
 namespace amsha {
@@ -227,6 +228,18 @@ TEST_F(ServiceWatcherTest, ObserveNeverBringsBackAServiceDeletedAfterOurWrite) {
 
   EXPECT_FALSE(watcher_.Observe(written));
   EXPECT_FALSE(watcher_.Get("ams-leader").has_value());
+}
+
+TEST_F(ServiceWatcherTest, PodWatchersKeepNoVersionsForObserveAndIgnoreIt) {
+  Pod pod = api_.PutPod(api_.MakePod("ams-0", {{"app", "ams"}}));
+  PodWatcher::Options options;
+  options.label_selector = "app=ams";
+  PodWatcher pods(&api_, options, &clock_);
+  pods.Step(never_);
+  pod.labels["role"] = "leader";
+  pod.resource_version = "999";
+  EXPECT_FALSE(pods.Observe(pod));
+  EXPECT_EQ(pods.Get("ams-0")->labels.count("role"), 0u);
 }
 
 TEST_F(ServiceWatcherTest, ObserveBeforeTheFirstListIsIgnored) {
