@@ -193,9 +193,6 @@ int RunController(const ParsedFlags& flags) {
   feed->SetClusters(feed_clusters);
   // Every Service of the namespace, watched once for all clusters.
   services = std::make_unique<ServiceWatcher>(api->get());
-  health.AddCondition("service watch", [s = services.get()] {
-    return s->Synced() ? "" : "not synced: " + s->LastError().ToString();
-  });
   // One pod watch for every cluster, filtered locally into one view each.
   std::vector<LabelSelector> selectors;
   for (const ClusterConfig& cluster : config.clusters) {
@@ -211,6 +208,9 @@ int RunController(const ParsedFlags& flags) {
       [v = views.get()](const PodWatcher::Change& change) { v->Dispatch(change); });
   health.AddCondition("pod watch", [w = watcher.get()] {
     return w->Synced() ? "" : "not synced: " + w->LastError().ToString();
+  });
+  health.AddCondition("service watch", [s = services.get()] {
+    return s->Synced() ? "" : "not synced: " + s->LastError().ToString();
   });
   services->SetListener([&loop_by_cluster, &config](const ServiceWatcher::Change& change) {
     // Someone else changed a managed Service: its loop checks it now.

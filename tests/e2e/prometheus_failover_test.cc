@@ -799,7 +799,7 @@ TEST_F(PrometheusE2eTest, EachReplicaServesMetricsPromtoolAcceptsAndHonestHealth
     ASSERT_TRUE(E2eCluster::WaitUntil(
         [&] { return PlainHttp(ports[i], "GET", "/readyz", "").code == 200; }, seconds(10)));
     EXPECT_EQ(PlainHttp(ports[i], "GET", "/readyz", "").body,
-              "ready: config, database, pod watch prod\n");
+              "ready: config, database, pod watch, service watch\n");
   }
   EXPECT_EQ(active, 1) << "exactly one replica is active";
 
