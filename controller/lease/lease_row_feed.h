@@ -60,7 +60,8 @@ namespace amsha {
 
 struct LeaseRowFeedOptions {
   std::chrono::milliseconds resync_period{60000};
-  // Polled clusters; the integrator's choice (e.g. the heartbeat interval).
+  // Polled clusters. `run` sets the smallest heartbeatInterval of the
+  // follow-mode clusters, and 1 s on MySQL (every cluster polled).
   std::chrono::milliseconds poll_interval{10000};
   std::chrono::milliseconds refresh_ahead{2000};
   // How often the thread checks for due work; bounds Stop() too.
