@@ -291,6 +291,9 @@ int RunController(const ParsedFlags& flags) {
         Log(LogLevel::kWarn, "controller lease step failed", {{"error", step.status.ToString()}});
       }
       metrics.ControllerActive(config.controller.identity, active);
+      // Degraded while not listening: the clusters read their rows on every
+      // pass (the feed logs the outage once).
+      metrics.LeaseListening(active && feed->Listening());
       was_active = active;
     } while (!stop.WaitFor(config.controller.retry_period));
   });

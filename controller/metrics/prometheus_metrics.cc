@@ -150,6 +150,13 @@ struct PrometheusMetrics::Impl {
                   .Help("1 when this replica's last database call reached PostgreSQL")
                   .Register(registry)
                   .Add({})),
+        lease_listening(pm::BuildGauge()
+                            .Name("ams_ha_lease_listening")
+                            .Help("1 while the active replica listens for lease changes "
+                                  "(PostgreSQL NOTIFY); 0 while it reads every cluster's rows "
+                                  "on every pass instead, on a standby, and on MySQL")
+                            .Register(registry)
+                            .Add({})),
         db_errors(pm::BuildCounter()
                       .Name("ams_ha_db_errors_total")
                       .Help("Database calls that failed because PostgreSQL was unreachable")
@@ -210,6 +217,7 @@ struct PrometheusMetrics::Impl {
   pm::Family<pm::Gauge>& unreachable;
   pm::Family<pm::Gauge>& active;
   pm::Gauge& db_up;
+  pm::Gauge& lease_listening;
   pm::Counter& db_errors;
   pm::Family<pm::Counter>& kube_requests;
   pm::Family<pm::Histogram>& kube_duration;
@@ -309,6 +317,10 @@ void PrometheusMetrics::ControllerActive(const std::string& identity, bool activ
 }
 
 void PrometheusMetrics::DatabaseUp(bool up) { impl_->db_up.Set(up ? 1 : 0); }
+
+void PrometheusMetrics::LeaseListening(bool listening) {
+  impl_->lease_listening.Set(listening ? 1 : 0);
+}
 
 void PrometheusMetrics::DatabaseError() { impl_->db_errors.Increment(); }
 

@@ -14,7 +14,8 @@
 //   ams_ha_foreign_lease_holder{ams_cluster}
 //   ams_ha_no_ams_campaigning{ams_cluster}              follow mode: nobody campaigns
 //   ams_ha_leader_unreachable{ams_cluster}               gate vouches, controller cannot reach
-//   ams_ha_controller_active{identity}, ams_ha_db_up, ams_ha_db_errors_total
+//   ams_ha_controller_active{identity}, ams_ha_db_up, ams_ha_db_errors_total,
+//   ams_ha_lease_listening
 //   ams_ha_kube_requests_total{verb,code}, ams_ha_kube_request_duration_seconds{verb}
 //   ams_ha_build_info{version}, process_* (RSS, CPU, start time, descriptors)
 // Every per-cluster series of the configured clusters exists from the start
@@ -73,6 +74,9 @@ class PrometheusMetrics : public MetricsSink {
   void LeaderUnreachable(const std::string& cluster, bool unreachable) override;
   void ControllerActive(const std::string& identity, bool active) override;
   void DatabaseUp(bool up) override;
+  // ams_ha_lease_listening: set by `run` every retryPeriod (not part of
+  // MetricsSink: no loop reports it).
+  void LeaseListening(bool listening);
   void DatabaseError() override;
   void KubeRequest(const std::string& verb, int code, double seconds) override;
 

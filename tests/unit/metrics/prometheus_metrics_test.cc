@@ -174,6 +174,14 @@ TEST_F(PrometheusMetricsTest, DatabaseStateAndErrorsAreExported) {
   EXPECT_EQ(e.Get("ams_ha_db_errors_total"), 2.0);
 }
 
+TEST_F(PrometheusMetricsTest, WhetherTheActiveReplicaListensForLeaseChangesIsExported) {
+  EXPECT_EQ(Scrape().Get("ams_ha_lease_listening"), 0.0);
+  metrics_.LeaseListening(true);
+  EXPECT_EQ(Scrape().Get("ams_ha_lease_listening"), 1.0);
+  metrics_.LeaseListening(false);
+  EXPECT_EQ(Scrape().Get("ams_ha_lease_listening"), 0.0);
+}
+
 TEST_F(PrometheusMetricsTest, KubeRequestsAreCountedByVerbAndCodeAndTimedExceptWatches) {
   metrics_.KubeRequest("patch", 200, 0.02);
   metrics_.KubeRequest("patch", 409, 0.03);
