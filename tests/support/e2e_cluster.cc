@@ -13,27 +13,13 @@
 
 #include "election/pod_identity.h"
 #include "support/engine_lease_store.h"
+#include "support/json_values.h"
 #include "support/test_env.h"
 
 namespace amsha::testing {
 namespace {
 
 using std::chrono::milliseconds;
-
-web::json::value ParseJson(const std::string& body) {
-  try {
-    return web::json::value::parse(body);
-  } catch (const std::exception&) {
-    return web::json::value::null();
-  }
-}
-
-std::vector<std::string> Strings(const web::json::value& array) {
-  std::vector<std::string> out;
-  if (!array.is_array()) return out;
-  for (const auto& v : array.as_array()) out.push_back(v.as_string());
-  return out;
-}
 
 std::string Shell(const std::string& command, int* code = nullptr) {
   std::string out;
@@ -251,17 +237,17 @@ std::string E2eCluster::ActiveController() {
 }
 
 std::vector<std::string> E2eCluster::Routed() {
-  web::json::value record = ParseJson(standin_->SelectorRecord());
+  web::json::value record = ParseJsonOrNull(standin_->SelectorRecord());
   if (!record.is_array()) return {};
   std::vector<std::string> last;
   for (const auto& entry : record.as_array()) {
-    if (entry.at("service").as_string() == "ams-leader") last = Strings(entry.at("matched"));
+    if (entry.at("service").as_string() == "ams-leader") last = JsonStrings(entry.at("matched"));
   }
   return last;
 }
 
 int E2eCluster::MaxSelectedEver() {
-  web::json::value record = ParseJson(standin_->SelectorRecord());
+  web::json::value record = ParseJsonOrNull(standin_->SelectorRecord());
   int max = 0;
   if (!record.is_array()) return -1;
   for (const auto& entry : record.as_array()) {
@@ -280,7 +266,7 @@ std::optional<LeaseRecord> E2eCluster::Lease() {
 }
 
 std::string E2eCluster::PodUidToName(const std::string& uid) {
-  web::json::value state = ParseJson(standin_->State());
+  web::json::value state = ParseJsonOrNull(standin_->State());
   if (!state.is_object() || !state.has_field("pods")) return "";
   for (const auto& pod : state.at("pods").as_array()) {
     if (pod.at("metadata").at("uid").as_string() == uid) {
@@ -292,7 +278,7 @@ std::string E2eCluster::PodUidToName(const std::string& uid) {
 
 std::map<std::string, E2ePodState> E2eCluster::PodStates() const {
   std::map<std::string, E2ePodState> out;
-  web::json::value state = ParseJson(standin_->State());
+  web::json::value state = ParseJsonOrNull(standin_->State());
   if (!state.is_object() || !state.has_field("pods")) return out;
   for (const auto& pod : state.at("pods").as_array()) {
     const auto& meta = pod.at("metadata");
@@ -316,7 +302,7 @@ std::string E2eCluster::LeaseHolderPod() {
 }
 
 std::string E2eCluster::AskThroughService() {
-  web::json::value forwards = ParseJson(standin_->Forwards());
+  web::json::value forwards = ParseJsonOrNull(standin_->Forwards());
   int port = 0;
   if (forwards.is_array()) {
     for (const auto& f : forwards.as_array()) {

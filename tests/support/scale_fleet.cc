@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/logging.h"
+#include "support/json_values.h"
 #include "support/test_env.h"
 
 namespace amsha::testing {
@@ -18,21 +19,6 @@ using std::chrono::milliseconds;
 
 constexpr char kNamespace[] = "ams";
 constexpr char kDbNowMs[] = "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
-
-web::json::value ParseJson(const std::string& body) {
-  try {
-    return web::json::value::parse(body);
-  } catch (const std::exception&) {
-    return web::json::value::null();
-  }
-}
-
-std::vector<std::string> Strings(const web::json::value& array) {
-  std::vector<std::string> out;
-  if (!array.is_array()) return out;
-  for (const auto& v : array.as_array()) out.push_back(v.as_string());
-  return out;
-}
 
 // $AMS_HA_CONTROLLER_BIN, else this build's controller: lets one build of
 // the bench measure another build's controller (main against a branch).
@@ -365,7 +351,7 @@ std::string ScaleFleet::ActiveController() {
 
 StatusOr<RequestCounts> ScaleFleet::Requests() {
   AdminResponse r = standin_->Admin("GET", "/admin/record/request-counts");
-  web::json::value j = ParseJson(r.body);
+  web::json::value j = ParseJsonOrNull(r.body);
   if (!r.ok() || !j.is_object()) return UnavailableError("request-counts: " + r.body);
   RequestCounts out;
   out.by_verb = Counts(j.at("byVerb"));
@@ -377,14 +363,14 @@ StatusOr<ScaleFleet::Routing> ScaleFleet::RoutedToLeaders() {
   auto leases = AmsLeases();
   if (!leases.ok()) return leases.status();
   AdminResponse r = standin_->Admin("GET", "/admin/record/selectors");
-  web::json::value record = ParseJson(r.body);
+  web::json::value record = ParseJsonOrNull(r.body);
   if (!record.is_array()) return UnavailableError("selector record: " + r.body);
   // Per cluster: (matched, monoNs) in record order.
   std::vector<std::vector<std::pair<std::vector<std::string>, int64_t>>> history(options_.clusters);
   for (const auto& e : record.as_array()) {
     int c = ClusterOfService(e.at("service").as_string());
     if (c < 0 || c >= options_.clusters) continue;
-    history[c].emplace_back(Strings(e.at("matched")), e.at("monoNs").as_number().to_int64());
+    history[c].emplace_back(JsonStrings(e.at("matched")), e.at("monoNs").as_number().to_int64());
   }
   Routing out;
   for (int c = 0; c < options_.clusters; ++c) {
@@ -406,10 +392,10 @@ StatusOr<ScaleFleet::Routing> ScaleFleet::RoutedToLeaders() {
 
 StatusOr<std::vector<std::string>> ScaleFleet::Selected(int c) {
   AdminResponse r = standin_->Admin("GET", "/admin/record/selectors?service=" + ServiceName(c));
-  web::json::value record = ParseJson(r.body);
+  web::json::value record = ParseJsonOrNull(r.body);
   if (!record.is_array()) return UnavailableError("selector record: " + r.body);
   if (record.as_array().size() == 0) return std::vector<std::string>{};
-  return Strings(record.as_array().at(record.as_array().size() - 1).at("matched"));
+  return JsonStrings(record.as_array().at(record.as_array().size() - 1).at("matched"));
 }
 
 bool ScaleFleet::WaitUntilSelectsOne(int c, milliseconds timeout) {
@@ -440,10 +426,10 @@ int64_t ScaleFleet::TimeLeaderDeletion(int c, milliseconds timeout, std::string*
   while (switched < 0 && MonoNowNs() < deadline) {
     AdminResponse r = standin_->Admin("GET", "/admin/record/selectors?service=" + ServiceName(c) +
                                                  "&sinceMonoNs=" + std::to_string(t0));
-    web::json::value record = ParseJson(r.body);
+    web::json::value record = ParseJsonOrNull(r.body);
     if (record.is_array()) {
       for (const auto& e : record.as_array()) {
-        std::vector<std::string> matched = Strings(e.at("matched"));
+        std::vector<std::string> matched = JsonStrings(e.at("matched"));
         if (matched.size() == 1 && matched[0] != old) {
           switched = e.at("monoNs").as_number().to_int64() - t0;
           break;
